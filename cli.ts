@@ -1,0 +1,227 @@
+/**
+ * The `hakoniwa` command line: argv -> policy and flags -> Container ->
+ * Plan -> sandbox -> exit code. The only module that exits the process.
+ *
+ * ```sh
+ * deno run -A jsr:@hakoniwa/cli run -- sh
+ * ```
+ *
+ * @module
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import type { Container } from "./src/container.ts";
+import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
+import { POLICIES } from "./src/generated/policies.ts";
+import { logger, setupLogging } from "./src/log.ts";
+import { buildPlan, currentHost, describeMount, type Plan } from "./src/plan.ts";
+import { containerFromPolicy, loadPolicyFile, parsePolicy, type Policy } from "./src/policy.ts";
+import { reportJson } from "./src/report.ts";
+import { RLIMIT_NAMES } from "./src/rlimit.ts";
+import { startSandbox } from "./src/runner.ts";
+
+const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
+
+function wholeNumber(flag: string, min = 0) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {
+      throw new InvalidArgumentError(
+        `${flag}: expected a whole number${min ? ` of at least ${min}` : ""}, got "${value}"`,
+      );
+    }
+    return Number(value);
+  };
+}
+
+function collect<T>(parse: (v: string) => T) {
+  return (value: string, previous: T[] = []): T[] => [...previous, parse(value)];
+}
+
+/** `SRC[:DST]`; a backslash escapes a `:` or a `\` inside a path. */
+export function parseBind(flag: string): (value: string) => { source: string; target: string } {
+  return (value: string): { source: string; target: string } => {
+    const parts: string[] = [""];
+    for (let i = 0; i < value.length; i++) {
+      const ch = value[i];
+      if (ch === "\\" && i + 1 < value.length) parts[parts.length - 1] += value[++i];
+      else if (ch === ":") parts.push("");
+      else parts[parts.length - 1] += ch;
+    }
+    if (parts.length > 2 || !parts[0] || parts[1] === "") {
+      throw new InvalidArgumentError(`${flag}: expected SRC[:DST], got "${value}"`);
+    }
+    return { source: parts[0], target: parts[1] ?? parts[0] };
+  };
+}
+
+function setenv(value: string): [string, string] {
+  const eq = value.indexOf("=");
+  if (eq <= 0) throw new InvalidArgumentError(`--setenv: expected NAME=VALUE, got "${value}"`);
+  return [value.slice(0, eq), value.slice(eq + 1)];
+}
+
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+}
+
+function runCommand() {
+  const cmd = new Command("run")
+    .description("run a command in a new sandbox")
+    .usage("[options] [-- COMMAND [ARGS...]]")
+    .argument("[command...]", "the command and its arguments (default: $SHELL, else /bin/sh)")
+    .option("--policy-file <FILE>", "use a policy file instead of the embedded KISS-policy.toml")
+    .option("--ro-bind <SRC[:DST]>", "bind a host path read-only (repeatable)", collect(parseBind("--ro-bind")))
+    .option("--rw-bind <SRC[:DST]>", "bind a host path read-write (repeatable)", collect(parseBind("--rw-bind")))
+    .option("-w, --work-dir <DIR>", "bind DIR read-write and run the command in it")
+    .option("--setenv <NAME=VALUE>", "set an environment variable (repeatable)", collect(setenv))
+    .option("--hostname <NAME>", "hostname inside (default: hakoniwa)")
+    .option("--share-net", "share the host's network namespace")
+    .option("--share-uts", "share the host's uts namespace (hostname)")
+    .option("-u, --uid <UID>", "uid inside (default: your own)", wholeNumber("--uid"))
+    .option("-g, --gid <GID>", "gid inside (default: your own)", wholeNumber("--gid"))
+    .option("--report-file <FILE>", "write the result as JSON to FILE")
+    .option("-v, --verbose", "log the plan and the result");
+  for (const name of RLIMIT_NAMES) {
+    const what = { as: "address space, bytes", core: "core file size, bytes", cpu: "cpu time, seconds" }[
+      name as string
+    ] ?? { fsize: "file size, bytes", nofile: "open files", nproc: "processes" }[name as string];
+    cmd.addOption(new Option(`--limit-${name} <N>`, `limit ${what}`).argParser(wholeNumber(`--limit-${name}`)));
+  }
+  cmd.addOption(
+    new Option("--limit-walltime <SECS>", "kill the sandbox after SECS seconds").argParser(
+      wholeNumber("--limit-walltime", 1),
+    ),
+  );
+  cmd.addHelpText(
+    "after",
+    `
+Examples:
+  hakoniwa run -- ls /
+  hakoniwa run --ro-bind /etc --limit-walltime 5 -- sh -c 'cat /etc/hostname'
+  hakoniwa run --policy-file policies/KISS-policy.toml -v -- /bin/bash`,
+  );
+  return cmd;
+}
+
+type RunOptions = ReturnType<ReturnType<typeof runCommand>["opts"]>;
+
+function applyFlags(c: Container, o: RunOptions & Record<string, unknown>) {
+  for (const b of o.roBind ?? []) {
+    c.bindRo(absolute(b.source), b.target.startsWith("/") ? b.target : absolute(b.target));
+  }
+  for (const b of o.rwBind ?? []) {
+    c.bindRw(absolute(b.source), b.target.startsWith("/") ? b.target : absolute(b.target));
+  }
+  if (o.workDir) {
+    const dir = absolute(o.workDir);
+    c.bindRw(dir, dir).workdir(dir);
+  }
+  for (const [k, v] of o.setenv ?? []) c.env(k, v);
+  if (o.hostname !== undefined) c.hostname(o.hostname);
+  if (o.shareNet) c.share("network");
+  if (o.shareUts) c.share("uts");
+  if (o.uid !== undefined) c.uid(o.uid);
+  if (o.gid !== undefined) c.gid(o.gid);
+  for (const name of RLIMIT_NAMES) {
+    const v = o[`limit${name[0].toUpperCase()}${name.slice(1)}`];
+    if (typeof v === "number") c.limit(name, v);
+  }
+  if (o.limitWalltime !== undefined) c.walltime(o.limitWalltime as number);
+}
+
+function logPlan(plan: Plan) {
+  const log = logger("executor");
+  log.info(
+    `Mount point: host_path: ${plan.root.source ? JSON.stringify(plan.root.source) : "tmpfs"}, container_path: "/"${
+      plan.root.readonly ? ", readonly: true" : ""
+    }`,
+  );
+  for (const op of plan.mounts) log.info(`Mount point: ${describeMount(op)}`);
+  for (const m of plan.uidMap) log.info(`UID map: host_id: ${m.host}, container_id: ${m.container}, count: ${m.count}`);
+  for (const m of plan.gidMap) log.info(`GID map: host_id: ${m.host}, container_id: ${m.container}, count: ${m.count}`);
+  log.info(`Namespaces: ${plan.namespaces.join(", ")}`);
+  for (const l of plan.rlimits) log.info(`Limit: ${l.name}: ${l.value}`);
+  if (plan.walltime !== null) log.info(`Limit: walltime: ${plan.walltime}s`);
+  log.info("Seccomp: disabled");
+  log.info(`Execve: ${plan.program} ${JSON.stringify(plan.argv)}`);
+}
+
+async function run(commandArgs: string[], o: RunOptions & Record<string, unknown>): Promise<number> {
+  await setupLogging(o.verbose ? "info" : "warning");
+  const log = logger("cli::run");
+  let policy: Policy;
+  if (o.policyFile) {
+    policy = await loadPolicyFile(o.policyFile);
+  } else {
+    policy = parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml");
+  }
+  log.info(`Configuration: ${JSON.stringify(policy.file)}`);
+  const container = containerFromPolicy(policy);
+  applyFlags(container, o);
+  const program = commandArgs[0] ?? Deno.env.get("SHELL") ?? "/bin/sh";
+  const plan = buildPlan(
+    container.settings,
+    { program, args: commandArgs.slice(1) },
+    currentHost(),
+    (m) => logger("executor").debug(m),
+  );
+  logPlan(plan);
+  const sandbox = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: Deno.uid() === 0 });
+  const forward = FORWARDED.map((sig) => [sig, () => sandbox.kill(sig)] as const);
+  for (const [sig, fn] of forward) Deno.addSignalListener(sig, fn);
+  const report = await sandbox.finished;
+  for (const [sig, fn] of forward) Deno.removeSignalListener(sig, fn);
+  const json = JSON.stringify(reportJson(report));
+  if (report.status === "SE") console.error(`hakoniwa: ${report.reason}`);
+  logger("executor").info(`Result: ${json}`);
+  if (o.reportFile) await Deno.writeTextFile(o.reportFile, json + "\n");
+  return report.exitCode;
+}
+
+/**
+ * Runs the CLI with `args` (without the program name) and returns the exit
+ * code: the command's, 128+N for signal N, 125 when the sandbox could not
+ * be set up, 2 for bad usage.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./cli.ts";
+ * Deno.exit(await main(["run", "--", "ls", "/"]));
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command("hakoniwa")
+    .description("Process isolation for Linux: namespaces, limits, seccomp and Landlock")
+    .version("0.1.0")
+    .enablePositionalOptions()
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (str, write) => write(str) });
+  const run_ = runCommand().exitOverride().passThroughOptions();
+  run_.action(async (commandArgs, o) => {
+    code = await run(commandArgs, o as RunOptions & Record<string, unknown>);
+  });
+  program.addCommand(run_);
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0;
+      const sub = program.commands.find((c) => c.name() === args[0]);
+      console.error(`Usage: hakoniwa ${sub ? `${sub.name()} ${sub.usage()}` : program.usage()}`);
+      return 2;
+    }
+    if (e instanceof UsageError || e instanceof PolicyError) {
+      console.error(`hakoniwa: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof SetupError || e instanceof HakoniwaError) {
+      console.error(`hakoniwa: ${e.message}`);
+      return 125;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

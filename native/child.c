@@ -1,0 +1,155 @@
+/*
+ * Child side: the sandbox's init (PID 1 of the new pid namespace).
+ * It is a copy of the multithreaded Deno process and never execs, so every
+ * call here is async-signal-safe. It sets up the root, forks the command,
+ * forwards signals to it, reaps orphans, and when the command exits kills
+ * everything left and reports the command's wait status to the parent.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/keyctl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define REPORT_FD 3
+#define FIRST_FREE_FD 4
+
+static volatile pid_t command_pid = -1;
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+
+static void forward(int sig) {
+  int saved = errno;
+  if (command_pid > 0) kill(command_pid, sig);
+  errno = saved;
+}
+
+/* Default dispositions and an empty mask: Deno ignores SIGPIPE and blocks others. */
+static void reset_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &sa, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
+ * Keep only stdio (moved onto 0..2), the report pipe (moved to REPORT_FD)
+ * and the sync pipe; every other inherited Deno fd is closed at once.
+ */
+static int arrange_fds(struct hk_spec *s) {
+  int moved[3];
+  for (int i = 0; i < 3; i++)
+    if ((moved[i] = fcntl(s->stdio[i], F_DUPFD, 10)) < 0) return -1;
+  int report = fcntl(s->report_fd, F_DUPFD_CLOEXEC, 10);
+  int sync = fcntl(s->sync_fd, F_DUPFD_CLOEXEC, 10);
+  if (report < 0 || sync < 0) return -1;
+  for (int i = 0; i < 3; i++)
+    if (dup2(moved[i], i) < 0) return -1;
+  if (dup3(report, REPORT_FD, O_CLOEXEC) < 0 || dup3(sync, FIRST_FREE_FD, O_CLOEXEC) < 0) return -1;
+  s->report_fd = REPORT_FD, s->sync_fd = FIRST_FREE_FD;
+  return (int)syscall(SYS_close_range, FIRST_FREE_FD + 1, ~0U, 0);
+}
+
+static void loopback_up(struct hk_spec *s) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  hk_copy(ifr.ifr_name, sizeof(ifr.ifr_name), "lo", NULL, NULL);
+  if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) hk_fail(s, HK_S_LOOPBACK, errno, "lo");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) hk_fail(s, HK_S_LOOPBACK, errno, "lo");
+  close(sock);
+}
+
+static void init_loop(struct hk_spec *s, pid_t child) __attribute__((noreturn));
+static void init_loop(struct hk_spec *s, pid_t child) {
+  int status = 0;
+  for (;;) {
+    int st;
+    pid_t r = waitpid(-1, &st, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) break; /* ECHILD: nothing left */
+    if (r == child) {
+      status = st;
+      command_pid = -1;
+      kill(-1, SIGKILL); /* the command is done: nothing else may outlive it */
+    }
+  }
+  /* Usage of everything init reaped: the command and any orphans, not init (a copy of Deno). */
+  struct rusage ru;
+  memset(&ru, 0, sizeof(ru));
+  getrusage(RUSAGE_CHILDREN, &ru);
+  struct hk_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.kind = HK_REC_EXIT, rec.status = status;
+  rec.utime_us = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+  rec.stime_us = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+  rec.maxrss_kb = ru.ru_maxrss;
+  hk_write_all(s->report_fd, &rec, sizeof(rec));
+  _exit(0);
+}
+
+void hk_child_main(struct hk_spec *s) {
+  /* The parent is the Deno thread that called clone; if Deno dies, so do we. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  reset_signals();
+  umask(0);
+  if (arrange_fds(s) < 0) hk_fail(s, HK_S_STDIO, errno, "stdio");
+
+  /* Wait until the parent wrote the id maps; end of file means it gave up or died. */
+  char go;
+  ssize_t n;
+  while ((n = read(s->sync_fd, &go, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) _exit(125);
+  close(s->sync_fd);
+  /* From now on nothing of this process (a copy of Deno) may be read from inside. */
+  if (prctl(PR_SET_DUMPABLE, 0) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_DUMPABLE");
+
+  if (s->ns_flags & CLONE_NEWNS) hk_build_root(s);
+  if ((s->ns_flags & CLONE_NEWUTS) && s->hostname &&
+      sethostname(s->hostname, hk_strlen(s->hostname)) < 0)
+    hk_fail(s, HK_S_HOSTNAME, errno, s->hostname);
+  if ((s->ns_flags & CLONE_NEWNET) && (s->flags & HK_F_LOOPBACK_UP)) loopback_up(s);
+  if ((s->flags & HK_F_KEYRING) && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0) < 0)
+    hk_fail(s, HK_S_KEYRING, errno, "keyctl");
+
+  /* Block forwarded signals until the command's pid is known. */
+  sigset_t fwd, old;
+  sigemptyset(&fwd);
+  for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) sigaddset(&fwd, forwarded[i]);
+  sigprocmask(SIG_BLOCK, &fwd, &old);
+  /* Raw clone: glibc's fork() would take locks another Deno thread may hold. */
+  long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) hk_exec_command(s);
+  if (pid < 0) hk_fail(s, HK_S_FORK, errno, "clone");
+  command_pid = (pid_t)pid;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = forward;
+  sa.sa_flags = SA_RESTART;
+  for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) sigaction(forwarded[i], &sa, NULL);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  /* init needs no stdio: the command's pipes close when the command does. */
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int i = 0; i < 3; i++) null_fd >= 0 ? dup2(null_fd, i) : close(i);
+  if (null_fd > 2) close(null_fd);
+  init_loop(s, (pid_t)pid);
+}

@@ -1,0 +1,89 @@
+/*
+ * Internal declarations shared by the native core's files.
+ * "parent side" functions run in the Deno process before or after clone;
+ * "child side" functions run in the cloned sandbox and make only
+ * async-signal-safe calls (raw syscalls, no malloc, no stdio, no locks).
+ */
+#ifndef HAKONIWA_CORE_H
+#define HAKONIWA_CORE_H
+
+#include <linux/filter.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hakoniwa.h"
+
+struct hk_mount {
+  uint32_t kind, flags, mode;
+  uint64_t size;
+  const char *src, *dst;
+  const uint8_t *data;
+  size_t data_len;
+  int src_fd; /* child side: opened source tree of a bind, -1 when skipped */
+};
+
+struct hk_rlimit {
+  uint32_t resource;
+  uint64_t soft, hard;
+};
+
+struct hk_ll_rule {
+  uint64_t access;
+  uint64_t port;    /* HK_T_LL_PORT */
+  const char *path; /* HK_T_LL_PATH, NULL for ports */
+};
+
+/* A decoded spec: pointers point into the caller's spec buffer. */
+struct hk_spec {
+  uint32_t ns_flags;
+  const char *uid_map, *gid_map, *hostname;
+  uint32_t root_flags;
+  const char *root_src; /* "" = new tmpfs */
+  struct hk_mount *mounts;
+  size_t n_mounts;
+  struct hk_rlimit *rlimits;
+  size_t n_rlimits;
+  char **envp; /* NULL-terminated */
+  size_t n_env;
+  char **argv; /* NULL-terminated */
+  size_t n_args;
+  const char *program, *search_path, *cwd;
+  uint32_t uid, gid, cred_flags, flags, setsid_mode;
+  int stdio[3];
+  struct sock_fprog filter; /* len 0 = no filter */
+  uint32_t ll_abi;
+  uint64_t ll_fs, ll_net, ll_scoped;
+  struct hk_ll_rule *ll_rules;
+  size_t n_ll_rules;
+  /* Filled by the parent just before clone. */
+  int report_fd, sync_fd;
+};
+
+/* spec.c, parent side: decode and check; on failure fill why (a short text). */
+int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char **why);
+void hk_spec_free(struct hk_spec *s);
+
+/* child.c, child side: the sandbox's init. Never returns. */
+void hk_child_main(struct hk_spec *s) __attribute__((noreturn));
+
+/* fail.c, child side: send (step, errno, path) to the parent and _exit(125). */
+void hk_fail(struct hk_spec *s, uint32_t step, int err, const char *path) __attribute__((noreturn));
+
+/* mounts.c, child side: build the new root from the mount ops and pivot into it. */
+void hk_build_root(struct hk_spec *s);
+
+/* exec.c, child side: turn the forked process into the command. Never returns. */
+void hk_exec_command(struct hk_spec *s) __attribute__((noreturn));
+
+/* restrict.c, child side: limits, credentials, capabilities, Landlock, seccomp. */
+void hk_apply_rlimits(struct hk_spec *s);
+void hk_apply_creds(struct hk_spec *s);
+void hk_apply_landlock(struct hk_spec *s);
+void hk_apply_seccomp(struct hk_spec *s);
+
+/* Small async-signal-safe helpers (fail.c). */
+size_t hk_strlen(const char *s);
+void hk_copy(char *dst, size_t cap, const char *a, const char *b, const char *c);
+int hk_write_all(int fd, const void *buf, size_t len);
+
+#endif

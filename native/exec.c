@@ -1,0 +1,63 @@
+/*
+ * Child side: the command process, forked by init. It drops everything the
+ * command must not have, installs the filters last and execs. Any failure
+ * is reported and the command never runs (exit 125).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static void exec_program(struct hk_spec *s) __attribute__((noreturn));
+static void exec_program(struct hk_spec *s) {
+  char path[4096];
+  int saw_eacces = 0;
+  const char *prog = s->program;
+  if (strchr(prog, '/') || !s->search_path[0]) {
+    execve(prog, s->argv, s->envp);
+    hk_fail(s, HK_S_EXECVE, errno, prog);
+  }
+  /* Like execvp: ENOENT and ENOTDIR go on searching, EACCES is remembered, anything else stops. */
+  for (const char *dir = s->search_path;;) {
+    const char *end = strchr(dir, ':');
+    size_t n = end ? (size_t)(end - dir) : strlen(dir);
+    if (n + hk_strlen(prog) + 2 < sizeof(path)) {
+      memcpy(path, dir, n);
+      hk_copy(path + n, sizeof(path) - n, n ? "/" : "", prog, NULL);
+      execve(path, s->argv, s->envp);
+      if (errno == EACCES) saw_eacces = 1;
+      else if (errno != ENOENT && errno != ENOTDIR) hk_fail(s, HK_S_EXECVE, errno, path);
+    }
+    if (!end) break;
+    dir = end + 1;
+  }
+  hk_fail(s, HK_S_EXECVE, saw_eacces ? EACCES : ENOENT, prog);
+}
+
+void hk_exec_command(struct hk_spec *s) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &sa, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+
+  /* A new session: the command can never push input into the caller's terminal. */
+  if (setsid() < 0) hk_fail(s, HK_S_SETSID, errno, "setsid");
+  if (s->setsid_mode == HK_SESSION_TTY && ioctl(0, TIOCSCTTY, 0) < 0) hk_fail(s, HK_S_SETSID, errno, "TIOCSCTTY");
+  /* Only 0..2 survive exec; the report pipe closes exactly when exec succeeds. */
+  if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) hk_fail(s, HK_S_STDIO, errno, "close_range");
+  if (chdir(s->cwd) < 0) hk_fail(s, HK_S_CHDIR, errno, s->cwd);
+  hk_apply_rlimits(s);
+  hk_apply_creds(s);
+  hk_apply_landlock(s);
+  hk_apply_seccomp(s);
+  exec_program(s);
+}

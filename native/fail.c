@@ -1,0 +1,45 @@
+/*
+ * Child side: error reporting and small helpers that are async-signal-safe
+ * (no libc function here allocates or locks).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+
+size_t hk_strlen(const char *s) {
+  size_t n = 0;
+  while (s && s[n]) n++;
+  return n;
+}
+
+/* dst = a + b + c, truncated to cap - 1 bytes and NUL-terminated. */
+void hk_copy(char *dst, size_t cap, const char *a, const char *b, const char *c) {
+  const char *parts[3] = {a, b, c};
+  size_t n = 0;
+  for (int i = 0; i < 3; i++)
+    for (const char *p = parts[i]; p && *p && n + 1 < cap; p++) dst[n++] = *p;
+  dst[n] = 0;
+}
+
+int hk_write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w, len -= (size_t)w;
+  }
+  return 0;
+}
+
+void hk_fail(struct hk_spec *s, uint32_t step, int err, const char *path) {
+  struct hk_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.kind = HK_REC_ERROR, rec.step = step, rec.err = err;
+  hk_copy(rec.path, sizeof(rec.path), path, NULL, NULL);
+  if (s->report_fd >= 0) hk_write_all(s->report_fd, &rec, sizeof(rec));
+  _exit(125);
+}

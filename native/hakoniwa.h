@@ -1,0 +1,182 @@
+/*
+ * hakoniwa native core: the C ABI that src/ffi.ts binds with Deno.dlopen.
+ *
+ * TypeScript decides, C executes. The caller sends one byte spec (see
+ * src/spec.ts for the encoder and spec.c for the decoder); the core checks it
+ * completely, clones the sandbox synchronously on the calling thread and
+ * returns. Waiting happens through hk_wait, which the caller may run on a
+ * worker thread. All buffers are owned by the caller; nothing allocated here
+ * must be freed by the other side.
+ */
+#ifndef HAKONIWA_H
+#define HAKONIWA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HK_SPEC_MAGIC 0x574e4b48u /* "HKNW" little-endian */
+#define HK_SPEC_VERSION 1u
+#define HK_ABI_VERSION 1
+
+/* Record tags of the spec. Every record is [u16 tag][u16 0][u32 len][len bytes]. */
+enum hk_tag {
+  HK_T_NAMESPACES = 1, /* u32 clone flags */
+  HK_T_UID_MAP = 2,    /* str: contents written to /proc/PID/uid_map */
+  HK_T_GID_MAP = 3,    /* str: contents written to /proc/PID/gid_map */
+  HK_T_HOSTNAME = 4,   /* str */
+  HK_T_ROOT = 5,       /* u32 flags, str host source ("" = new tmpfs) */
+  HK_T_MOUNT = 6,      /* u32 kind, u32 flags, u32 mode, u64 size, str src, str dst, bytes data */
+  HK_T_RLIMIT = 7,     /* u32 resource, u64 soft, u64 hard */
+  HK_T_ENV = 8,        /* str NAME=VALUE */
+  HK_T_ARG = 9,        /* str */
+  HK_T_PROGRAM = 10,   /* str program, str search path (":"-separated, "" = none) */
+  HK_T_CWD = 11,       /* str */
+  HK_T_CREDS = 12,     /* u32 uid, u32 gid, u32 flags (HK_CRED_*) */
+  HK_T_STDIO = 13,     /* i32 stdin, i32 stdout, i32 stderr: host fds dup'ed onto 0..2 */
+  HK_T_SECCOMP = 14,   /* bytes: struct sock_filter[] */
+  HK_T_FLAGS = 15,     /* u32 HK_F_* */
+  HK_T_LANDLOCK = 16,  /* u32 abi, u64 handled fs, u64 handled net, u64 scoped */
+  HK_T_LL_PATH = 17,   /* u64 access, str path (inside the sandbox) */
+  HK_T_LL_PORT = 18,   /* u64 access, u64 port */
+  HK_T_SETSID = 19,    /* u32 HK_SESSION_* */
+};
+
+#define HK_SESSION_NEW 0u /* setsid: no controlling terminal */
+#define HK_SESSION_TTY 1u /* setsid, then stdin becomes the controlling terminal */
+
+/* Mount operation kinds, applied in spec order beneath the new root. */
+enum hk_mount_kind {
+  HK_M_BIND = 1,    /* bind host src (recursive) at dst */
+  HK_M_TMPFS = 2,   /* new tmpfs at dst, size bytes (0 = default), mode */
+  HK_M_PROC = 3,    /* new procfs at dst */
+  HK_M_DIR = 4,     /* directory with mode */
+  HK_M_FILE = 5,    /* regular file with mode and data as contents */
+  HK_M_SYMLINK = 6, /* symlink at dst pointing to src (verbatim) */
+  HK_M_REBIND = 7,  /* bind a path already inside the new root onto itself (for flags) */
+  HK_M_MQUEUE = 8,  /* new mqueue fs at dst */
+};
+
+/* Mount flags (HK_T_MOUNT and HK_T_ROOT). */
+#define HK_MF_RDONLY 0x1u
+#define HK_MF_NOSUID 0x2u
+#define HK_MF_NODEV 0x4u
+#define HK_MF_NOEXEC 0x8u
+#define HK_MF_OPTIONAL 0x10u /* a missing bind source is skipped, not an error */
+
+/* Credential flags. */
+#define HK_CRED_SETGROUPS 0x1u /* clear supplementary groups (needs setgroups allowed) */
+
+/* Process flags. */
+#define HK_F_DROP_CAPS 0x1u     /* empty every capability set before exec */
+#define HK_F_ROOT_RDONLY 0x2u   /* make the root mount read-only once built */
+#define HK_F_NO_NEW_PRIVS 0x4u  /* prctl(PR_SET_NO_NEW_PRIVS) before exec */
+#define HK_F_KEYRING 0x8u       /* join a new anonymous session keyring */
+#define HK_F_LOOPBACK_UP 0x10u  /* bring lo up in a new network namespace */
+
+/* Steps named in errors; src/errors.ts holds the same list as strings. */
+enum hk_step {
+  HK_S_SPEC = 1,
+  HK_S_PIPE,
+  HK_S_CLONE,
+  HK_S_UID_MAP,
+  HK_S_GID_MAP,
+  HK_S_SETGROUPS,
+  HK_S_SYNC,
+  HK_S_PRCTL,
+  HK_S_MOUNT_PRIVATE,
+  HK_S_OPEN_SOURCE,
+  HK_S_ROOT,
+  HK_S_MKDIR,
+  HK_S_BIND,
+  HK_S_TMPFS,
+  HK_S_PROC,
+  HK_S_FILE,
+  HK_S_SYMLINK,
+  HK_S_REMOUNT,
+  HK_S_PIVOT_ROOT,
+  HK_S_HOSTNAME,
+  HK_S_FORK,
+  HK_S_SETSID,
+  HK_S_STDIO,
+  HK_S_CHDIR,
+  HK_S_RLIMIT,
+  HK_S_SETGID,
+  HK_S_SETUID,
+  HK_S_CAPS,
+  HK_S_NO_NEW_PRIVS,
+  HK_S_LANDLOCK,
+  HK_S_SECCOMP,
+  HK_S_EXECVE,
+  HK_S_WAIT,
+  HK_S_KEYRING,
+  HK_S_LOOPBACK,
+  HK_S_MQUEUE,
+};
+
+/* Records sent from the sandbox to the parent over the report pipe. */
+#define HK_REC_ERROR 1u
+#define HK_REC_EXIT 2u
+#define HK_REC_PATH_MAX 1000
+struct hk_record {
+  uint32_t kind;   /* HK_REC_* */
+  uint32_t step;   /* enum hk_step, for errors */
+  int32_t err;     /* errno, for errors */
+  int32_t status;  /* wait status of the command, for exits */
+  int64_t utime_us, stime_us, maxrss_kb; /* of the sandbox's processes, for exits */
+  char path[HK_REC_PATH_MAX]; /* NUL-terminated, for errors */
+};
+
+/* hk_wait result layout, in int64 slots of the caller's buffer. */
+enum hk_result_slot {
+  HK_R_STATE = 0,     /* 1 exited, 2 killed by signal, 3 setup error, 4 lost */
+  HK_R_CODE,          /* exit code, or signal number */
+  HK_R_STEP,          /* setup error step */
+  HK_R_ERRNO,         /* setup error errno */
+  HK_R_TIMED_OUT,     /* 1 when the walltime ran out and the sandbox was killed */
+  HK_R_UTIME_US,
+  HK_R_STIME_US,
+  HK_R_MAXRSS_KB,
+  HK_R_REAL_NS,
+  HK_R_SLOTS,
+};
+/* The error path follows the slots: HK_R_SLOTS * 8 bytes in, HK_REC_PATH_MAX long. */
+#define HK_RESULT_SIZE (HK_R_SLOTS * 8 + HK_REC_PATH_MAX)
+
+/* --- the exported ABI (parent side) --- */
+#define HK_EXPORT __attribute__((visibility("default")))
+
+/* Version of this ABI, checked by the loader. */
+HK_EXPORT int32_t hk_abi_version(void);
+
+/*
+ * Check the spec, clone the sandbox and start it. Fills out[0] = pid,
+ * out[1] = pidfd, out[2] = report fd, out[3] = start time (CLOCK_MONOTONIC
+ * nanoseconds), and returns 0. On failure returns -1 and
+ * fills err (HK_RESULT_SIZE bytes, same layout as hk_wait) with the step,
+ * errno and path; nothing is left running.
+ */
+HK_EXPORT int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err);
+
+/*
+ * Wait for the sandbox to end, killing it after timeout_ms (< 0: none).
+ * Closes report_fd; the caller closes pidfd (on the thread that may also
+ * call hk_kill, so a kill never meets a reused fd). Fills result
+ * (HK_RESULT_SIZE bytes). Safe to run on a worker thread.
+ */
+HK_EXPORT int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t start_ns, uint8_t *result);
+
+/* Send sig to the sandbox's init through its pidfd. */
+HK_EXPORT int32_t hk_kill(int32_t pidfd, int32_t sig);
+
+/* Pipes and fds for piped stdio: pipe with O_CLOEXEC (fds[0] read, fds[1] write). */
+HK_EXPORT int32_t hk_pipe(int32_t *fds);
+HK_EXPORT int32_t hk_close(int32_t fd);
+/* Blocking read/write on a raw fd; -errno on failure. Safe on a worker thread. */
+HK_EXPORT int64_t hk_read(int32_t fd, uint8_t *buf, size_t len);
+HK_EXPORT int64_t hk_write(int32_t fd, const uint8_t *buf, size_t len);
+/* Describe errnum into buf as "NAME\tdescription" (NUL-terminated). */
+HK_EXPORT int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len);
+/* Open /dev/null read-write with O_CLOEXEC. */
+HK_EXPORT int32_t hk_open_null(void);
+
+#endif

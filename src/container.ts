@@ -1,0 +1,239 @@
+/**
+ * {@link Container}: the settings of a sandbox, built by intent. The CLI
+ * and policy files fill one in; {@link Container.command} runs a program in
+ * it.
+ *
+ * @module
+ */
+import { UsageError } from "./errors.ts";
+import type { IdMapEntry } from "./idmap.ts";
+import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
+import { REQUIRED_NAMESPACES } from "./plan.ts";
+import { isRlimitName, MAX_RLIMIT, type RlimitName } from "./rlimit.ts";
+
+/** A mount as the user asked for it, before plan building resolves it. */
+export type ContainerMount =
+  | { kind: "bind"; source: string; target: string; readonly: boolean; optional?: boolean }
+  | { kind: "tmpfs"; target: string; size?: number; mode?: number }
+  | { kind: "devfs"; target: string }
+  | { kind: "proc"; target: string }
+  | { kind: "dir"; target: string; mode?: number }
+  | { kind: "file"; target: string; contents: string; mode?: number }
+  | { kind: "symlink"; original: string; target: string };
+
+/** Everything a container holds; read by plan building. */
+export interface ContainerSettings {
+  /** Namespaces created besides user, mount and pid. */
+  unshare: Set<Namespace>;
+  /** A host directory as the root instead of a new tmpfs. */
+  rootdir: { path: string; rw: boolean } | null;
+  /** Mounts in order. */
+  mounts: ContainerMount[];
+  /** uid of the command inside (default: the caller's uid). */
+  uid?: number;
+  /** gid of the command inside (default: the caller's gid). */
+  gid?: number;
+  /** Explicit uid maps. */
+  uidMaps: IdMapEntry[];
+  /** Explicit gid maps. */
+  gidMaps: IdMapEntry[];
+  /** Hostname with a new uts namespace. */
+  hostname: string;
+  /** Resource limits. */
+  rlimits: Map<RlimitName, number>;
+  /** Walltime limit in seconds. */
+  walltime: number | null;
+  /** Environment of the command. */
+  env: Map<string, string>;
+  /** Working directory inside (default "/"). */
+  workdir: string | null;
+}
+
+function checkCount(what: string, v: number, min = 0, max = MAX_RLIMIT): number {
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw new UsageError(`${what}: expected a whole number from ${min} to ${max}, got ${v}`, what);
+  }
+  return v;
+}
+
+/**
+ * The settings of a sandbox. `new Container()` starts from safe defaults
+ * (every namespace unshared, a new /proc, a minimal /dev and a /tmp
+ * tmpfs); `Container.empty()` starts from nothing but the required user,
+ * mount and pid namespaces.
+ *
+ * @example
+ * ```ts ignore
+ * import { Container } from "./container.ts";
+ * const c = new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib").limit("nofile", 64);
+ * ```
+ */
+export class Container {
+  /** The settings; plan building reads them. */
+  readonly settings: ContainerSettings;
+
+  /** A container with safe defaults. */
+  constructor() {
+    this.settings = Container.#bare();
+    for (const ns of ALL_NAMESPACES) this.settings.unshare.add(ns);
+    this.procfs("/proc").devfs("/dev").tmpfs("/tmp");
+  }
+
+  static #bare(): ContainerSettings {
+    return {
+      unshare: new Set(REQUIRED_NAMESPACES),
+      rootdir: null,
+      mounts: [],
+      uidMaps: [],
+      gidMaps: [],
+      hostname: "hakoniwa",
+      rlimits: new Map(),
+      walltime: null,
+      env: new Map(),
+      workdir: null,
+    };
+  }
+
+  /**
+   * A container with nothing in it but the user, mount and pid namespaces
+   * and an empty root.
+   */
+  static empty(): Container {
+    const c = Object.create(Container.prototype) as Container;
+    (c as { settings: ContainerSettings }).settings = Container.#bare();
+    return c;
+  }
+
+  /** Binds a host path read-only at `target` (default: the same path). */
+  bindRo(source: string, target: string = source): this {
+    this.settings.mounts.push({ kind: "bind", source, target, readonly: true });
+    return this;
+  }
+
+  /** Binds a host path read-write at `target` (default: the same path). */
+  bindRw(source: string, target: string = source): this {
+    this.settings.mounts.push({ kind: "bind", source, target, readonly: false });
+    return this;
+  }
+
+  /** Mounts a new tmpfs at `target`. */
+  tmpfs(target: string, options: { size?: number; mode?: number } = {}): this {
+    this.settings.mounts.push({ kind: "tmpfs", target, ...options });
+    return this;
+  }
+
+  /** Mounts a minimal /dev (null, zero, full, random, urandom, tty, std* links) at `target`. */
+  devfs(target = "/dev"): this {
+    this.settings.mounts.push({ kind: "devfs", target });
+    return this;
+  }
+
+  /** Mounts a new procfs at `target`, with /proc/sys and friends read-only. */
+  procfs(target = "/proc"): this {
+    this.settings.mounts.push({ kind: "proc", target });
+    return this;
+  }
+
+  /** Creates a directory. */
+  dir(target: string, mode = 0o755): this {
+    this.settings.mounts.push({ kind: "dir", target, mode });
+    return this;
+  }
+
+  /** Creates a file with contents. */
+  file(target: string, contents: string, mode = 0o644): this {
+    this.settings.mounts.push({ kind: "file", target, contents, mode });
+    return this;
+  }
+
+  /** Creates a symlink at `link` pointing to `original`. */
+  symlink(original: string, link: string): this {
+    this.settings.mounts.push({ kind: "symlink", original, target: link });
+    return this;
+  }
+
+  /** Uses a host directory as the root (read-only unless `rw`). */
+  rootdir(path: string, options: { rw?: boolean } = {}): this {
+    this.settings.rootdir = { path, rw: options.rw ?? false };
+    return this;
+  }
+
+  /** The uid the command runs as inside. */
+  uid(id: number): this {
+    this.settings.uid = checkCount("uid", id, 0, 0xfffffffe);
+    return this;
+  }
+
+  /** The gid the command runs as inside. */
+  gid(id: number): this {
+    this.settings.gid = checkCount("gid", id, 0, 0xfffffffe);
+    return this;
+  }
+
+  /** Adds a uid map range (inside -> host). */
+  uidMap(container: number, host: number, count = 1): this {
+    this.settings.uidMaps.push({ container, host, count });
+    return this;
+  }
+
+  /** Adds a gid map range (inside -> host). */
+  gidMap(container: number, host: number, count = 1): this {
+    this.settings.gidMaps.push({ container, host, count });
+    return this;
+  }
+
+  /** Sets the hostname (needs the uts namespace). */
+  hostname(name: string): this {
+    if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(name)) {
+      throw new UsageError(`hostname: expected 1 to 63 letters, digits, '.' or '-', got ${JSON.stringify(name)}`);
+    }
+    this.settings.hostname = name;
+    return this;
+  }
+
+  /** Creates a new namespace of this kind. */
+  unshare(ns: Namespace): this {
+    this.settings.unshare.add(ns);
+    return this;
+  }
+
+  /** Shares the caller's namespace of this kind (user, mount and pid are always new). */
+  share(ns: Namespace): this {
+    if (REQUIRED_NAMESPACES.includes(ns)) {
+      throw new UsageError(`the ${ns} namespace is always new and cannot be shared`);
+    }
+    this.settings.unshare.delete(ns);
+    return this;
+  }
+
+  /** Sets a resource limit (soft = hard). */
+  limit(name: RlimitName, value: number): this {
+    if (!isRlimitName(name)) throw new UsageError(`unknown limit ${JSON.stringify(name)}`);
+    this.settings.rlimits.set(name, checkCount(`limit ${name}`, value));
+    return this;
+  }
+
+  /** Kills the whole sandbox after `seconds` of wall-clock time. */
+  walltime(seconds: number): this {
+    if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 31_536_000) {
+      throw new UsageError(`walltime: expected seconds above 0 and at most a year, got ${seconds}`);
+    }
+    this.settings.walltime = seconds;
+    return this;
+  }
+
+  /** Sets an environment variable of the command. */
+  env(name: string, value: string): this {
+    if (!name || name.includes("=") || name.includes("\0") || value.includes("\0")) {
+      throw new UsageError(`env: invalid variable ${JSON.stringify(name)}`);
+    }
+    this.settings.env.set(name, value);
+    return this;
+  }
+
+  /** The working directory inside. */
+  workdir(path: string): this {
+    this.settings.workdir = path;
+    return this;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Typed errors. Every error of hakoniwa is a {@link HakoniwaError}; the CLI
+ * maps {@link UsageError} and {@link PolicyError} to exit 2 and
+ * {@link SetupError} to exit 125.
+ *
+ * @module
+ */
+
+/**
+ * Base class of every error hakoniwa raises.
+ *
+ * @example
+ * ```ts
+ * import { HakoniwaError } from "./errors.ts";
+ * try {
+ *   throw new HakoniwaError("boom");
+ * } catch (e) {
+ *   if (e instanceof HakoniwaError) console.log(e.name);
+ * }
+ * ```
+ */
+export class HakoniwaError extends Error {
+  /** Creates an error with a message and an optional cause. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "HakoniwaError";
+  }
+}
+
+/**
+ * A command line or API argument is wrong: an unknown flag, a malformed
+ * value. Nothing was run.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./errors.ts";
+ * const e = new UsageError("--limit-cpu: expected a whole number, got \"x\"", "--limit-cpu");
+ * console.log(e.option); // "--limit-cpu"
+ * ```
+ */
+export class UsageError extends HakoniwaError {
+  /** The flag or option that is wrong, when one is. */
+  readonly option?: string;
+  /** Creates a usage error naming the flag or option at fault. */
+  constructor(message: string, option?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+    this.option = option;
+  }
+}
+
+/** Where in a policy file a problem was found. */
+export interface PolicyLocation {
+  /** The policy file, or `<string>` for a policy given as text. */
+  file: string;
+  /** 1-based line, when known. */
+  line?: number;
+  /** 1-based column, when known. */
+  column?: number;
+  /** Dotted key path, e.g. `mounts[2].target`. */
+  key?: string;
+}
+
+/**
+ * A policy is invalid: malformed TOML, an unknown key, a wrong type or an
+ * out-of-range value. The message starts with `file:line:column` and names
+ * the key. Nothing was run.
+ *
+ * @example
+ * ```ts
+ * import { PolicyError } from "./errors.ts";
+ * const e = new PolicyError("expected a boolean", { file: "p.toml", line: 3, column: 1, key: "share_net" });
+ * console.log(e.message); // "p.toml:3:1: share_net: expected a boolean"
+ * ```
+ */
+export class PolicyError extends HakoniwaError {
+  /** Where the problem is. */
+  readonly location: PolicyLocation;
+  /** Creates a policy error; the message is prefixed with the location. */
+  constructor(message: string, location: PolicyLocation, options?: ErrorOptions) {
+    const where = [location.file, location.line, location.column].filter((x) => x !== undefined).join(":");
+    super(`${where}: ${location.key ? `${location.key}: ` : ""}${message}`, options);
+    this.name = "PolicyError";
+    this.location = location;
+  }
+}
+
+/** Setup steps of the native core, in the order of `enum hk_step` in native/hakoniwa.h. */
+export const SETUP_STEPS = [
+  "",
+  "spec",
+  "pipe",
+  "clone",
+  "uid-map",
+  "gid-map",
+  "setgroups",
+  "sync",
+  "prctl",
+  "mount-private",
+  "open-source",
+  "root",
+  "mkdir",
+  "bind",
+  "tmpfs",
+  "proc",
+  "file",
+  "symlink",
+  "remount",
+  "pivot-root",
+  "hostname",
+  "fork",
+  "setsid",
+  "stdio",
+  "chdir",
+  "rlimit",
+  "setgid",
+  "setuid",
+  "capabilities",
+  "no-new-privs",
+  "landlock",
+  "seccomp",
+  "execve",
+  "wait",
+  "keyring",
+  "loopback",
+  "mqueue",
+] as const;
+
+/** The name of a setup step, e.g. `"bind"` or `"execve"`. */
+export type SetupStep = (typeof SETUP_STEPS)[number];
+
+const WHAT: Partial<Record<SetupStep, string>> = {
+  spec: "the sandbox description was rejected",
+  clone: "cannot create the namespaces",
+  "uid-map": "cannot write the uid map",
+  "gid-map": "cannot write the gid map",
+  setgroups: "cannot set up groups",
+  "mount-private": "cannot make mounts private",
+  "open-source": "cannot open the bind source",
+  root: "cannot create the root filesystem",
+  mkdir: "cannot create the mount point",
+  bind: "cannot bind mount",
+  tmpfs: "cannot mount tmpfs",
+  proc: "cannot mount proc",
+  file: "cannot write the file",
+  symlink: "cannot create the symlink",
+  remount: "cannot remount read-only",
+  "pivot-root": "cannot switch to the new root",
+  hostname: "cannot set the hostname",
+  chdir: "cannot change to the working directory",
+  rlimit: "cannot set a resource limit",
+  capabilities: "cannot drop capabilities",
+  landlock: "cannot apply the Landlock ruleset",
+  seccomp: "cannot install the seccomp filter",
+  execve: "cannot execute the command",
+  loopback: "cannot bring up the loopback interface",
+  keyring: "cannot create a session keyring",
+};
+
+/**
+ * The sandbox could not be set up; the command did not run. Carries the
+ * step, the errno and the path the native core reported.
+ *
+ * @example
+ * ```ts
+ * import { SetupError } from "./errors.ts";
+ * const e = new SetupError("execve", 2, "ENOENT", "No such file or directory", "nope");
+ * console.log(e.message); // "execve: command not found: nope: No such file or directory"
+ * ```
+ */
+export class SetupError extends HakoniwaError {
+  /** The setup step that failed. */
+  readonly step: SetupStep;
+  /** The errno value (0 when none). */
+  readonly errno: number;
+  /** The errno's symbolic name, e.g. `ENOENT`. */
+  readonly code: string;
+  /** The path or object the step was working on. */
+  readonly path: string;
+  /** Creates a setup error from what the native core reported. */
+  constructor(step: SetupStep, errno: number, code: string, text: string, path: string, options?: ErrorOptions) {
+    const what = step === "execve" && errno === 2 ? "command not found" : WHAT[step] ?? "setup failed";
+    super(`${step}: ${what}: ${path}${text ? `: ${text}` : ""}`, options);
+    this.name = "SetupError";
+    this.step = step;
+    this.errno = errno;
+    this.code = code;
+    this.path = path;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The one symbol table of the native core (native/hakoniwa.h) and the order
+ * in which the library is found: an explicit path, then the
+ * `HAKONIWA_NATIVE_PATH` environment variable, then the library a checkout
+ * builds (`native/build/libhakoniwa.so`), then the copy embedded in the
+ * module graph.
+ *
+ * @module
+ */
+import { HakoniwaError } from "./errors.ts";
+
+/** The C ABI version this module speaks; must equal `HK_ABI_VERSION`. */
+export const ABI_VERSION = 1;
+
+/** Symbols of native/hakoniwa.h. */
+export const SYMBOLS = {
+  /** int32_t hk_abi_version(void) */
+  hk_abi_version: { parameters: [], result: "i32" },
+  /** int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) */
+  hk_spawn: { parameters: ["buffer", "usize", "buffer", "buffer"], result: "i32" },
+  /** int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t start_ns, uint8_t *result) */
+  hk_wait: { parameters: ["i32", "i32", "i64", "i64", "buffer"], result: "i32", nonblocking: true },
+  /** int32_t hk_kill(int32_t pidfd, int32_t sig) */
+  hk_kill: { parameters: ["i32", "i32"], result: "i32" },
+  /** int32_t hk_pipe(int32_t *fds) */
+  hk_pipe: { parameters: ["buffer"], result: "i32" },
+  /** int32_t hk_close(int32_t fd) */
+  hk_close: { parameters: ["i32"], result: "i32" },
+  /** int64_t hk_read(int32_t fd, uint8_t *buf, size_t len), on a worker thread */
+  hk_read: { parameters: ["i32", "buffer", "usize"], result: "i64", nonblocking: true },
+  /** int64_t hk_write(int32_t fd, const uint8_t *buf, size_t len), on a worker thread */
+  hk_write: { parameters: ["i32", "buffer", "usize"], result: "i64", nonblocking: true },
+  /** int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len) */
+  hk_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  /** int32_t hk_open_null(void) */
+  hk_open_null: { parameters: [], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The loaded native core. */
+export type Native = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+let loaded: { path: string; lib: Deno.DynamicLibrary<typeof SYMBOLS> } | undefined;
+
+function checkoutLibrary(): string | undefined {
+  const url = new URL("../native/build/libhakoniwa.so", import.meta.url);
+  if (url.protocol !== "file:") return undefined;
+  try {
+    const path = decodeURIComponent(url.pathname);
+    return Deno.statSync(path).isFile ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Paths tried in order, each with where it came from for error messages. */
+async function* candidates(explicit?: string): AsyncGenerator<{ path: string; from: string }> {
+  if (explicit) return yield { path: explicit, from: "the nativePath option" };
+  const env = Deno.env.get("HAKONIWA_NATIVE_PATH");
+  if (env) return yield { path: env, from: "HAKONIWA_NATIVE_PATH" };
+  const local = checkoutLibrary();
+  if (local) return yield { path: local, from: "the checkout build" };
+  const { materialize } = await import("./native_cache.ts");
+  for await (const path of materialize()) yield { path, from: "the embedded library" };
+}
+
+/**
+ * Loads the native core once per process and returns its symbols.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadNative } from "./ffi.ts";
+ * const native = await loadNative();
+ * console.log(native.hk_abi_version());
+ * ```
+ */
+export async function loadNative(explicitPath?: string): Promise<Native> {
+  if (loaded && (!explicitPath || loaded.path === explicitPath)) return loaded.lib.symbols;
+  const errors: string[] = [];
+  for await (const { path, from } of candidates(explicitPath)) {
+    try {
+      const lib = Deno.dlopen(path, SYMBOLS);
+      const abi = lib.symbols.hk_abi_version();
+      if (abi !== ABI_VERSION) {
+        lib.close();
+        errors.push(`${path} (${from}) speaks ABI ${abi}, expected ${ABI_VERSION}`);
+        continue;
+      }
+      loaded = { path, lib };
+      return lib.symbols;
+    } catch (e) {
+      errors.push(`${path} (${from}): ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  throw new HakoniwaError(`cannot load the native core: ${errors.join("; ")}`);
+}
+
+/** Describes an errno as `[name, text]`, e.g. `["ENOENT", "No such file or directory"]`. */
+export function describeErrno(native: Native, errno: number): [string, string] {
+  const buf = new Uint8Array(512);
+  native.hk_strerror(errno, buf, BigInt(buf.length));
+  const text = new TextDecoder().decode(buf.subarray(0, buf.indexOf(0)));
+  const [name, desc] = text.split("\t");
+  return [name ?? "", desc ?? ""];
+}

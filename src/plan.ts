@@ -1,0 +1,340 @@
+/**
+ * The plan: everything the native core will do, as pure data. It is built
+ * from a container's settings and a command, printed by `--verbose` and
+ * `explain`, and encoded by spec.ts. Building a plan touches nothing on the
+ * host except through the {@link HostView} it is given.
+ *
+ * @module
+ */
+import type { ContainerMount, ContainerSettings } from "./container.ts";
+import { UsageError } from "./errors.ts";
+import { type IdMapEntry, mapsInside, singleIdMap } from "./idmap.ts";
+import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
+import type { RlimitName } from "./rlimit.ts";
+
+/** One mount operation, applied in order beneath the new root. */
+export type MountOp =
+  | {
+    /** Bind a host path (recursively). */
+    kind: "bind";
+    /** Host path, resolved. */
+    source: string;
+    /** Path inside the sandbox. */
+    target: string;
+    /** Read-only for the whole tree under it. */
+    readonly: boolean;
+    /** Device files stay usable (only for device binds). */
+    dev?: boolean;
+  }
+  | {
+    /** A new tmpfs. */
+    kind: "tmpfs";
+    /** Path inside the sandbox. */
+    target: string;
+    /** Size in bytes; 0 for the kernel default (half of RAM). */
+    size: number;
+    /** Permission bits of its root. */
+    mode: number;
+    /** Disallow executing files from it. */
+    noexec?: boolean;
+  }
+  | {
+    /** A new procfs; its sensitive parts are re-bound read-only. */
+    kind: "proc";
+    /** Path inside the sandbox. */
+    target: string;
+  }
+  | {
+    /** A directory. */
+    kind: "dir";
+    /** Path inside the sandbox. */
+    target: string;
+    /** Permission bits. */
+    mode: number;
+  }
+  | {
+    /** A regular file with contents. */
+    kind: "file";
+    /** Path inside the sandbox. */
+    target: string;
+    /** Its contents. */
+    contents: string;
+    /** Permission bits. */
+    mode: number;
+  }
+  | {
+    /** A symbolic link. */
+    kind: "symlink";
+    /** What the link points to, verbatim. */
+    original: string;
+    /** Path of the link inside the sandbox. */
+    target: string;
+  }
+  | {
+    /** Re-bind a path already in the sandbox onto itself, read-only. */
+    kind: "readonly";
+    /** Path inside the sandbox. */
+    target: string;
+    /** Skip silently when the path does not exist. */
+    optional: boolean;
+  }
+  | {
+    /** A new mqueue filesystem (with a new ipc namespace). */
+    kind: "mqueue";
+    /** Path inside the sandbox. */
+    target: string;
+  };
+
+/** A resource limit, soft = hard. */
+export interface RlimitEntry {
+  /** Which limit. */
+  name: RlimitName;
+  /** The value (bytes, seconds or a count). */
+  value: number;
+}
+
+/** The resolved plan of one sandboxed run. */
+export interface Plan {
+  /** Namespaces created for the sandbox. */
+  namespaces: Namespace[];
+  /** The root: a new tmpfs, or a host directory. */
+  root: { source: string | null; readonly: boolean };
+  /** Mount operations in order. */
+  mounts: MountOp[];
+  /** uid map lines (inside -> host). */
+  uidMap: IdMapEntry[];
+  /** gid map lines (inside -> host). */
+  gidMap: IdMapEntry[];
+  /** uid the command runs as, inside. */
+  uid: number;
+  /** gid the command runs as, inside. */
+  gid: number;
+  /** Hostname inside (with a new uts namespace). */
+  hostname: string;
+  /** Resource limits. */
+  rlimits: RlimitEntry[];
+  /** Walltime limit in seconds, or null. */
+  walltime: number | null;
+  /** Environment of the command, in order. */
+  env: [string, string][];
+  /** Program as given (a path, or a name searched in `searchPath`). */
+  program: string;
+  /** argv, including argv[0]. */
+  argv: string[];
+  /** Directories searched for a program without a slash. */
+  searchPath: string;
+  /** Working directory inside. */
+  cwd: string;
+  /** Bring up lo in a new network namespace. */
+  loopback: boolean;
+  /** Join a new session keyring. */
+  keyring: boolean;
+}
+
+/** Namespaces that are always created. */
+export const REQUIRED_NAMESPACES: readonly Namespace[] = ["user", "mount", "pid"];
+
+/** The search path used when the environment has no PATH. */
+export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+
+/** Device files of the minimal devfs. */
+export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
+
+/** Expands a devfs at `target` into primitive operations. */
+export function devfsOps(target: string): MountOp[] {
+  const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
+  return [
+    { kind: "tmpfs", target, size: 1 << 20, mode: 0o755, noexec: true },
+    ...DEVICES.map((d): MountOp => ({ kind: "bind", source: `/dev/${d}`, target: at(d), readonly: false, dev: true })),
+    { kind: "symlink", original: "/proc/self/fd", target: at("fd") },
+    { kind: "symlink", original: "/proc/self/fd/0", target: at("stdin") },
+    { kind: "symlink", original: "/proc/self/fd/1", target: at("stdout") },
+    { kind: "symlink", original: "/proc/self/fd/2", target: at("stderr") },
+    { kind: "dir", target: at("shm"), mode: 0o1777 },
+  ];
+}
+
+/** Parts of procfs that a sandbox must not write, re-bound read-only after mounting it. */
+export function procOps(target: string): MountOp[] {
+  const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
+  return [
+    { kind: "proc", target },
+    ...["sys", "sysrq-trigger", "irq", "bus", "fs"].map((p): MountOp => ({
+      kind: "readonly",
+      target: at(p),
+      optional: true,
+    })),
+  ];
+}
+
+/** Describes one mount op the way the seed's `--verbose` did. */
+export function describeMount(op: MountOp): string {
+  switch (op.kind) {
+    case "bind":
+      return `host_path: ${JSON.stringify(op.source)}, container_path: ${JSON.stringify(op.target)}${
+        op.readonly ? ", readonly: true" : ""
+      }`;
+    case "tmpfs":
+    case "proc":
+    case "mqueue":
+      return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.kind}`;
+    case "dir":
+      return `dir: ${JSON.stringify(op.target)}, mode: 0o${op.mode.toString(8)}`;
+    case "file":
+      return `file: ${JSON.stringify(op.target)}, mode: 0o${op.mode.toString(8)}, bytes: ${
+        new TextEncoder().encode(op.contents).length
+      }`;
+    case "symlink":
+      return `symlink: ${JSON.stringify(op.target)} -> ${JSON.stringify(op.original)}`;
+    case "readonly":
+      return `remount: ${JSON.stringify(op.target)}, readonly: true`;
+  }
+}
+
+/** What plan building may know of the host. */
+export interface HostView {
+  /** The caller's effective uid and gid. */
+  uid: number;
+  gid: number;
+  /** Resolves a host path (following symlinks), or null when it does not exist. */
+  realPath(path: string): string | null;
+}
+
+/** The command part of a plan. */
+export interface CommandSpec {
+  /** Program: a path, or a name searched in PATH. */
+  program: string;
+  /** Arguments after argv[0]. */
+  args: string[];
+  /** Working directory inside, overriding the container's. */
+  cwd?: string;
+  /** Extra environment, overriding the container's. */
+  env?: Record<string, string>;
+}
+
+/** Normalizes an absolute sandbox path; throws UsageError naming `what` otherwise. */
+export function sandboxPath(path: string, what: string): string {
+  if (!path.startsWith("/")) throw new UsageError(`${what}: expected an absolute path, got ${JSON.stringify(path)}`);
+  if (path.includes("\0")) throw new UsageError(`${what}: path contains a NUL byte`);
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) throw new UsageError(`${what}: '..' is not allowed in ${JSON.stringify(path)}`);
+  return "/" + parts.join("/");
+}
+
+function expand(m: ContainerMount, host: HostView, log: (msg: string) => void): MountOp[] {
+  switch (m.kind) {
+    case "bind": {
+      const target = sandboxPath(m.target, "bind target");
+      if (!m.source.startsWith("/")) {
+        throw new UsageError(`bind source: expected an absolute path, got ${JSON.stringify(m.source)}`);
+      }
+      const source = host.realPath(m.source);
+      if (source === null) {
+        if (m.optional) {
+          log(`Mount point: host_path: ${JSON.stringify(m.source)} does not exist, skipped`);
+          return [];
+        }
+        // The native core reports the missing source (exit 125, step open-source).
+        return [{ kind: "bind", source: m.source, target, readonly: m.readonly }];
+      }
+      return [{ kind: "bind", source, target, readonly: m.readonly }];
+    }
+    case "tmpfs":
+      return [{ kind: "tmpfs", target: sandboxPath(m.target, "tmpfs"), size: m.size ?? 0, mode: m.mode ?? 0o1777 }];
+    case "devfs":
+      return devfsOps(sandboxPath(m.target, "devfs"));
+    case "proc":
+      return procOps(sandboxPath(m.target, "procfs"));
+    case "dir":
+      return [{ kind: "dir", target: sandboxPath(m.target, "dir"), mode: m.mode ?? 0o755 }];
+    case "file":
+      return [{ kind: "file", target: sandboxPath(m.target, "file"), contents: m.contents, mode: m.mode ?? 0o644 }];
+    case "symlink":
+      return [{ kind: "symlink", original: m.original, target: sandboxPath(m.target, "symlink") }];
+  }
+}
+
+/** The mount points whose content a later op would cover twice. */
+function checkDuplicates(ops: MountOp[]) {
+  const seen = new Set<string>();
+  for (const op of ops) {
+    if (op.kind === "readonly") continue;
+    if (seen.has(op.target)) {
+      throw new UsageError(`mount target ${JSON.stringify(op.target)} is given twice`);
+    }
+    seen.add(op.target);
+  }
+}
+
+/**
+ * Builds the plan of running `command` in a container with `settings`.
+ * Pure except for `host.realPath`; throws {@link UsageError} for settings
+ * that cannot work.
+ *
+ * @example
+ * ```ts ignore
+ * const plan = buildPlan(new Container().bindRo("/usr").settings, { program: "ls", args: ["/"] }, host);
+ * ```
+ */
+export function buildPlan(
+  settings: ContainerSettings,
+  command: CommandSpec,
+  host: HostView,
+  log: (msg: string) => void = () => {},
+): Plan {
+  const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
+  const mounts = settings.mounts.flatMap((m) => expand(m, host, log));
+  checkDuplicates(mounts);
+  const uid = settings.uid ?? host.uid;
+  const gid = settings.gid ?? host.gid;
+  const uidMap = settings.uidMaps.length ? settings.uidMaps : singleIdMap(uid, host.uid);
+  const gidMap = settings.gidMaps.length ? settings.gidMaps : singleIdMap(gid, host.gid);
+  if (!mapsInside(uidMap, uid)) throw new UsageError(`uid ${uid} is not in the uid map`, "--uid");
+  if (!mapsInside(gidMap, gid)) throw new UsageError(`gid ${gid} is not in the gid map`, "--gid");
+  const env = new Map(settings.env);
+  for (const [k, v] of Object.entries(command.env ?? {})) env.set(k, v);
+  if (!command.program) throw new UsageError("no command to run");
+  let root: Plan["root"] = { source: null, readonly: true };
+  if (settings.rootdir) {
+    const source = host.realPath(settings.rootdir.path);
+    if (source === null) throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} does not exist`);
+    root = { source, readonly: !settings.rootdir.rw };
+  }
+  return {
+    namespaces,
+    root,
+    mounts,
+    uidMap,
+    gidMap,
+    uid,
+    gid,
+    hostname: settings.hostname,
+    rlimits: [...settings.rlimits].map(([name, value]) => ({ name, value })),
+    walltime: settings.walltime,
+    env: [...env],
+    program: command.program,
+    argv: [command.program, ...command.args],
+    searchPath: env.get("PATH") ?? DEFAULT_SEARCH_PATH,
+    cwd: sandboxPath(command.cwd ?? settings.workdir ?? "/", "cwd"),
+    loopback: namespaces.includes("network"),
+    keyring: true,
+  };
+}
+
+/**
+ * A host view of the calling process, for {@link buildPlan}.
+ */
+export function currentHost(): HostView {
+  return {
+    uid: Deno.uid() ?? 0,
+    gid: Deno.gid() ?? 0,
+    realPath(path: string) {
+      try {
+        return Deno.realPathSync(path);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return null;
+        throw e;
+      }
+    },
+  };
+}

@@ -1,0 +1,310 @@
+/**
+ * Policy files (TOML, in the seed's format): parse, render templates,
+ * validate every key, and turn the result into a {@link Container}.
+ * Errors name the file, line, column and key path.
+ *
+ * @module
+ */
+import { Container } from "./container.ts";
+import { PolicyError, UsageError } from "./errors.ts";
+import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "./rlimit.ts";
+import { renderTemplate, TemplateError } from "./template.ts";
+import { parseToml, TomlSyntaxError } from "./toml.ts";
+
+/** A mount of a policy file. */
+export interface PolicyMount {
+  /** Host path (absent for fstype mounts). */
+  source?: string;
+  /** Path inside (default: the source). */
+  target: string;
+  /** Read-write (default false: read-only). */
+  rw: boolean;
+  /** `tmpfs` or `proc` for a new filesystem instead of a bind. */
+  fstype?: "tmpfs" | "proc";
+}
+
+/** A validated policy. */
+export interface Policy {
+  /** Where it came from (a path or `<string>`). */
+  file: string;
+  /** Mount a new tmpfs at /tmp. */
+  mountNewTmpfs: boolean;
+  /** Mount a minimal devfs at /dev. */
+  mountNewDevfs: boolean;
+  /** Mounts in order. */
+  mounts: PolicyMount[];
+  /** Files created inside. */
+  files: { target: string; contents: string }[];
+  /** Environment of the command. */
+  env: Record<string, string>;
+  /** Resource limits and walltime (seconds). */
+  limits: Partial<Record<RlimitName | "walltime", number>>;
+  /** Hostname inside. */
+  hostname?: string;
+  /** uid inside. */
+  uid?: number;
+  /** gid inside. */
+  gid?: number;
+  /** Share the host's network namespace. */
+  shareNet: boolean;
+  /** Share the host's uts namespace. */
+  shareUts: boolean;
+}
+
+type Loc = { file: string; text: string };
+
+/** Finds the 1-based line and column of a key path in the source text, best effort. */
+export function locate(text: string, path: (string | number)[]): { line?: number; column?: number } {
+  const lines = text.split("\n");
+  let from = 0;
+  let found: { line: number; column: number } | undefined;
+  const find = (re: RegExp, start: number) => {
+    for (let i = start; i < lines.length; i++) {
+      const m = re.exec(lines[i]);
+      if (m) return { line: i + 1, column: m.index + (m[0].length - m[0].trimStart().length) + 1 };
+    }
+    return undefined;
+  };
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
+    if (typeof seg === "number") {
+      // Element `seg` of the array named by the previous segment: count [[name]] headers or `{`.
+      const name = String(path[i - 1]);
+      let hit: { line: number; column: number } | undefined;
+      let n = -1;
+      for (let l = from; l < lines.length && !hit; l++) {
+        const header = new RegExp(`^\\s*\\[\\[\\s*${escape(name)}\\s*\\]\\]`).exec(lines[l]);
+        const braces = header ? [header.index] : [...lines[l].matchAll(/\{/g)].map((m) => m.index!);
+        for (const col of braces) if (++n === seg) hit = { line: l + 1, column: col + 1 };
+      }
+      if (!hit) break;
+      found = hit;
+      from = hit.line - 1;
+      continue;
+    }
+    const key = new RegExp(`(^|[{,\\s])${escape(seg)}\\s*=|^\\s*\\[\\s*${escape(seg)}\\s*\\]`);
+    const hit = find(key, from);
+    if (!hit) break;
+    found = hit;
+    from = hit.line - 1;
+  }
+  return found ?? {};
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function fail(loc: Loc, path: (string | number)[], message: string): never {
+  const key = path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${p}` : p)).join("");
+  throw new PolicyError(message, { file: loc.file, key, ...locate(loc.text, path) });
+}
+
+function typeName(v: unknown): string {
+  if (Array.isArray(v)) return "an array";
+  if (v === null) return "null";
+  if (typeof v === "bigint") return "an integer out of range";
+  if (typeof v === "object") return v instanceof Date || v?.constructor?.name === "TomlDate" ? "a date" : "a table";
+  return `a ${typeof v}`;
+}
+
+function table(loc: Loc, path: (string | number)[], v: unknown, keys: readonly string[]): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || typeName(v) !== "a table") {
+    fail(loc, path, `expected a table, got ${typeName(v)}`);
+  }
+  for (const k of Object.keys(v)) {
+    if (!keys.includes(k)) {
+      fail(
+        loc,
+        [...path, k].filter((p) => p !== ""),
+        `unknown key (expected one of: ${keys.join(", ")})`,
+      );
+    }
+  }
+  return v as Record<string, unknown>;
+}
+
+function bool(loc: Loc, path: (string | number)[], v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== "boolean") fail(loc, path, `expected a boolean, got ${typeName(v)}`);
+  return v;
+}
+
+function str(loc: Loc, path: (string | number)[], v: unknown): string {
+  if (typeof v !== "string") fail(loc, path, `expected a string, got ${typeName(v)}`);
+  if (v.includes("\0")) fail(loc, path, "contains a NUL byte");
+  return v;
+}
+
+function absPath(loc: Loc, path: (string | number)[], v: unknown): string {
+  const s = str(loc, path, v);
+  if (!s.startsWith("/")) fail(loc, path, `expected an absolute path, got ${JSON.stringify(s)}`);
+  if (s.split("/").includes("..")) fail(loc, path, `'..' is not allowed in ${JSON.stringify(s)}`);
+  return s;
+}
+
+function int(loc: Loc, path: (string | number)[], v: unknown, min: number, max: number): number {
+  if (typeof v !== "number" || !Number.isInteger(v)) fail(loc, path, `expected an integer, got ${typeName(v)}`);
+  if (v < min || v > max) fail(loc, path, `expected an integer from ${min} to ${max}, got ${v}`);
+  return v;
+}
+
+const TOP_KEYS = [
+  "mount_new_tmpfs",
+  "mount_new_devfs",
+  "mounts",
+  "files",
+  "env",
+  "limits",
+  "hostname",
+  "uid",
+  "gid",
+  "share_net",
+  "share_uts",
+] as const;
+
+/**
+ * Parses and validates a policy. `file` names it in errors.
+ *
+ * @example
+ * ```ts
+ * import { parsePolicy } from "./policy.ts";
+ * const p = parsePolicy('mount_new_tmpfs = true\nmounts = [{ source = "/usr", target = "/usr" }]', "p.toml");
+ * console.log(p.mounts[0].target); // "/usr"
+ * ```
+ */
+export function parsePolicy(source: string, file = "<string>"): Policy {
+  let text: string;
+  try {
+    text = renderTemplate(source);
+  } catch (e) {
+    if (e instanceof TemplateError) {
+      throw new PolicyError(`template: ${e.message}`, { file, line: e.line }, { cause: e });
+    }
+    throw e;
+  }
+  const loc: Loc = { file, text };
+  let raw: Record<string, unknown>;
+  try {
+    raw = parseToml(text);
+  } catch (e) {
+    if (e instanceof TomlSyntaxError) {
+      throw new PolicyError(e.message, { file, line: e.line, column: e.column }, { cause: e });
+    }
+    throw e;
+  }
+  const top = table(loc, [], raw, TOP_KEYS);
+  const mounts = top.mounts === undefined ? [] : top.mounts;
+  if (!Array.isArray(mounts)) fail(loc, ["mounts"], `expected an array of tables, got ${typeName(mounts)}`);
+  const seen = new Map<string, number>();
+  const policyMounts = mounts.map((m, i): PolicyMount => {
+    const at = ["mounts", i];
+    const t = table(loc, at, m, ["source", "target", "rw", "fstype"]);
+    const fstype = t.fstype === undefined ? undefined : str(loc, [...at, "fstype"], t.fstype);
+    if (fstype !== undefined && fstype !== "tmpfs" && fstype !== "proc") {
+      fail(loc, [...at, "fstype"], `expected "tmpfs" or "proc", got ${JSON.stringify(fstype)}`);
+    }
+    if (fstype === undefined && t.source === undefined) fail(loc, [...at, "source"], "missing (a bind needs a source)");
+    if (fstype !== undefined && t.source !== undefined) fail(loc, [...at, "source"], `not allowed with fstype`);
+    const src = t.source === undefined ? undefined : absPath(loc, [...at, "source"], t.source);
+    if (t.target === undefined && src === undefined) fail(loc, [...at, "target"], "missing");
+    const target = t.target === undefined ? src! : absPath(loc, [...at, "target"], t.target);
+    const norm = target.replace(/\/+$/, "") || "/";
+    if (seen.has(norm)) {
+      fail(loc, [...at, "target"], `${JSON.stringify(target)} is already the target of mounts[${seen.get(norm)}]`);
+    }
+    seen.set(norm, i);
+    return { source: src, target, rw: bool(loc, [...at, "rw"], t.rw, false), fstype: fstype as PolicyMount["fstype"] };
+  });
+  const files = top.files === undefined ? [] : top.files;
+  if (!Array.isArray(files)) fail(loc, ["files"], `expected an array of tables, got ${typeName(files)}`);
+  const policyFiles = files.map((f, i) => {
+    const t = table(loc, ["files", i], f, ["target", "contents"]);
+    return {
+      target: absPath(loc, ["files", i, "target"], t.target),
+      contents: str(loc, ["files", i, "contents"], t.contents ?? ""),
+    };
+  });
+  const env: Record<string, string> = {};
+  if (top.env !== undefined) {
+    const t = table(loc, ["env"], top.env, Object.keys(top.env as object));
+    for (const [k, v] of Object.entries(t)) {
+      if (!/^[^=\0]+$/.test(k)) fail(loc, ["env", k], "invalid variable name");
+      env[k] = str(loc, ["env", k], v);
+    }
+  }
+  const limits: Policy["limits"] = {};
+  if (top.limits !== undefined) {
+    const t = table(loc, ["limits"], top.limits, [...RLIMIT_NAMES, "walltime"]);
+    for (const [k, v] of Object.entries(t)) {
+      limits[k as RlimitName] = k === "walltime"
+        ? int(loc, ["limits", k], v, 1, 31_536_000)
+        : int(loc, ["limits", k], v, 0, MAX_RLIMIT);
+    }
+  }
+  return {
+    file,
+    mountNewTmpfs: bool(loc, ["mount_new_tmpfs"], top.mount_new_tmpfs, false),
+    mountNewDevfs: bool(loc, ["mount_new_devfs"], top.mount_new_devfs, false),
+    mounts: policyMounts,
+    files: policyFiles,
+    env,
+    limits,
+    hostname: top.hostname === undefined ? undefined : str(loc, ["hostname"], top.hostname),
+    uid: top.uid === undefined ? undefined : int(loc, ["uid"], top.uid, 0, 0xfffffffe),
+    gid: top.gid === undefined ? undefined : int(loc, ["gid"], top.gid, 0, 0xfffffffe),
+    shareNet: bool(loc, ["share_net"], top.share_net, false),
+    shareUts: bool(loc, ["share_uts"], top.share_uts, false),
+  };
+}
+
+/**
+ * Reads and validates a policy file.
+ *
+ * @example
+ * ```ts ignore
+ * const policy = await loadPolicyFile("policies/KISS-policy.toml");
+ * ```
+ */
+export async function loadPolicyFile(path: string): Promise<Policy> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new UsageError(`--policy-file: cannot read ${path}: ${e instanceof Error ? e.message : e}`, "--policy-file", {
+      cause: e,
+    });
+  }
+  return parsePolicy(text, path);
+}
+
+/**
+ * A container with a policy's settings: every namespace new except those
+ * the policy shares, /proc always, then /tmp and /dev when asked, then the
+ * mounts in order. A bind whose source does not exist is skipped (the
+ * seed's policies name /lib64, which not every distribution has).
+ */
+export function containerFromPolicy(policy: Policy): Container {
+  const c = Container.empty();
+  for (const ns of ["ipc", "uts", "network", "cgroup"] as const) c.unshare(ns);
+  if (policy.shareNet) c.share("network");
+  if (policy.shareUts) c.share("uts");
+  c.procfs("/proc");
+  if (policy.mountNewTmpfs) c.tmpfs("/tmp");
+  if (policy.mountNewDevfs) c.devfs("/dev");
+  for (const m of policy.mounts) {
+    if (m.fstype === "tmpfs") c.tmpfs(m.target);
+    else if (m.fstype === "proc") c.procfs(m.target);
+    else c.settings.mounts.push({ kind: "bind", source: m.source!, target: m.target, readonly: !m.rw, optional: true });
+  }
+  for (const f of policy.files) c.file(f.target, f.contents);
+  for (const [k, v] of Object.entries(policy.env)) c.env(k, v);
+  for (const [k, v] of Object.entries(policy.limits)) {
+    if (k === "walltime") c.walltime(v);
+    else c.limit(k as RlimitName, v);
+  }
+  if (policy.hostname !== undefined) c.hostname(policy.hostname);
+  if (policy.uid !== undefined) c.uid(policy.uid);
+  if (policy.gid !== undefined) c.gid(policy.gid);
+  return c;
+}

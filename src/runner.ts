@@ -1,0 +1,115 @@
+/**
+ * Runs a plan: encodes it, hands it to the native core, and turns what the
+ * core reports into a {@link Report}. The clone happens synchronously on
+ * the JS thread; only the wait runs on a worker thread.
+ *
+ * @module
+ */
+import { SETUP_STEPS, SetupError } from "./errors.ts";
+import { describeErrno, loadNative, type Native } from "./ffi.ts";
+import type { Plan } from "./plan.ts";
+import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
+import { encodeSpec, type SpawnIo } from "./spec.ts";
+
+const SLOTS = 9; // HK_R_SLOTS
+const RESULT_SIZE = SLOTS * 8 + 1000; // HK_RESULT_SIZE
+
+/** A started sandbox. */
+export interface RunningSandbox {
+  /** pid of the sandbox's init, in the caller's pid namespace. */
+  readonly pid: number;
+  /** Resolves once every process of the sandbox is gone. */
+  readonly finished: Promise<Report>;
+  /** Sends a signal to the sandbox; init forwards it to the command. SIGKILL ends everything. */
+  kill(signal?: Deno.Signal): void;
+}
+
+function setupError(native: Native, slots: BigInt64Array, result: Uint8Array): SetupError {
+  const step = SETUP_STEPS[Number(slots[2])] ?? "spec";
+  const errno = Number(slots[3]);
+  const pathBytes = result.subarray(SLOTS * 8);
+  const path = new TextDecoder().decode(pathBytes.subarray(0, Math.max(0, pathBytes.indexOf(0))));
+  const [code, text] = errno ? describeErrno(native, errno) : ["", ""];
+  return new SetupError(step, errno, code, text, path);
+}
+
+function signalStatus(sig: number, timedOut: boolean): Status {
+  if (timedOut || sig === SIGNAL_NUMBERS.SIGXCPU) return "TLE";
+  if (sig === SIGNAL_NUMBERS.SIGXFSZ) return "OLE";
+  if (sig === SIGNAL_NUMBERS.SIGSYS) return "RFE";
+  return "SIG";
+}
+
+function toReport(
+  native: Native,
+  result: Uint8Array,
+  startTime: Date,
+  walltime: number | null,
+): Report {
+  const slots = new BigInt64Array(result.buffer, 0, SLOTS);
+  const [state, code, , , timedOut, utime, stime, maxrss, realNs] = Array.from(slots, Number);
+  const base = {
+    startTime,
+    realTimeMs: realNs / 1e6,
+    userTimeMs: utime / 1e3,
+    systemTimeMs: stime / 1e3,
+    maxRssKb: maxrss,
+  };
+  if (state === 3) {
+    const error = setupError(native, slots, result);
+    return { ...base, status: "SE", reason: error.message, exitCode: 125, signal: null, error };
+  }
+  if (state === 2 || timedOut) {
+    const sig = state === 2 ? code : SIGNAL_NUMBERS.SIGKILL;
+    const status = signalStatus(sig, timedOut === 1);
+    const name = SIGNAL_NAMES[sig] ?? null;
+    const reason = timedOut ? `walltime limit of ${walltime}s exceeded` : `killed by signal ${name ?? sig}`;
+    return { ...base, status, reason, exitCode: 128 + sig, signal: name };
+  }
+  if (state === 1) return { ...base, status: "OK", reason: "", exitCode: code, signal: null };
+  return {
+    ...base,
+    status: "SE",
+    reason: `the sandbox's init ended without a report (status ${code})`,
+    exitCode: 125,
+    signal: null,
+  };
+}
+
+/**
+ * Starts a sandbox for `plan`. Throws {@link SetupError} when the spec is
+ * rejected or the namespaces cannot be created; later setup failures arrive
+ * as a report with status `SE`.
+ *
+ * @example
+ * ```ts ignore
+ * const sandbox = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: false });
+ * const report = await sandbox.finished;
+ * ```
+ */
+export async function startSandbox(plan: Plan, io: SpawnIo, nativePath?: string): Promise<RunningSandbox> {
+  const native = await loadNative(nativePath);
+  const spec = encodeSpec(plan, io);
+  const out = new BigInt64Array(4);
+  const err = new Uint8Array(RESULT_SIZE);
+  const startTime = new Date();
+  if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) {
+    throw setupError(native, new BigInt64Array(err.buffer, 0, SLOTS), err);
+  }
+  const [pid, pidfd, reportFd, startNs] = Array.from(out, Number);
+  let open = true;
+  const result = new Uint8Array(RESULT_SIZE);
+  const timeoutMs = plan.walltime === null ? -1n : BigInt(Math.round(plan.walltime * 1000));
+  const finished = native.hk_wait(pidfd, reportFd, timeoutMs, BigInt(startNs), result).then(() => {
+    open = false;
+    native.hk_close(pidfd);
+    return toReport(native, result, startTime, plan.walltime);
+  });
+  return {
+    pid,
+    finished,
+    kill(signal: Deno.Signal = "SIGTERM") {
+      if (open) native.hk_kill(pidfd, SIGNAL_NUMBERS[signal]);
+    },
+  };
+}

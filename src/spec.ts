@@ -1,0 +1,237 @@
+/**
+ * Encodes a {@link Plan} into the byte spec the native core decodes
+ * (native/spec.c). Little-endian records `[u16 tag][u16 0][u32 len][payload]`
+ * after a 12-byte header `"HKNW"`, version, total length. Strings are
+ * `[u32 len][bytes][NUL]`.
+ *
+ * @module
+ */
+import { formatIdMap } from "./idmap.ts";
+import { cloneFlags } from "./namespace.ts";
+import type { MountOp, Plan } from "./plan.ts";
+import { RLIMITS } from "./rlimit.ts";
+
+const MAGIC = 0x574e4b48;
+/** Version of the spec layout; must equal HK_SPEC_VERSION. */
+export const SPEC_VERSION = 1;
+
+const T = {
+  NAMESPACES: 1,
+  UID_MAP: 2,
+  GID_MAP: 3,
+  HOSTNAME: 4,
+  ROOT: 5,
+  MOUNT: 6,
+  RLIMIT: 7,
+  ENV: 8,
+  ARG: 9,
+  PROGRAM: 10,
+  CWD: 11,
+  CREDS: 12,
+  STDIO: 13,
+  SECCOMP: 14,
+  FLAGS: 15,
+  LANDLOCK: 16,
+  LL_PATH: 17,
+  LL_PORT: 18,
+  SETSID: 19,
+} as const;
+
+const M = { bind: 1, tmpfs: 2, proc: 3, dir: 4, file: 5, symlink: 6, readonly: 7, mqueue: 8 } as const;
+const MF = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, OPTIONAL: 16 } as const;
+const F = { DROP_CAPS: 1, ROOT_RDONLY: 2, NO_NEW_PRIVS: 4, KEYRING: 8, LOOPBACK_UP: 16 } as const;
+const CRED_SETGROUPS = 1;
+
+/** Session modes (HK_SESSION_*). */
+export const SESSION = { new: 0, tty: 1 } as const;
+
+/** Host-side inputs of a spawn that are not part of the plan. */
+export interface SpawnIo {
+  /** Host fds that become the command's stdin, stdout, stderr. */
+  stdio: [number, number, number];
+  /** Whether stdin becomes the controlling terminal. */
+  session: keyof typeof SESSION;
+  /** May the sandbox call setgroups (only when the caller is privileged). */
+  setgroups: boolean;
+  /** A compiled seccomp program (struct sock_filter[]), if any. */
+  seccomp?: Uint8Array;
+  /** A Landlock ruleset, if any. */
+  landlock?: {
+    abi: number;
+    fs: bigint;
+    net: bigint;
+    scoped: bigint;
+    paths: { path: string; access: bigint }[];
+    ports: { port: number; access: bigint }[];
+  };
+}
+
+class Writer {
+  #buf = new Uint8Array(4096);
+  #view = new DataView(this.#buf.buffer);
+  #len = 0;
+  #enc = new TextEncoder();
+
+  #room(n: number) {
+    if (this.#len + n <= this.#buf.length) return;
+    const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + n));
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+  u16(v: number) {
+    this.#room(2);
+    this.#view.setUint16(this.#len, v, true);
+    this.#len += 2;
+  }
+  u32(v: number) {
+    this.#room(4);
+    this.#view.setUint32(this.#len, v, true);
+    this.#len += 4;
+  }
+  u64(v: number | bigint) {
+    this.#room(8);
+    this.#view.setBigUint64(this.#len, BigInt(v), true);
+    this.#len += 8;
+  }
+  bytes(b: Uint8Array) {
+    this.u32(b.length);
+    this.#room(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+  }
+  str(s: string) {
+    if (s.includes("\0")) throw new RangeError(`string contains a NUL byte: ${JSON.stringify(s)}`);
+    const b = this.#enc.encode(s + "\0");
+    this.bytes(b);
+  }
+  /** Writes one record; `body` writes its payload. */
+  record(tag: number, body: () => void) {
+    this.u16(tag);
+    this.u16(0);
+    const at = this.#len;
+    this.u32(0);
+    body();
+    this.#view.setUint32(at, this.#len - at - 4, true);
+  }
+  finish(): Uint8Array {
+    this.#view.setUint32(8, this.#len, true);
+    // A fresh ArrayBuffer is 8-byte aligned, as the decoder requires.
+    return this.#buf.slice(0, this.#len);
+  }
+  get length() {
+    return this.#len;
+  }
+}
+
+function mountRecord(w: Writer, op: MountOp) {
+  let flags = 0, mode = 0, size = 0, src = "", data = new Uint8Array(0);
+  switch (op.kind) {
+    case "bind":
+      flags = MF.NOSUID | (op.readonly ? MF.RDONLY : 0) | (op.dev ? 0 : MF.NODEV);
+      src = op.source;
+      break;
+    case "tmpfs":
+      flags = MF.NOSUID | MF.NODEV | (op.noexec ? MF.NOEXEC : 0);
+      mode = op.mode;
+      size = op.size;
+      break;
+    case "proc":
+    case "mqueue":
+      flags = MF.NOSUID | MF.NODEV | MF.NOEXEC;
+      break;
+    case "dir":
+      mode = op.mode;
+      break;
+    case "file":
+      mode = op.mode;
+      data = new TextEncoder().encode(op.contents);
+      break;
+    case "symlink":
+      src = op.original;
+      break;
+    case "readonly":
+      flags = MF.RDONLY | MF.NOSUID | MF.NODEV | (op.optional ? MF.OPTIONAL : 0);
+      break;
+  }
+  w.record(T.MOUNT, () => {
+    w.u32(M[op.kind]);
+    w.u32(flags);
+    w.u32(mode);
+    w.u64(size);
+    w.str(src);
+    w.str(op.target);
+    w.bytes(data);
+  });
+}
+
+/**
+ * Encodes a plan and the host-side inputs into one spec buffer.
+ *
+ * @example
+ * ```ts ignore
+ * const spec = encodeSpec(plan, { stdio: [0, 1, 2], session: "new", setgroups: false });
+ * ```
+ */
+export function encodeSpec(plan: Plan, io: SpawnIo): Uint8Array {
+  const w = new Writer();
+  w.u32(MAGIC);
+  w.u32(SPEC_VERSION);
+  w.u32(0);
+  w.record(T.NAMESPACES, () => w.u32(cloneFlags(plan.namespaces)));
+  w.record(T.UID_MAP, () => w.str(formatIdMap(plan.uidMap)));
+  w.record(T.GID_MAP, () => w.str(formatIdMap(plan.gidMap)));
+  w.record(T.HOSTNAME, () => w.str(plan.hostname));
+  w.record(T.ROOT, () => {
+    w.u32(MF.NOSUID); // read-only comes after the build, see F.ROOT_RDONLY
+    w.str(plan.root.source ?? "");
+  });
+  for (const op of plan.mounts) mountRecord(w, op);
+  for (const l of plan.rlimits) {
+    w.record(T.RLIMIT, () => {
+      w.u32(RLIMITS[l.name]);
+      w.u64(l.value);
+      w.u64(l.value);
+    });
+  }
+  for (const [k, v] of plan.env) w.record(T.ENV, () => w.str(`${k}=${v}`));
+  for (const a of plan.argv) w.record(T.ARG, () => w.str(a));
+  w.record(T.PROGRAM, () => {
+    w.str(plan.program);
+    w.str(plan.searchPath);
+  });
+  w.record(T.CWD, () => w.str(plan.cwd));
+  w.record(T.CREDS, () => {
+    w.u32(plan.uid);
+    w.u32(plan.gid);
+    w.u32(io.setgroups ? CRED_SETGROUPS : 0);
+  });
+  w.record(T.STDIO, () => io.stdio.forEach((fd) => w.u32(fd)));
+  w.record(T.SETSID, () => w.u32(SESSION[io.session]));
+  const flags = F.DROP_CAPS | F.NO_NEW_PRIVS | (plan.root.readonly ? F.ROOT_RDONLY : 0) |
+    (plan.keyring ? F.KEYRING : 0) | (plan.loopback ? F.LOOPBACK_UP : 0);
+  w.record(T.FLAGS, () => w.u32(flags));
+  if (io.seccomp) w.record(T.SECCOMP, () => w.bytes(io.seccomp!));
+  const ll = io.landlock;
+  if (ll) {
+    w.record(T.LANDLOCK, () => {
+      w.u32(ll.abi);
+      w.u64(ll.fs);
+      w.u64(ll.net);
+      w.u64(ll.scoped);
+    });
+    for (const p of ll.paths) {
+      w.record(T.LL_PATH, () => {
+        w.u64(p.access);
+        w.str(p.path);
+      });
+    }
+    for (const p of ll.ports) {
+      w.record(T.LL_PORT, () => {
+        w.u64(p.access);
+        w.u64(p.port);
+      });
+    }
+  }
+  return w.finish();
+}

@@ -1,0 +1,65 @@
+/**
+ * Policy templates, through handlebars (HTML escaping off): the one module
+ * that imports it. Helpers only read; none writes anywhere.
+ *
+ * - `{{ os_env "NAME" }}`: the variable as a quoted TOML string ("" when unset)
+ * - `{{ os_homedir }}`: the caller's home directory, quoted
+ * - `{{ fs_read_to_string "PATH" }}`: a file's contents, quoted
+ * - `{{ path_exists "PATH" }}`: `true` or `false`
+ *
+ * @module
+ */
+import Handlebars from "handlebars";
+
+/** Quotes a string as a TOML basic string (JSON escapes are valid TOML). */
+export function tomlString(s: string): string {
+  return JSON.stringify(s).replace(/\u007f/g, "\\u007f");
+}
+
+/** Why a template failed, with the 1-based line when handlebars knows it. */
+export class TemplateError extends Error {
+  /** 1-based line, when known. */
+  readonly line?: number;
+  /** Creates a template error. */
+  constructor(message: string, line?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TemplateError";
+    this.line = line;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Renders a policy template. Text without `{{` is returned as is.
+ *
+ * @example
+ * ```ts
+ * import { renderTemplate } from "./template.ts";
+ * console.log(renderTemplate('TERM = {{ os_env "NO_SUCH_VAR_X" }}')); // TERM = ""
+ * ```
+ */
+export function renderTemplate(text: string): string {
+  if (!text.includes("{{")) return text;
+  const hb = Handlebars.create();
+  hb.registerHelper("os_env", (name: unknown) => tomlString(Deno.env.get(String(name)) ?? ""));
+  hb.registerHelper("os_homedir", () => tomlString(Deno.env.get("HOME") ?? ""));
+  hb.registerHelper("fs_read_to_string", (path: unknown) => tomlString(Deno.readTextFileSync(String(path))));
+  hb.registerHelper("path_exists", (path: unknown) => String(exists(String(path))));
+  try {
+    return hb.compile(text, { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: KNOWN })({});
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const line = /line (\d+)/.exec(msg)?.[1];
+    throw new TemplateError(msg.split("\n")[0], line ? Number(line) : undefined, { cause: e });
+  }
+}
+
+const KNOWN = { os_env: true, os_homedir: true, fs_read_to_string: true, path_exists: true };

@@ -122,6 +122,10 @@ void hk_child_main(struct hk_spec *s) {
   close(s->sync_fd);
   /* From now on nothing of this process (a copy of Deno) may be read from inside. */
   if (prctl(PR_SET_DUMPABLE, 0) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_DUMPABLE");
+  /* /proc/1/cmdline is world-readable: blank the launcher's argv and environment in our copy. */
+  if (s->arg_end > s->arg_start) memset((void *)s->arg_start, 0, s->arg_end - s->arg_start);
+  if (s->env_end > s->env_start) memset((void *)s->env_start, 0, s->env_end - s->env_start);
+  prctl(PR_SET_NAME, "hakoniwa-init");
 
   if (s->ns_flags & CLONE_NEWNS) hk_build_root(s);
   if ((s->ns_flags & CLONE_NEWUTS) && s->hostname &&

@@ -57,6 +57,7 @@ struct hk_spec {
   size_t n_ll_rules;
   /* Filled by the parent just before clone. */
   int report_fd, sync_fd;
+  uintptr_t arg_start, arg_end, env_start, env_end; /* the launcher's argv and environ strings */
 };
 
 /* spec.c, parent side: decode and check; on failure fill why (a short text). */

@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -67,6 +68,31 @@ static uint32_t write_maps(const struct hk_spec *s, pid_t pid, char *path, size_
   return 0;
 }
 
+/* Where this process's argv and environment strings live (fields 48-51 of /proc/self/stat). */
+static void launcher_strings(struct hk_spec *s) {
+  static uintptr_t cached[4];
+  static int done;
+  if (!done) {
+    char buf[4096];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    if (fd >= 0) close(fd);
+    if (n > 0) {
+      buf[n] = 0;
+      char *p = strrchr(buf, ')');
+      unsigned long long v[4];
+      int field = 2;
+      char *save = NULL;
+      for (char *tok = p ? strtok_r(p + 1, " ", &save) : NULL; tok; tok = strtok_r(NULL, " ", &save))
+        if (++field >= 48 && field <= 51) v[field - 48] = strtoull(tok, NULL, 10);
+      if (field >= 51)
+        for (int i = 0; i < 4; i++) cached[i] = (uintptr_t)v[i];
+    }
+    done = 1;
+  }
+  s->arg_start = cached[0], s->arg_end = cached[1], s->env_start = cached[2], s->env_end = cached[3];
+}
+
 static void reap(int pidfd) {
   siginfo_t info;
   syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
@@ -89,6 +115,7 @@ int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
     goto fail;
   }
   s.report_fd = report[1], s.sync_fd = sync[0];
+  launcher_strings(&s);
   int64_t start = now_ns();
 
   struct clone_args args;

@@ -38,17 +38,6 @@ static void forward(int sig) {
   errno = saved;
 }
 
-/* Default dispositions and an empty mask: Deno ignores SIGPIPE and blocks others. */
-static void reset_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &sa, NULL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 /*
  * Keep only stdio (moved onto 0..2), the report pipe (moved to REPORT_FD)
  * and the sync pipe; every other inherited Deno fd is closed at once.
@@ -109,7 +98,7 @@ static void init_loop(struct hk_spec *s, pid_t child) {
 void hk_child_main(struct hk_spec *s) {
   /* The parent is the Deno thread that called clone; if Deno dies, so do we. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  reset_signals();
+  hk_reset_signals();
   umask(0);
   if (arrange_fds(s) < 0) hk_fail(s, HK_S_STDIO, errno, "stdio");
 

@@ -86,5 +86,6 @@ void hk_apply_seccomp(struct hk_spec *s);
 size_t hk_strlen(const char *s);
 void hk_copy(char *dst, size_t cap, const char *a, const char *b, const char *c);
 int hk_write_all(int fd, const void *buf, size_t len);
+void hk_reset_signals(void);
 
 #endif

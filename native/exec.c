@@ -41,13 +41,7 @@ static void exec_program(struct hk_spec *s) {
 }
 
 void hk_exec_command(struct hk_spec *s) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &sa, NULL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  hk_reset_signals();
 
   /* A new session: the command can never push input into the caller's terminal. */
   if (setsid() < 0) hk_fail(s, HK_S_SETSID, errno, "setsid");

@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -42,4 +44,20 @@ void hk_fail(struct hk_spec *s, uint32_t step, int err, const char *path) {
   hk_copy(rec.path, sizeof(rec.path), path, NULL, NULL);
   if (s->report_fd >= 0) hk_write_all(s->report_fd, &rec, sizeof(rec));
   _exit(125);
+}
+
+/* Every signal to its default and none blocked, through raw syscalls: glibc's
+ * wrappers refuse to touch the signals it reserves (32, 33), which Deno may
+ * have set to ignored. */
+void hk_reset_signals(void) {
+  struct {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+  } dfl = {SIG_DFL, 0, NULL, 0};
+  for (int sig = 1; sig <= 64; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+  uint64_t none = 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
 }

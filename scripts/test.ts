@@ -1,0 +1,111 @@
+/**
+ * The test command behind `npm test`: static checks, then `deno test` as
+ * the current user and, when that is root, again as an unprivileged user
+ * from a copy of the tree, so every integration test runs both rootless
+ * and as root. Ends with one plain line `N passed, N failed`.
+ *
+ * Usage: deno run -A scripts/test.ts [--slow] [--only-static] [-- deno test args]
+ */
+const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+const deno = Deno.execPath();
+const args = Deno.args;
+const extra = args.includes("--") ? args.slice(args.indexOf("--") + 1) : [];
+const slow = args.includes("--slow");
+const TEST_USER = "hakoniwa-test";
+
+let passed = 0, failed = 0, skipped = 0;
+
+async function step(name: string, cmd: string, cmdArgs: string[], opts: Deno.CommandOptions = {}) {
+  const out = await new Deno.Command(cmd, { args: cmdArgs, cwd: root, stdout: "piped", stderr: "piped", ...opts })
+    .output();
+  const ok = out.success;
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}`);
+  if (!ok) {
+    console.log(new TextDecoder().decode(out.stdout).slice(-4000));
+    console.log(new TextDecoder().decode(out.stderr).slice(-4000));
+  }
+  ok ? passed++ : failed++;
+}
+
+/** Runs deno test streaming its output, and adds its counts. */
+async function denoTest(label: string, cmd: string, cmdArgs: string[], opts: Deno.CommandOptions = {}) {
+  console.log(`\n=== deno test ${label} ===`);
+  const child = new Deno.Command(cmd, { args: cmdArgs, stdout: "piped", stderr: "inherit", ...opts }).spawn();
+  let tail = "";
+  const dec = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    Deno.stdout.writeSync(chunk);
+    tail = (tail + dec.decode(chunk)).slice(-2000);
+  }
+  const status = await child.status;
+  // deno test ends with "ok | 12 passed (3 steps) | 0 failed | 1 ignored (2s)"
+  const clean = tail.replace(/\x1b\[[0-9;]*m/g, "");
+  const m =
+    /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored)?/
+      .exec(clean);
+  if (!m) {
+    console.log(`${label}: no summary from deno test (exit ${status.code})`);
+    failed++;
+    return;
+  }
+  passed += Number(m[1]);
+  failed += Number(m[2]);
+  skipped += Number(m[3] ?? 0);
+  if (!status.success && Number(m[2]) === 0) failed++; // e.g. an uncaught error outside a test
+}
+
+async function sh(cmd: string, cmdArgs: string[]): Promise<boolean> {
+  const out = await new Deno.Command(cmd, { args: cmdArgs, stdout: "null", stderr: "null" }).output().catch(() => null);
+  return !!out?.success;
+}
+
+const testArgs = ["test", "-A", "--no-check", ...(slow ? [] : []), ...extra];
+
+await step("deno fmt --check", deno, ["fmt", "--check"]);
+await step("deno lint", deno, ["lint"]);
+await step("deno check", deno, ["check", "mod.ts", "cli.ts", "scripts/", "tests/", "src/"]);
+await step("generated modules are fresh", deno, ["run", "-A", "scripts/generate.ts", "--check"]);
+
+if (!args.includes("--only-static")) {
+  const env = { HAKONIWA_SLOW: slow ? "1" : "" };
+  await denoTest(Deno.uid() === 0 ? "as root" : "as the current user", deno, testArgs, { cwd: root, env });
+
+  if (Deno.uid() === 0) {
+    // Rootless: an unprivileged user runs the same suite from a copy it can read.
+    if (!(await sh("id", ["-u", TEST_USER]))) {
+      await sh("useradd", ["--no-create-home", "--shell", "/bin/sh", TEST_USER]);
+    }
+    const uid = (await new Deno.Command("id", { args: ["-u", TEST_USER] }).output()).stdout;
+    const uidText = new TextDecoder().decode(uid).trim();
+    if (!uidText) {
+      console.log(`cannot create the user ${TEST_USER}: the rootless run is missing`);
+      failed++;
+    } else {
+      const copy = await Deno.makeTempDir({ prefix: "hakoniwa-rootless-" });
+      await sh("cp", ["-a", `${root}/.`, copy]);
+      await Deno.remove(`${copy}/.git`, { recursive: true }).catch(() => {});
+      await sh("chown", ["-R", `${TEST_USER}:${TEST_USER}`, copy]);
+      await Deno.chmod(copy, 0o755);
+      const home = `${copy}/.home`;
+      await Deno.mkdir(home, { recursive: true });
+      await sh("chown", [`${TEST_USER}:${TEST_USER}`, home]);
+      await denoTest("as an unprivileged user", "setpriv", [
+        `--reuid=${TEST_USER}`,
+        `--regid=${TEST_USER}`,
+        "--init-groups",
+        "--reset-env",
+        "env",
+        `HOME=${home}`,
+        `DENO_DIR=${home}/deno`,
+        `PATH=/usr/local/bin:/usr/bin:/bin`,
+        `HAKONIWA_SLOW=${slow ? "1" : ""}`,
+        `${copy}/node_modules/.bin/deno`,
+        ...testArgs,
+      ], { cwd: copy });
+      await Deno.remove(copy, { recursive: true }).catch(() => {});
+    }
+  }
+}
+
+console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+Deno.exit(failed ? 1 : 0);

@@ -40,12 +40,7 @@ function signalStatus(sig: number, timedOut: boolean): Status {
   return "SIG";
 }
 
-function toReport(
-  native: Native,
-  result: Uint8Array,
-  startTime: Date,
-  walltime: number | null,
-): Report {
+function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Plan): Report {
   const slots = new BigInt64Array(result.buffer, 0, SLOTS);
   const [state, code, , , timedOut, utime, stime, maxrss, realNs] = Array.from(slots, Number);
   const base = {
@@ -61,9 +56,16 @@ function toReport(
   }
   if (state === 2 || timedOut) {
     const sig = state === 2 ? code : SIGNAL_NUMBERS.SIGKILL;
-    const status = signalStatus(sig, timedOut === 1);
+    // With soft = hard, the kernel sends SIGKILL (not SIGXCPU) when the cpu limit runs out.
+    const cpu = plan.rlimits.find((l) => l.name === "cpu")?.value;
+    const cpuOut = cpu !== undefined && sig === SIGNAL_NUMBERS.SIGKILL && (utime + stime) / 1e6 >= cpu;
+    const status = signalStatus(sig, timedOut === 1 || cpuOut);
     const name = SIGNAL_NAMES[sig] ?? null;
-    const reason = timedOut ? `walltime limit of ${walltime}s exceeded` : `killed by signal ${name ?? sig}`;
+    const reason = timedOut
+      ? `walltime limit of ${plan.walltime}s exceeded`
+      : cpuOut
+      ? `cpu time limit of ${cpu}s exceeded`
+      : `killed by signal ${name ?? sig}`;
     return { ...base, status, reason, exitCode: 128 + sig, signal: name };
   }
   if (state === 1) return { ...base, status: "OK", reason: "", exitCode: code, signal: null };
@@ -103,7 +105,7 @@ export async function startSandbox(plan: Plan, io: SpawnIo, nativePath?: string)
   const finished = native.hk_wait(pidfd, reportFd, timeoutMs, BigInt(startNs), result).then(() => {
     open = false;
     native.hk_close(pidfd);
-    return toReport(native, result, startTime, plan.walltime);
+    return toReport(native, result, startTime, plan);
   });
   return {
     pid,

@@ -145,6 +145,16 @@ function logPlan(plan: Plan) {
   log.info(`Execve: ${plan.program} ${JSON.stringify(plan.argv)}`);
 }
 
+/** setgroups is allowed in a new user namespace only for a privileged caller whose own namespace allows it. */
+function canSetgroups(): boolean {
+  if (Deno.uid() !== 0) return false;
+  try {
+    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
+  } catch {
+    return false;
+  }
+}
+
 async function run(commandArgs: string[], o: RunOptions & Record<string, unknown>): Promise<number> {
   await setupLogging(o.verbose ? "info" : "warning");
   const log = logger("cli::run");
@@ -165,7 +175,7 @@ async function run(commandArgs: string[], o: RunOptions & Record<string, unknown
     (m) => logger("executor").debug(m),
   );
   logPlan(plan);
-  const sandbox = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: Deno.uid() === 0 });
+  const sandbox = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: canSetgroups() });
   const forward = FORWARDED.map((sig) => [sig, () => sandbox.kill(sig)] as const);
   for (const [sig, fn] of forward) Deno.addSignalListener(sig, fn);
   const report = await sandbox.finished;

@@ -58,7 +58,8 @@ function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Pla
     const sig = state === 2 ? code : SIGNAL_NUMBERS.SIGKILL;
     // With soft = hard, the kernel sends SIGKILL (not SIGXCPU) when the cpu limit runs out.
     const cpu = plan.rlimits.find((l) => l.name === "cpu")?.value;
-    const cpuOut = cpu !== undefined && sig === SIGNAL_NUMBERS.SIGKILL && (utime + stime) / 1e6 >= cpu;
+    // rusage is tick-sampled while the limit uses the exact runtime: allow for the difference.
+    const cpuOut = cpu !== undefined && sig === SIGNAL_NUMBERS.SIGKILL && (utime + stime) / 1e6 >= cpu * 0.9;
     const status = signalStatus(sig, timedOut === 1 || cpuOut);
     const name = SIGNAL_NAMES[sig] ?? null;
     const reason = timedOut

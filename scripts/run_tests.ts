@@ -4,7 +4,7 @@
  * from a copy of the tree, so every integration test runs both rootless
  * and as root. Ends with one plain line `N passed, N failed`.
  *
- * Usage: deno run -A scripts/test.ts [--slow] [--only-static] [-- deno test args]
+ * Usage: deno run -A scripts/run_tests.ts [--slow] [--only-static] [-- deno test args]
  */
 const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const deno = Deno.execPath();
@@ -39,7 +39,7 @@ async function denoTest(label: string, cmd: string, cmdArgs: string[], opts: Den
   }
   const status = await child.status;
   // deno test ends with "ok | 12 passed (3 steps) | 0 failed | 1 ignored (2s)"
-  const clean = tail.replace(/\x1b\[[0-9;]*m/g, "");
+  const clean = tail.replace(new RegExp(String.raw`\u001b\[[0-9;]*m`, "g"), "");
   const m =
     /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored)?/
       .exec(clean);

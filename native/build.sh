@@ -6,6 +6,5 @@ out="$here/build"
 mkdir -p "$out"
 ${CC:-cc} -std=gnu11 -O2 -fPIC -shared -Wall -Wextra -Werror -fvisibility=hidden \
   -fno-asynchronous-unwind-tables -ffile-prefix-map="$here"=native -Wl,--build-id=sha1 -Wl,-z,noexecstack \
-  -o "$out/libhakoniwa.so.tmp" "$here"/spec.c "$here"/spawn.c "$here"/child.c "$here"/mounts.c \
-  "$here"/exec.c "$here"/restrict.c "$here"/fail.c
+  -o "$out/libhakoniwa.so.tmp" $(ls "$here"/*.c | LC_ALL=C sort)
 mv "$out/libhakoniwa.so.tmp" "$out/libhakoniwa.so"

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { Container } from "./container.ts";
+import { UsageError } from "./errors.ts";
+import { buildPlan, devfsOps, type HostView, sandboxPath } from "./plan.ts";
+
+const host: HostView = {
+  uid: 1000,
+  gid: 100,
+  realPath: (p) => (p === "/missing" ? null : p === "/bin" ? "/usr/bin" : p),
+};
+
+Deno.test("sandboxPath normalizes and rejects what cannot be a sandbox path", () => {
+  assert.equal(sandboxPath("/a//b/./c/", "x"), "/a/b/c");
+  assert.equal(sandboxPath("/", "x"), "/");
+  assert.throws(() => sandboxPath("a/b", "bind target"), /bind target: expected an absolute path/);
+  assert.throws(() => sandboxPath("/a/../b", "x"), /'\.\.' is not allowed/);
+  assert.throws(() => sandboxPath("/a\0b", "x"), UsageError);
+});
+
+Deno.test("the default container maps the caller's ids to themselves and unshares everything", () => {
+  const plan = buildPlan(new Container().settings, { program: "true", args: [] }, host);
+  assert.deepEqual(plan.uidMap, [{ container: 1000, host: 1000, count: 1 }]);
+  assert.deepEqual(plan.gidMap, [{ container: 100, host: 100, count: 1 }]);
+  assert.deepEqual(plan.namespaces, ["user", "mount", "pid", "ipc", "uts", "network", "cgroup"]);
+  assert.equal(plan.loopback, true);
+  assert.deepEqual(plan.argv, ["true"]);
+  assert.equal(plan.cwd, "/");
+  assert.equal(plan.root.readonly, true);
+});
+
+Deno.test("--uid chooses the id inside, still mapped to the caller's", () => {
+  const plan = buildPlan(new Container().uid(0).gid(0).settings, { program: "id", args: [] }, host);
+  assert.deepEqual(plan.uidMap, [{ container: 0, host: 1000, count: 1 }]);
+  assert.equal(plan.uid, 0);
+});
+
+Deno.test("bind sources are resolved; a missing optional source is skipped with a log line", () => {
+  const c = Container.empty().bindRo("/bin");
+  c.settings.mounts.push({ kind: "bind", source: "/missing", target: "/m", readonly: true, optional: true });
+  const logged: string[] = [];
+  const plan = buildPlan(c.settings, { program: "ls", args: [] }, host, (m) => logged.push(m));
+  assert.deepEqual(plan.mounts, [{ kind: "bind", source: "/usr/bin", target: "/bin", readonly: true }]);
+  assert.match(logged[0], /"\/missing" does not exist, skipped/);
+});
+
+Deno.test("a missing required bind source is left for the core to report", () => {
+  const plan = buildPlan(Container.empty().bindRw("/missing").settings, { program: "ls", args: [] }, host);
+  assert.deepEqual(plan.mounts, [{ kind: "bind", source: "/missing", target: "/missing", readonly: false }]);
+});
+
+Deno.test("a mount target given twice is rejected", () => {
+  const c = Container.empty().bindRo("/usr").tmpfs("/usr/");
+  assert.throws(() => buildPlan(c.settings, { program: "ls", args: [] }, host), /"\/usr" is given twice/);
+});
+
+Deno.test("devfs expands to a tmpfs, device binds and links", () => {
+  const ops = devfsOps("/dev");
+  assert.equal(ops[0].kind, "tmpfs");
+  const binds = ops.filter((o) => o.kind === "bind").map((o) => o.target);
+  assert.deepEqual(binds, ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]);
+  assert.ok(ops.some((o) => o.kind === "symlink" && o.target === "/dev/fd" && o.original === "/proc/self/fd"));
+});
+
+Deno.test("PATH of the command's environment is the search path", () => {
+  const plan = buildPlan(new Container().env("PATH", "/opt/bin").settings, { program: "x", args: [] }, host);
+  assert.equal(plan.searchPath, "/opt/bin");
+});
+
+Deno.test("ids outside an explicit map are rejected", () => {
+  const c = new Container().uidMap(0, 1000, 1).uid(5);
+  assert.throws(() => buildPlan(c.settings, { program: "x", args: [] }, host), /uid 5 is not in the uid map/);
+});

@@ -56,10 +56,11 @@ function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Pla
   }
   if (state === 2 || timedOut) {
     const sig = state === 2 ? code : SIGNAL_NUMBERS.SIGKILL;
-    // With soft = hard, the kernel sends SIGKILL (not SIGXCPU) when the cpu limit runs out.
+    // The cpu limit's hard value is one second above the soft one (spec.ts), so running out of it
+    // shows as SIGXCPU, or as SIGKILL after a command caught SIGXCPU and kept spinning.
     const cpu = plan.rlimits.find((l) => l.name === "cpu")?.value;
-    // rusage is tick-sampled while the limit uses the exact runtime: allow for the difference.
-    const cpuOut = cpu !== undefined && sig === SIGNAL_NUMBERS.SIGKILL && (utime + stime) / 1e6 >= cpu * 0.9;
+    const cpuOut = cpu !== undefined && (sig === SIGNAL_NUMBERS.SIGXCPU ||
+      (sig === SIGNAL_NUMBERS.SIGKILL && (utime + stime) / 1e6 >= cpu));
     const status = signalStatus(sig, timedOut === 1 || cpuOut);
     const name = SIGNAL_NAMES[sig] ?? null;
     const reason = timedOut

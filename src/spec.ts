@@ -191,7 +191,9 @@ export function encodeSpec(plan: Plan, io: SpawnIo): Uint8Array {
     w.record(T.RLIMIT, () => {
       w.u32(RLIMITS[l.name]);
       w.u64(l.value);
-      w.u64(l.value);
+      // soft = hard, except cpu: at an equal hard limit the kernel sends SIGKILL, which a report could not
+      // tell from any other kill; one more second makes the soft limit's SIGXCPU the visible cause.
+      w.u64(l.name === "cpu" ? l.value + 1 : l.value);
     });
   }
   for (const [k, v] of plan.env) w.record(T.ENV, () => w.str(`${k}=${v}`));

@@ -34,6 +34,18 @@ function isTty(native: Native, fd: number, mode: Uint8Array): boolean {
   return native.hk_tty_get(fd, mode, BigInt(mode.length)) === 0;
 }
 
+/**
+ * The plan with the pty's slave bound at its own path in the sandbox's
+ * devfs, so that ttyname(3) (`tty`, `ssh`, `sudo`) finds the terminal. A
+ * plan without the default devfs is left as it is.
+ */
+function withTtyNode(plan: Plan, slavePath: string): Plan {
+  const tty = plan.mounts.find((m) => m.kind === "bind" && m.source === "/dev/tty" && m.dev);
+  if (!tty || !/^\/dev\/pts\/\d+$/.test(slavePath)) return plan;
+  const target = `${tty.target.slice(0, -"/tty".length)}${slavePath.slice("/dev".length)}`;
+  return { ...plan, mounts: [...plan.mounts, { kind: "bind", source: slavePath, target, readonly: false, dev: true }] };
+}
+
 function fail(native: Native, what: string, rc: number): never {
   const [code, text] = describeErrno(native, -rc);
   throw new SetupError("stdio", -rc, code, text, what);
@@ -97,7 +109,8 @@ export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePat
     native.hk_tty_winsize(input, slave, null);
     if ((rc = native.hk_pipe(stop)) < 0) fail(native, "relay pipe", rc);
     const stdio = hostStdio.map((fd, i) => ttys[i] ? slave : fd) as [number, number, number];
-    sandbox = await startSandbox(plan, { ...rest, stdio, session: "tty" }, nativePath);
+    const node = withTtyNode(plan, Deno.readLinkSync(`/proc/self/fd/${slave}`));
+    sandbox = await startSandbox(node, { ...rest, stdio, session: "tty" }, nativePath);
   } catch (e) {
     closeAll();
     throw e;

@@ -85,6 +85,8 @@ sandboxTest("an interactive bash gets job control on its own terminal", () =>
     await pane.type("jobs");
     await pane.waitScreen(/^\[1\]\+\s+Running\s+sleep 30 &$/m);
     // The shell leads its session on a terminal whose foreground group it owns.
+    await pane.type(`echo "tty=$(tty)"`);
+    await pane.waitScreen(/^tty=\/dev\/pts\/\d+$/m);
     await pane.type(`[ -t 0 ] && echo "stat=$(cut -d' ' -f6,7 /proc/$$/stat) pid=$$"`);
     const stat = /^stat=(\d+) (\d+) pid=(\d+)$/m.exec(await pane.waitScreen(/^stat=\d+ \d+ pid=\d+$/m))!;
     assert.equal(stat[1], stat[3], "bash is the session leader");
@@ -174,6 +176,12 @@ sandboxTest(
       assert.notEqual(await pane.mode(), before, "raw while the sandbox runs");
       await pane.type("bye");
       await pane.waitScreen(/code=0$/m);
+      assert.equal(await pane.mode(), before);
+
+      // A sandbox that fails to set up (exit 125) leaves the mode as it found it.
+      await pane.type(`${CLI} run -- /no/such/command; echo "code=$?"`);
+      await pane.waitScreen(/code=125$/m);
+      assert.match(await pane.screen(), /^hakoniwa: execve: command not found: \/no\/such\/command/m);
       assert.equal(await pane.mode(), before);
 
       const sleep = "/bin/sleep 4321";

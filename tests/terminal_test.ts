@@ -80,10 +80,10 @@ sandboxTest("an interactive bash gets job control on its own terminal", () =>
   withPane(async (pane) => {
     await pane.type(`${CLI} run --setenv 'PS1=inner$ ' -- /bin/bash --norc --noprofile -i; echo "outer: $?"`);
     await pane.waitScreen(/^inner\$ ?$/m);
-    await pane.type("sleep 30 &");
+    await pane.type("sleep 3071 &");
     await pane.waitScreen(/^\[1\] \d+$/m);
     await pane.type("jobs");
-    await pane.waitScreen(/^\[1\]\+\s+Running\s+sleep 30 &$/m);
+    await pane.waitScreen(/^\[1\]\+\s+Running\s+sleep 3071 &$/m);
     // The shell leads its session on a terminal whose foreground group it owns.
     await pane.type(`echo "tty=$(tty)"`);
     await pane.waitScreen(/^tty=\/dev\/pts\/\d+$/m);
@@ -92,9 +92,16 @@ sandboxTest("an interactive bash gets job control on its own terminal", () =>
     assert.equal(stat[1], stat[3], "bash is the session leader");
     assert.notEqual(stat[2], "0", "bash has a controlling terminal");
     await pane.type("fg");
-    await pane.waitScreen(/fg\nsleep 30$/m);
+    await pane.waitScreen(/fg\nsleep 3071$/m);
+    // Ctrl-C only once the job owns the terminal: its process group is the pty's foreground group.
+    const inForeground = () =>
+      processesWith("sleep 3071").some((pid) => {
+        const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+        return f[2] === f[5]; // pgrp, tpgid
+      });
+    assert.ok(await waitFor(inForeground, TIMEOUT_MS), "fg gave the job the terminal");
     await pane.tmux("send-keys", "-t", "0", "C-c");
-    await pane.waitScreen(/^sleep 30\n\^C\ninner\$ ?$/m);
+    await pane.waitScreen(/^sleep 3071\n\^C\ninner\$ ?$/m);
     await pane.type(`echo "after ctrl-c: $?"`);
     await pane.waitScreen(/^after ctrl-c: 130$/m);
     await pane.type("exit");
@@ -110,8 +117,14 @@ sandboxTest("the window size inside matches the pane and follows a resize", () =
     await pane.waitScreen(/^size=30 100$/m);
     await pane.tmux("resize-window", "-t", "0", "-x", "90", "-y", "20");
     // bash learns of the change through SIGWINCH from the pty; stty reads the pty's size.
-    await pane.type(`echo "size=$(stty size) cols=$COLUMNS"`);
-    await pane.waitScreen(/^size=20 90 cols=90$/m);
+    // The resize reaches the CLI as an asynchronous SIGWINCH: ask again until it has arrived.
+    let resized = false;
+    for (let i = 0; !resized && i < 15; i++) {
+      await pane.type(`echo "size${i}=$(stty size) cols=$COLUMNS"`);
+      await pane.waitScreen(new RegExp(`^size${i}=`, "m"));
+      resized = await waitFor(async () => new RegExp(`^size${i}=20 90 cols=90$`, "m").test(await pane.screen()), 1000);
+    }
+    assert.ok(resized, await pane.screen());
     await pane.type("exit");
     await pane.waitScreen(/^outer: 0$/m);
   }));

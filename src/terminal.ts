@@ -21,7 +21,14 @@ import type { Plan } from "./plan.ts";
 import { type RunningSandbox, startSandbox } from "./runner.ts";
 import type { SpawnIo } from "./spec.ts";
 
-/** What a terminal sandbox needs besides the plan: {@link SpawnIo} without stdio and session. */
+/**
+ * What a terminal sandbox needs besides the plan: {@link SpawnIo} without stdio and session.
+ *
+ * @example
+ * ```ts ignore
+ * const io: TerminalIo = { setgroups: false, stdio: [0, 1, 2] };
+ * ```
+ */
 export type TerminalIo = Omit<SpawnIo, "stdio" | "session"> & {
   /** Host fds for the command's stdin, stdout, stderr (default 0, 1, 2); those that are terminals get the pty. */
   stdio?: [number, number, number];
@@ -44,6 +51,15 @@ function withTtyNode(plan: Plan, slavePath: string): Plan {
   if (!tty || !/^\/dev\/pts\/\d+$/.test(slavePath)) return plan;
   const target = `${tty.target.slice(0, -"/tty".length)}${slavePath.slice("/dev".length)}`;
   return { ...plan, mounts: [...plan.mounts, { kind: "bind", source: slavePath, target, readonly: false, dev: true }] };
+}
+
+/** /dev/pts/N of the slave, or "" when it cannot be read (e.g. without read permission). */
+function slavePath(fd: number): string {
+  try {
+    return Deno.readLinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return "";
+  }
 }
 
 function fail(native: Native, what: string, rc: number): never {
@@ -109,7 +125,7 @@ export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePat
     native.hk_tty_winsize(input, slave, null);
     if ((rc = native.hk_pipe(stop)) < 0) fail(native, "relay pipe", rc);
     const stdio = hostStdio.map((fd, i) => ttys[i] ? slave : fd) as [number, number, number];
-    const node = withTtyNode(plan, Deno.readLinkSync(`/proc/self/fd/${slave}`));
+    const node = withTtyNode(plan, slavePath(slave));
     sandbox = await startSandbox(node, { ...rest, stdio, session: "tty" }, nativePath);
   } catch (e) {
     closeAll();

@@ -18,6 +18,7 @@ import { containerFromPolicy, loadPolicyFile, parsePolicy, type Policy } from ".
 import { reportJson } from "./src/report.ts";
 import { RLIMIT_NAMES } from "./src/rlimit.ts";
 import { startSandbox } from "./src/runner.ts";
+import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
 
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
 
@@ -175,8 +176,14 @@ async function run(commandArgs: string[], o: RunOptions & Record<string, unknown
     (m) => logger("executor").debug(m),
   );
   logPlan(plan);
-  const sandbox = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: canSetgroups() });
-  const forward = FORWARDED.map((sig) => [sig, () => sandbox.kill(sig)] as const);
+  // A terminal on stdin: the command gets its own pty, which also passes window size changes on.
+  const tty = await isTerminal(0);
+  const sandbox = tty
+    ? await startTerminalSandbox(plan, { setgroups: canSetgroups() })
+    : await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: canSetgroups() });
+  const forward = FORWARDED.filter((sig) => !tty || sig !== "SIGWINCH").map((sig) =>
+    [sig, () => sandbox.kill(sig)] as const
+  );
   for (const [sig, fn] of forward) Deno.addSignalListener(sig, fn);
   const report = await sandbox.finished;
   for (const [sig, fn] of forward) Deno.removeSignalListener(sig, fn);

@@ -179,4 +179,22 @@ HK_EXPORT int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len);
 /* Open /dev/null read-write with O_CLOEXEC. */
 HK_EXPORT int32_t hk_open_null(void);
 
+/* --- the sandbox's pseudo-terminal (native/pty.c, parent side) --- */
+/* Open a pty pair: fds[0] master, fds[1] slave (O_NOCTTY|O_CLOEXEC both). 0 or -errno. */
+HK_EXPORT int32_t hk_pty_open(int32_t *fds);
+/* sizeof(struct termios): the length of a saved terminal mode. */
+HK_EXPORT int32_t hk_tty_size(void);
+/* Save / restore (after output drains) / make raw the terminal mode of fd. 0 or -errno. */
+HK_EXPORT int32_t hk_tty_get(int32_t fd, uint8_t *mode, size_t len);
+HK_EXPORT int32_t hk_tty_set(int32_t fd, const uint8_t *mode, size_t len);
+HK_EXPORT int32_t hk_tty_raw(int32_t fd);
+/* Copy the window size of from onto to (to < 0: only read it); rows_cols (may be NULL) gets rows, cols. */
+HK_EXPORT int32_t hk_tty_winsize(int32_t from, int32_t to, uint16_t *rows_cols);
+/*
+ * Relay in -> master and master -> out until no slave fd is left open or
+ * stop_fd becomes readable (then what the master still holds is copied).
+ * in < 0: no input. Blocks: run it on a worker thread. 0 or -errno.
+ */
+HK_EXPORT int32_t hk_pty_relay(int32_t in, int32_t out, int32_t master, int32_t stop_fd);
+
 #endif

@@ -34,6 +34,20 @@ export const SYMBOLS = {
   hk_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   /** int32_t hk_open_null(void) */
   hk_open_null: { parameters: [], result: "i32" },
+  /** int32_t hk_pty_open(int32_t *fds) */
+  hk_pty_open: { parameters: ["buffer"], result: "i32" },
+  /** int32_t hk_tty_size(void) */
+  hk_tty_size: { parameters: [], result: "i32" },
+  /** int32_t hk_tty_get(int32_t fd, uint8_t *mode, size_t len) */
+  hk_tty_get: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  /** int32_t hk_tty_set(int32_t fd, const uint8_t *mode, size_t len) */
+  hk_tty_set: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  /** int32_t hk_tty_raw(int32_t fd) */
+  hk_tty_raw: { parameters: ["i32"], result: "i32" },
+  /** int32_t hk_tty_winsize(int32_t from, int32_t to, uint16_t *rows_cols) */
+  hk_tty_winsize: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  /** int32_t hk_pty_relay(int32_t in, int32_t out, int32_t master, int32_t stop_fd), on a worker thread */
+  hk_pty_relay: { parameters: ["i32", "i32", "i32", "i32"], result: "i32", nonblocking: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded native core. */

@@ -1,0 +1,156 @@
+/**
+ * A sandbox with its own pseudo-terminal. When the caller's stdin is a
+ * terminal, the command must not get it: with an fd on the caller's
+ * terminal it could push keystrokes into the caller's shell (TIOCSTI) or
+ * change its mode. Instead the command gets the slave of a new pty as its
+ * controlling terminal, in a new session where job control works, and this
+ * module relays bytes between the caller's terminal (in raw mode, so that
+ * Ctrl-C and Ctrl-Z reach the pty's line discipline) and the master.
+ *
+ * The relay runs in the native core on a worker thread and ends when no
+ * slave fd is left open: the sandbox's init holds none once the command is
+ * forked, and kills everything when the command ends, so the master reads
+ * EIO exactly when the sandbox is gone. The caller's terminal mode is
+ * restored on every way out: exit, kill, setup failure.
+ *
+ * @module
+ */
+import { SetupError } from "./errors.ts";
+import { describeErrno, loadNative, type Native } from "./ffi.ts";
+import type { Plan } from "./plan.ts";
+import { type RunningSandbox, startSandbox } from "./runner.ts";
+import type { SpawnIo } from "./spec.ts";
+
+/**
+ * What a terminal sandbox needs besides the plan: {@link SpawnIo} without stdio and session.
+ *
+ * @example
+ * ```ts ignore
+ * const io: TerminalIo = { setgroups: false, stdio: [0, 1, 2] };
+ * ```
+ */
+export type TerminalIo = Omit<SpawnIo, "stdio" | "session"> & {
+  /** Host fds for the command's stdin, stdout, stderr (default 0, 1, 2); those that are terminals get the pty. */
+  stdio?: [number, number, number];
+};
+
+/** How long the relay may outlive the sandbox (only when a slave fd leaked elsewhere in this process). */
+const DRAIN_GRACE_MS = 500;
+
+function isTty(native: Native, fd: number, mode: Uint8Array): boolean {
+  return native.hk_tty_get(fd, mode, BigInt(mode.length)) === 0;
+}
+
+/**
+ * The plan with the pty's slave bound at its own path in the sandbox's
+ * devfs, so that ttyname(3) (`tty`, `ssh`, `sudo`) finds the terminal. A
+ * plan without the default devfs is left as it is.
+ */
+function withTtyNode(plan: Plan, slavePath: string): Plan {
+  const tty = plan.mounts.find((m) => m.kind === "bind" && m.source === "/dev/tty" && m.dev);
+  if (!tty || !/^\/dev\/pts\/\d+$/.test(slavePath)) return plan;
+  const target = `${tty.target.slice(0, -"/tty".length)}${slavePath.slice("/dev".length)}`;
+  return { ...plan, mounts: [...plan.mounts, { kind: "bind", source: slavePath, target, readonly: false, dev: true }] };
+}
+
+/** /dev/pts/N of the slave, or "" when it cannot be read (e.g. without read permission). */
+function slavePath(fd: number): string {
+  try {
+    return Deno.readLinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return "";
+  }
+}
+
+function fail(native: Native, what: string, rc: number): never {
+  const [code, text] = describeErrno(native, -rc);
+  throw new SetupError("stdio", -rc, code, text, what);
+}
+
+/**
+ * Whether `fd` of this process is a terminal, i.e. whether
+ * {@link startTerminalSandbox} would give the command a pty for it.
+ *
+ * @example
+ * ```ts ignore
+ * if (await isTerminal(0)) console.log("interactive");
+ * ```
+ */
+export async function isTerminal(fd: number, nativePath?: string): Promise<boolean> {
+  const native = await loadNative(nativePath);
+  return isTty(native, fd, new Uint8Array(native.hk_tty_size()));
+}
+
+/**
+ * Starts a sandbox whose command runs on its own pseudo-terminal, as the
+ * leader of a new session with the pty as its controlling terminal. Each of
+ * `io.stdio` that is a terminal is replaced by the pty's slave; the others
+ * are passed as they are. When stdin is not a terminal this is
+ * {@link startSandbox} with a new session and no controlling terminal.
+ *
+ * While it runs, the caller's terminal (stdin) is in raw mode, its window
+ * size is passed on at every SIGWINCH, and the command's output is written
+ * to the first of stdout, stderr that is a terminal. `finished` resolves
+ * after the relay has ended and the caller's terminal mode is restored.
+ *
+ * @example
+ * ```ts ignore
+ * const sandbox = await startTerminalSandbox(plan, { setgroups: false });
+ * const report = await sandbox.finished; // the terminal is back in its mode
+ * ```
+ */
+export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePath?: string): Promise<RunningSandbox> {
+  const native = await loadNative(nativePath);
+  const hostStdio = io.stdio ?? [0, 1, 2];
+  const { stdio: _, ...rest } = io;
+  const saved = new Uint8Array(native.hk_tty_size());
+  const scratch = new Uint8Array(saved.length);
+  const input = hostStdio[0];
+  if (!isTty(native, input, saved)) {
+    return startSandbox(plan, { ...rest, stdio: hostStdio, session: "new" }, nativePath);
+  }
+  const ttys = hostStdio.map((fd, i) => i === 0 || isTty(native, fd, scratch));
+  const output = hostStdio[1] !== input && ttys[1] ? hostStdio[1] : ttys[2] ? hostStdio[2] : hostStdio[1];
+
+  const pair = new Int32Array(2);
+  let rc = native.hk_pty_open(pair);
+  if (rc < 0) fail(native, "pseudo-terminal", rc);
+  const [master, slave] = pair;
+  const stop = new Int32Array(2);
+  const closeAll = () => [master, stop[0], stop[1]].forEach((fd) => fd > 0 && native.hk_close(fd));
+  let sandbox: RunningSandbox;
+  try {
+    // The pty starts in the caller's mode and size; the caller's terminal then goes raw.
+    if ((rc = native.hk_tty_set(slave, saved, BigInt(saved.length))) < 0) fail(native, "pseudo-terminal mode", rc);
+    native.hk_tty_winsize(input, slave, null);
+    if ((rc = native.hk_pipe(stop)) < 0) fail(native, "relay pipe", rc);
+    const stdio = hostStdio.map((fd, i) => ttys[i] ? slave : fd) as [number, number, number];
+    const node = withTtyNode(plan, slavePath(slave));
+    sandbox = await startSandbox(node, { ...rest, stdio, session: "tty" }, nativePath);
+  } catch (e) {
+    closeAll();
+    throw e;
+  } finally {
+    // The sandbox's init has its own copy; ours would keep the master from ever reading EIO.
+    native.hk_close(slave);
+  }
+
+  native.hk_tty_raw(input);
+  const resize = () => void native.hk_tty_winsize(input, master, null);
+  Deno.addSignalListener("SIGWINCH", resize);
+  const relay = native.hk_pty_relay(input, output, master, stop[0]);
+  const finished = sandbox.finished.finally(async () => {
+    try {
+      let ended = false;
+      const timer = setTimeout(() => ended || native.hk_write(stop[1], new Uint8Array(1), 1n), DRAIN_GRACE_MS);
+      await relay;
+      ended = true;
+      clearTimeout(timer);
+    } finally {
+      Deno.removeSignalListener("SIGWINCH", resize);
+      native.hk_tty_set(input, saved, BigInt(saved.length));
+      closeAll();
+    }
+  });
+  return { pid: sandbox.pid, finished, kill: (signal) => sandbox.kill(signal) };
+}

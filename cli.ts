@@ -19,6 +19,8 @@ import { reportJson } from "./src/report.ts";
 import { RLIMIT_NAMES } from "./src/rlimit.ts";
 import { startSandbox } from "./src/runner.ts";
 import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
+import { describeLandlock, parsePort, parseResources } from "./src/landlock.ts";
+import { parseNetwork } from "./src/network.ts";
 
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
 
@@ -92,6 +94,7 @@ function runCommand() {
       wholeNumber("--limit-walltime", 1),
     ),
   );
+  addIsolationOptions(cmd);
   cmd.addHelpText(
     "after",
     `
@@ -127,6 +130,62 @@ function applyFlags(c: Container, o: RunOptions & Record<string, unknown>) {
     if (typeof v === "number") c.limit(name, v);
   }
   if (o.limitWalltime !== undefined) c.walltime(o.limitWalltime as number);
+  applyIsolation(c, o);
+}
+
+// --- network and Landlock flags (hakoniwa 1.x spelling) ---
+// deno-lint-ignore no-explicit-any
+function addIsolationOptions(cmd: Command<any, any, any>) {
+  const list = (v: string, prev: string[] = []) => [...prev, v];
+  cmd.option("--network <MODE>", "none (default: new namespace, lo up), host, or pasta[:OPT,OPT...]")
+    .option(
+      "--landlock-restrict <LIST>",
+      "restrict fs,tcp.bind,tcp.connect,scope.abstract-unix-socket,scope.signal",
+      list,
+    )
+    .option("--landlock-fs-ro <PATH[:PATH...]>", "allow reading beneath PATH (implies fs)", list)
+    .option("--landlock-fs-rw <PATH[:PATH...]>", "allow reading and writing beneath PATH (implies fs)", list)
+    .option("--landlock-fs-rx <PATH[:PATH...]>", "allow reading and executing beneath PATH (implies fs)", list)
+    .option("--landlock-tcp-bind <PORT[,PORT...]>", "allow binding TCP PORT (implies tcp.bind)", list)
+    .option("--landlock-tcp-connect <PORT[,PORT...]>", "allow connecting to TCP PORT (implies tcp.connect)", list)
+    .option("--landlock-best-effort", "run with what the kernel's Landlock can enforce (logged) instead of failing")
+    .option("--landlock-abi <N>", "use at most Landlock ABI N, as an older kernel would offer");
+}
+
+function applyIsolation(c: Container, o: Record<string, unknown>) {
+  const strings = (v: unknown) => (v ?? []) as string[];
+  if (typeof o.network === "string") {
+    const n = parseNetwork(o.network, "--network");
+    c.network(n.mode, n.options);
+  }
+  for (const v of strings(o.landlockRestrict)) c.landlockRestrict(...parseResources(v, "--landlock-restrict"));
+  for (const [flag, access] of [["FsRo", "r"], ["FsRw", "rw"], ["FsRx", "rx"]] as const) {
+    for (const v of strings(o[`landlock${flag}`])) {
+      for (const path of v.split(":")) {
+        if (!path.startsWith("/")) {
+          throw new UsageError(
+            `--landlock-${flag.slice(0, 2).toLowerCase()}-${
+              flag.slice(2).toLowerCase()
+            }: expected absolute paths, got ${JSON.stringify(v)}`,
+          );
+        }
+        c.landlockFs(path, access);
+      }
+    }
+  }
+  for (const v of strings(o.landlockTcpBind)) {
+    for (const p of v.split(",")) c.landlockTcpBind(parsePort(p, "--landlock-tcp-bind"));
+  }
+  for (const v of strings(o.landlockTcpConnect)) {
+    for (const p of v.split(",")) c.landlockTcpConnect(parsePort(p, "--landlock-tcp-connect"));
+  }
+  if (o.landlockBestEffort) c.landlockBestEffort();
+  if (typeof o.landlockAbi === "string") {
+    if (!/^\d+$/.test(o.landlockAbi)) {
+      throw new UsageError(`--landlock-abi: expected a whole number, got "${o.landlockAbi}"`);
+    }
+    c.landlockAbi(Number(o.landlockAbi));
+  }
 }
 
 function logPlan(plan: Plan) {
@@ -143,6 +202,10 @@ function logPlan(plan: Plan) {
   for (const l of plan.rlimits) log.info(`Limit: ${l.name}: ${l.value}`);
   if (plan.walltime !== null) log.info(`Limit: walltime: ${plan.walltime}s`);
   log.info("Seccomp: disabled");
+  log.info(
+    `Network: ${plan.network.mode}${plan.network.options.length ? ` ${JSON.stringify(plan.network.options)}` : ""}`,
+  );
+  for (const line of plan.landlock ? describeLandlock(plan.landlock) : ["Landlock: disabled"]) log.info(line);
   log.info(`Execve: ${plan.program} ${JSON.stringify(plan.argv)}`);
 }
 

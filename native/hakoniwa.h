@@ -72,6 +72,9 @@ enum hk_mount_kind {
 #define HK_F_NO_NEW_PRIVS 0x4u  /* prctl(PR_SET_NO_NEW_PRIVS) before exec */
 #define HK_F_KEYRING 0x8u       /* join a new anonymous session keyring */
 #define HK_F_LOOPBACK_UP 0x10u  /* bring lo up in a new network namespace */
+/* hk_spawn returns with the child still held before any setup (id maps written);
+ * out[4] is then the hold fd, which the caller passes to hk_release. */
+#define HK_F_HOLD 0x80000000u
 
 /* Steps named in errors; src/errors.ts holds the same list as strings. */
 enum hk_step {
@@ -151,7 +154,8 @@ HK_EXPORT int32_t hk_abi_version(void);
 /*
  * Check the spec, clone the sandbox and start it. Fills out[0] = pid,
  * out[1] = pidfd, out[2] = report fd, out[3] = start time (CLOCK_MONOTONIC
- * nanoseconds), and returns 0. On failure returns -1 and
+ * nanoseconds), and with HK_F_HOLD out[4] = hold fd (out has 5 slots then;
+ * see hk_release), and returns 0. On failure returns -1 and
  * fills err (HK_RESULT_SIZE bytes, same layout as hk_wait) with the step,
  * errno and path; nothing is left running.
  */
@@ -164,6 +168,16 @@ HK_EXPORT int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_
  * (HK_RESULT_SIZE bytes). Safe to run on a worker thread.
  */
 HK_EXPORT int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t start_ns, uint8_t *result);
+
+/*
+ * Release a child spawned with HK_F_HOLD: it goes on with its setup. Closes
+ * hold_fd. To abort instead, close hold_fd with hk_close (the child then
+ * exits 125 before any setup) and wait for it.
+ */
+HK_EXPORT int32_t hk_release(int32_t hold_fd);
+
+/* The Landlock ABI version the kernel offers (0: none), or -errno. */
+HK_EXPORT int32_t hk_landlock_abi(void);
 
 /* Send sig to the sandbox's init through its pidfd. */
 HK_EXPORT int32_t hk_kill(int32_t pidfd, int32_t sig);

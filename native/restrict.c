@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -61,6 +62,8 @@ struct ll_port_attr {
 };
 #define LL_RULE_PATH 1
 #define LL_RULE_PORT 2
+/* The rights that apply to a file that is not a directory (execute, write, read, truncate, ioctl_dev). */
+#define LL_FILE_RIGHTS ((1ull << 0) | (1ull << 1) | (1ull << 2) | (1ull << 14) | (1ull << 15))
 
 void hk_apply_landlock(struct hk_spec *s) {
   if (!s->ll_abi) return;
@@ -74,6 +77,10 @@ void hk_apply_landlock(struct hk_spec *s) {
     if (r->path) {
       struct ll_path_attr p = {.allowed_access = r->access, .parent_fd = open(r->path, O_PATH | O_CLOEXEC)};
       if (p.parent_fd < 0) hk_fail(s, HK_S_LANDLOCK, errno, r->path);
+      /* A rule on a file takes only the rights a file has (the kernel refuses the others). */
+      struct stat st;
+      if (fstat(p.parent_fd, &st) < 0) hk_fail(s, HK_S_LANDLOCK, errno, r->path);
+      if (!S_ISDIR(st.st_mode)) p.allowed_access &= LL_FILE_RIGHTS;
       rc = syscall(SYS_landlock_add_rule, rs, LL_RULE_PATH, &p, 0);
       close(p.parent_fd);
     } else {

@@ -144,6 +144,12 @@ int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
     close(pidfd);
     goto fail;
   }
+  if (s.flags & HK_F_HOLD) {
+    /* The caller releases the child later (hk_release) or aborts it (hk_close). */
+    hk_spec_free(&s);
+    out[0] = pid, out[1] = pidfd, out[2] = report[0], out[3] = start, out[4] = sync[1];
+    return 0;
+  }
   /* One byte releases the child; closing the pipe alone would mean "abort". */
   if (hk_write_all(sync[1], "g", 1) < 0) {
     put_error(err, HK_S_SYNC, errno, "sync pipe");
@@ -225,6 +231,12 @@ int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t st
   }
   memcpy(result, slots, sizeof(slots));
   return 0;
+}
+
+int32_t hk_release(int32_t hold_fd) {
+  int rc = hk_write_all(hold_fd, "g", 1) < 0 ? -errno : 0;
+  close(hold_fd);
+  return rc;
 }
 
 int32_t hk_kill(int32_t pidfd, int32_t sig) {

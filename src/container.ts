@@ -10,6 +10,15 @@ import type { IdMapEntry } from "./idmap.ts";
 import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
 import { REQUIRED_NAMESPACES } from "./plan.ts";
 import { isRlimitName, MAX_RLIMIT, type RlimitName } from "./rlimit.ts";
+import {
+  emptyLandlock,
+  type LandlockResource,
+  type LandlockSettings,
+  parseFsAccess,
+  parsePort,
+  parseResource,
+} from "./landlock.ts";
+import { checkNetwork, type NetworkMode, type NetworkSettings } from "./network.ts";
 
 /** A mount as the user asked for it, before plan building resolves it. */
 export type ContainerMount =
@@ -47,6 +56,10 @@ export interface ContainerSettings {
   env: Map<string, string>;
   /** Working directory inside (default "/"). */
   workdir: string | null;
+  /** Landlock restrictions and rules (absent: none). */
+  landlock?: LandlockSettings;
+  /** Network mode (absent: none, or host when the network namespace is shared). */
+  network?: NetworkSettings;
 }
 
 function checkCount(what: string, v: number, min = 0, max = MAX_RLIMIT): number {
@@ -54,6 +67,10 @@ function checkCount(what: string, v: number, min = 0, max = MAX_RLIMIT): number 
     throw new UsageError(`${what}: expected a whole number from ${min} to ${max}, got ${v}`, what);
   }
   return v;
+}
+
+function landlockOf(settings: ContainerSettings): LandlockSettings {
+  return settings.landlock ??= emptyLandlock();
 }
 
 /**
@@ -234,6 +251,75 @@ export class Container {
   /** The working directory inside. */
   workdir(path: string): this {
     this.settings.workdir = path;
+    return this;
+  }
+
+  /**
+   * Network mode: `none` (new namespace, `lo` up), `host` (shares the
+   * host's) or `pasta` with pasta(1) options.
+   *
+   * @example
+   * ```ts ignore
+   * new Container().network("pasta", ["-T", "8080"]);
+   * ```
+   */
+  network(mode: NetworkMode, options: string[] = []): this {
+    this.settings.network = checkNetwork({ mode, options }, "network");
+    if (mode === "host") this.share("network");
+    else this.unshare("network");
+    return this;
+  }
+
+  /** Restricts Landlock resources (`fs`, `tcp.bind`, `tcp.connect`, `scope.abstract-unix-socket`, `scope.signal`). */
+  landlockRestrict(...resources: LandlockResource[]): this {
+    const ll = landlockOf(this.settings);
+    for (const r of resources) {
+      const name = parseResource(r, "landlock restrict");
+      ll.unrestricted = ll.unrestricted.filter((u) => u !== name);
+      if (!ll.restrict.includes(name)) ll.restrict.push(name);
+    }
+    return this;
+  }
+
+  /** Leaves a Landlock resource unrestricted (it may then have no rules). */
+  landlockUnrestrict(resource: LandlockResource): this {
+    const ll = landlockOf(this.settings);
+    const name = parseResource(resource, "landlock unrestrict");
+    ll.restrict = ll.restrict.filter((r) => r !== name);
+    if (!ll.unrestricted.includes(name)) ll.unrestricted.push(name);
+    return this;
+  }
+
+  /** Allows `access` (`r`, `w`, `x` letters, e.g. `"rx"`) beneath a sandbox path; implies restricting `fs`. */
+  landlockFs(path: string, access: string): this {
+    if (!path.startsWith("/") || path.split("/").includes("..") || path.includes("\0")) {
+      throw new UsageError(`landlock fs: expected an absolute path without '..', got ${JSON.stringify(path)}`);
+    }
+    landlockOf(this.settings).paths.push({ path, access: parseFsAccess(access, `landlock fs ${path}`) });
+    return this;
+  }
+
+  /** Allows binding TCP `port`; implies restricting `tcp.bind`. */
+  landlockTcpBind(port: number): this {
+    landlockOf(this.settings).ports.push({ access: "tcp.bind", port: parsePort(port, "landlock tcp.bind") });
+    return this;
+  }
+
+  /** Allows connecting to TCP `port`; implies restricting `tcp.connect`. */
+  landlockTcpConnect(port: number): this {
+    landlockOf(this.settings).ports.push({ access: "tcp.connect", port: parsePort(port, "landlock tcp.connect") });
+    return this;
+  }
+
+  /** Runs with what the kernel's Landlock can enforce when it cannot enforce everything (logged). */
+  landlockBestEffort(on = true): this {
+    landlockOf(this.settings).bestEffort = on;
+    return this;
+  }
+
+  /** Uses at most Landlock ABI `abi`, as an older kernel would offer. */
+  landlockAbi(abi: number): this {
+    landlockOf(this.settings).maxAbi = checkCount("landlock ABI", abi, 0, 1000);
     return this;
   }
 }

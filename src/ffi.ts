@@ -20,6 +20,10 @@ export const SYMBOLS = {
   hk_spawn: { parameters: ["buffer", "usize", "buffer", "buffer"], result: "i32" },
   /** int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t start_ns, uint8_t *result) */
   hk_wait: { parameters: ["i32", "i32", "i64", "i64", "buffer"], result: "i32", nonblocking: true },
+  /** int32_t hk_release(int32_t hold_fd) */
+  hk_release: { parameters: ["i32"], result: "i32" },
+  /** int32_t hk_landlock_abi(void) */
+  hk_landlock_abi: { parameters: [], result: "i32" },
   /** int32_t hk_kill(int32_t pidfd, int32_t sig) */
   hk_kill: { parameters: ["i32", "i32"], result: "i32" },
   /** int32_t hk_pipe(int32_t *fds) */

@@ -11,6 +11,8 @@ import { UsageError } from "./errors.ts";
 import { type IdMapEntry, mapsInside, singleIdMap } from "./idmap.ts";
 import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
 import type { RlimitName } from "./rlimit.ts";
+import { type LandlockSettings, resolveLandlock } from "./landlock.ts";
+import type { NetworkSettings } from "./network.ts";
 
 /** One mount operation, applied in order beneath the new root. */
 export type MountOp =
@@ -129,6 +131,10 @@ export interface Plan {
   loopback: boolean;
   /** Join a new session keyring. */
   keyring: boolean;
+  /** Landlock restrictions as enforced (rules imply their resource), or null. */
+  landlock: LandlockSettings | null;
+  /** Network mode: host when the network namespace is shared. */
+  network: NetworkSettings;
 }
 
 /** Namespaces that are always created. */
@@ -318,6 +324,12 @@ export function buildPlan(
     cwd: sandboxPath(command.cwd ?? settings.workdir ?? "/", "cwd"),
     loopback: namespaces.includes("network"),
     keyring: true,
+    landlock: settings.landlock ? resolveLandlock(settings.landlock) : null,
+    network: !namespaces.includes("network")
+      ? { mode: "host", options: [] }
+      : settings.network?.mode === "pasta"
+      ? { mode: "pasta", options: [...settings.network.options] }
+      : { mode: "none", options: [] },
   };
 }
 

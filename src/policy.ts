@@ -10,6 +10,8 @@ import { PolicyError, UsageError } from "./errors.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "./rlimit.ts";
 import { renderTemplate, TemplateError } from "./template.ts";
 import { parseToml, TomlSyntaxError } from "./toml.ts";
+import { type LandlockSettings, parseLandlockPolicy } from "./landlock.ts";
+import { type NetworkSettings, parseNetworkPolicy } from "./network.ts";
 
 /** A mount of a policy file. */
 export interface PolicyMount {
@@ -49,6 +51,10 @@ export interface Policy {
   shareNet: boolean;
   /** Share the host's uts namespace. */
   shareUts: boolean;
+  /** `[landlock]`: restrictions and rules. */
+  landlock?: LandlockSettings;
+  /** `[network]`: mode and pasta options. */
+  network?: NetworkSettings;
 }
 
 type Loc = { file: string; text: string };
@@ -161,6 +167,8 @@ const TOP_KEYS = [
   "gid",
   "share_net",
   "share_uts",
+  "landlock",
+  "network",
 ] as const;
 
 /**
@@ -242,7 +250,16 @@ export function parsePolicy(source: string, file = "<string>"): Policy {
         : int(loc, ["limits", k], v, 0, MAX_RLIMIT);
     }
   }
+  // [landlock] and [network] (hakoniwa 1.x's form), validated by their own modules.
+  const sub = (key: string) => (p: (string | number)[], m: string): never => fail(loc, [key, ...p], m);
+  const landlock = top.landlock === undefined ? undefined : parseLandlockPolicy(top.landlock, sub("landlock"));
+  const network = top.network === undefined ? undefined : parseNetworkPolicy(top.network, sub("network"));
+  if (network && network.mode !== "host" && top.share_net === true) {
+    fail(loc, ["network", "mode"], `"${network.mode}" contradicts share_net = true`);
+  }
   return {
+    landlock,
+    network,
     file,
     mountNewTmpfs: bool(loc, ["mount_new_tmpfs"], top.mount_new_tmpfs, false),
     mountNewDevfs: bool(loc, ["mount_new_devfs"], top.mount_new_devfs, false),
@@ -306,5 +323,7 @@ export function containerFromPolicy(policy: Policy): Container {
   if (policy.hostname !== undefined) c.hostname(policy.hostname);
   if (policy.uid !== undefined) c.uid(policy.uid);
   if (policy.gid !== undefined) c.gid(policy.gid);
+  if (policy.network) c.network(policy.network.mode, policy.network.options);
+  if (policy.landlock) c.settings.landlock = structuredClone(policy.landlock);
   return c;
 }

@@ -10,6 +10,9 @@ import { describeErrno, loadNative, type Native } from "./ffi.ts";
 import type { Plan } from "./plan.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
 import { encodeSpec, type SpawnIo } from "./spec.ts";
+import { negotiateLandlock } from "./landlock.ts";
+import { type PastaHandle, startPasta } from "./network.ts";
+import { logger } from "./log.ts";
 
 const SLOTS = 9; // HK_R_SLOTS
 const RESULT_SIZE = SLOTS * 8 + 1000; // HK_RESULT_SIZE
@@ -80,6 +83,16 @@ function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Pla
   };
 }
 
+/** Negotiates the plan's Landlock settings with the kernel; logs what best effort leaves out. */
+function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
+  const kernel = native.hk_landlock_abi();
+  const n = negotiateLandlock(plan.landlock!, Math.max(0, kernel));
+  const log = logger("landlock");
+  log.info(`Landlock: ABI ${n.abi} (the kernel offers ${kernel})`);
+  for (const line of n.dropped) log.warn(`Landlock best effort: ${line}`);
+  return n.ruleset;
+}
+
 /**
  * Starts a sandbox for `plan`. Throws {@link SetupError} when the spec is
  * rejected or the namespaces cannot be created; later setup failures arrive
@@ -93,19 +106,45 @@ function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Pla
  */
 export async function startSandbox(plan: Plan, io: SpawnIo, nativePath?: string): Promise<RunningSandbox> {
   const native = await loadNative(nativePath);
-  const spec = encodeSpec(plan, io);
-  const out = new BigInt64Array(4);
+  if (plan.landlock && !io.landlock) io = { ...io, landlock: landlockRuleset(native, plan) };
+  const hold = plan.network.mode === "pasta";
+  const spec = encodeSpec(plan, io, { hold });
+  const out = new BigInt64Array(5);
   const err = new Uint8Array(RESULT_SIZE);
   const startTime = new Date();
   if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) {
     throw setupError(native, new BigInt64Array(err.buffer, 0, SLOTS), err);
   }
-  const [pid, pidfd, reportFd, startNs] = Array.from(out, Number);
+  const [pid, pidfd, reportFd, startNs, holdFd] = Array.from(out, Number);
   let open = true;
   const result = new Uint8Array(RESULT_SIZE);
   const timeoutMs = plan.walltime === null ? -1n : BigInt(Math.round(plan.walltime * 1000));
-  const finished = native.hk_wait(pidfd, reportFd, timeoutMs, BigInt(startNs), result).then(() => {
+  const wait = () => native.hk_wait(pidfd, reportFd, timeoutMs, BigInt(startNs), result);
+  let pasta: PastaHandle | undefined;
+  if (hold) {
+    // The child waits before any setup until pasta has configured its network namespace.
+    try {
+      pasta = await startPasta(plan.network.options, pid);
+      logger("network").info(`pasta (pid ${pasta.pid}) serves the sandbox's network namespace`);
+    } catch (e) {
+      native.hk_close(holdFd); // the child sees end of file and exits without setting anything up
+      native.hk_kill(pidfd, 9);
+      await wait();
+      native.hk_close(pidfd);
+      throw e;
+    }
+    const rc = native.hk_release(holdFd);
+    if (rc !== 0) {
+      pasta.stop();
+      native.hk_kill(pidfd, 9);
+      await wait();
+      native.hk_close(pidfd);
+      throw new SetupError("sync", -rc, ...describeErrno(native, -rc), "sync pipe");
+    }
+  }
+  const finished = wait().then(() => {
     open = false;
+    pasta?.stop();
     native.hk_close(pidfd);
     return toReport(native, result, startTime, plan);
   });

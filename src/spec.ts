@@ -39,7 +39,7 @@ const T = {
 
 const M = { bind: 1, tmpfs: 2, proc: 3, dir: 4, file: 5, symlink: 6, readonly: 7, mqueue: 8 } as const;
 const MF = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, OPTIONAL: 16 } as const;
-const F = { DROP_CAPS: 1, ROOT_RDONLY: 2, NO_NEW_PRIVS: 4, KEYRING: 8, LOOPBACK_UP: 16 } as const;
+const F = { DROP_CAPS: 1, ROOT_RDONLY: 2, NO_NEW_PRIVS: 4, KEYRING: 8, LOOPBACK_UP: 16, HOLD: 0x80000000 } as const;
 const CRED_SETGROUPS = 1;
 
 /** Session modes (HK_SESSION_*). */
@@ -171,9 +171,10 @@ function mountRecord(w: Writer, op: MountOp) {
  * @example
  * ```ts ignore
  * const spec = encodeSpec(plan, { stdio: [0, 1, 2], session: "new", setgroups: false });
+ * // held until hk_release: encodeSpec(plan, io, { hold: true })
  * ```
  */
-export function encodeSpec(plan: Plan, io: SpawnIo): Uint8Array {
+export function encodeSpec(plan: Plan, io: SpawnIo, options: { hold?: boolean } = {}): Uint8Array {
   const w = new Writer();
   w.u32(MAGIC);
   w.u32(SPEC_VERSION);
@@ -212,7 +213,8 @@ export function encodeSpec(plan: Plan, io: SpawnIo): Uint8Array {
   w.record(T.SETSID, () => w.u32(SESSION[io.session]));
   const flags = F.DROP_CAPS | F.NO_NEW_PRIVS | (plan.root.readonly ? F.ROOT_RDONLY : 0) |
     (plan.keyring ? F.KEYRING : 0) | (plan.loopback ? F.LOOPBACK_UP : 0);
-  w.record(T.FLAGS, () => w.u32(flags));
+  // HK_F_HOLD: hk_spawn returns with the child held until hk_release (e.g. for pasta).
+  w.record(T.FLAGS, () => w.u32((flags | (options.hold ? F.HOLD : 0)) >>> 0));
   if (io.seccomp) w.record(T.SECCOMP, () => w.bytes(io.seccomp!));
   const ll = io.landlock;
   if (ll) {

@@ -112,15 +112,18 @@ export class PastaError extends HakoniwaError {
 /** The pasta binary: `HAKONIWA_PASTA` or the first `pasta` on PATH (then /usr/bin, /usr/sbin). */
 export function findPasta(): string | null {
   const explicit = Deno.env.get("HAKONIWA_PASTA");
-  if (explicit) return explicit;
+  if (explicit) return executable(explicit) ? explicit : null;
   const dirs = [...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean), "/usr/bin", "/usr/sbin", "/bin"];
-  for (const d of dirs) {
-    try {
-      const st = Deno.statSync(`${d}/pasta`);
-      if (st.isFile && st.mode !== null && (st.mode & 0o111)) return `${d}/pasta`;
-    } catch { /* not here */ }
+  return dirs.map((d) => `${d}/pasta`).find(executable) ?? null;
+}
+
+function executable(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile && st.mode !== null && (st.mode & 0o111) !== 0;
+  } catch {
+    return false;
   }
-  return null;
 }
 
 /**
@@ -140,7 +143,9 @@ export async function startPasta(options: string[], pid: number): Promise<PastaH
   const pasta = findPasta();
   if (!pasta) {
     throw new PastaError(
-      "--network pasta needs pasta(1), which was not found on PATH (install the passt package, or set HAKONIWA_PASTA)",
+      `--network pasta needs pasta(1), which was not found ${
+        Deno.env.get("HAKONIWA_PASTA") ? `at HAKONIWA_PASTA=${Deno.env.get("HAKONIWA_PASTA")}` : "on PATH"
+      } (install Debian's passt package)`,
     );
   }
   const dir = await Deno.makeTempDir({ prefix: "hakoniwa-pasta-" });

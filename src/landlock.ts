@@ -14,7 +14,15 @@
 import { HakoniwaError, UsageError } from "./errors.ts";
 import type { SpawnIo } from "./spec.ts";
 
-/** What can be restricted, with the Landlock ABI each needs for full enforcement. */
+/**
+ * What can be restricted, with the Landlock ABI each needs for full enforcement.
+ *
+ * @example
+ * ```ts
+ * import { LANDLOCK_RESOURCES } from "./landlock.ts";
+ * console.log(LANDLOCK_RESOURCES["tcp.bind"]); // 4
+ * ```
+ */
 export const LANDLOCK_RESOURCES = {
   /** Every filesystem access; truncation is controllable from ABI 3 on. */
   fs: 3,
@@ -30,9 +38,6 @@ export const LANDLOCK_RESOURCES = {
 
 /** A restrictable resource, e.g. `"tcp.bind"`. */
 export type LandlockResource = keyof typeof LANDLOCK_RESOURCES;
-
-/** The newest Landlock ABI this module knows. */
-export const LANDLOCK_MAX_KNOWN_ABI = 7;
 
 /** A path rule: access is a combination of `r`, `w`, `x` (e.g. `"rx"`). */
 export interface LandlockPathRule {
@@ -112,7 +117,15 @@ const FS_RIGHTS: { bit: bigint; abi: number; letter: "r" | "w" | "x" }[] = [
 const NET_BIND = bit(0), NET_CONNECT = bit(1);
 const SCOPE_ABSTRACT_UNIX = bit(0), SCOPE_SIGNAL = bit(1);
 
-/** The filesystem rights of `access` letters under `abi`. */
+/**
+ * The filesystem rights (LANDLOCK_ACCESS_FS_* bits) of `access` letters under `abi`.
+ *
+ * @example
+ * ```ts
+ * import { fsRights } from "./landlock.ts";
+ * console.log(fsRights("rx", 1)); // 13n: EXECUTE | READ_FILE | READ_DIR
+ * ```
+ */
 export function fsRights(access: string, abi: number): bigint {
   let mask = 0n;
   for (const r of FS_RIGHTS) if (r.abi <= abi && access.includes(r.letter)) mask |= r.bit;
@@ -153,7 +166,15 @@ export function parseResources(value: string, what: string): LandlockResource[] 
   return value.split(",").map((s) => parseResource(s.trim(), what));
 }
 
-/** Parses one resource name; throws {@link UsageError} naming `what`. */
+/**
+ * Parses one resource name; throws {@link UsageError} naming `what`.
+ *
+ * @example
+ * ```ts
+ * import { parseResource } from "./landlock.ts";
+ * console.log(parseResource("net.tcp.connect", "type")); // "tcp.connect"
+ * ```
+ */
 export function parseResource(value: string, what: string): LandlockResource {
   const name = value.startsWith("net.") ? value.slice(4) : value;
   if (!(name in LANDLOCK_RESOURCES)) {
@@ -164,7 +185,15 @@ export function parseResource(value: string, what: string): LandlockResource {
   return name as LandlockResource;
 }
 
-/** Parses a TCP port; throws {@link UsageError} naming `what`. */
+/**
+ * Parses a TCP port; throws {@link UsageError} naming `what`.
+ *
+ * @example
+ * ```ts
+ * import { parsePort } from "./landlock.ts";
+ * console.log(parsePort("8080", "--landlock-tcp-bind")); // 8080
+ * ```
+ */
 export function parsePort(value: string | number, what: string): number {
   const n = typeof value === "number" ? value : /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
@@ -173,7 +202,15 @@ export function parsePort(value: string | number, what: string): number {
   return n;
 }
 
-/** An empty Landlock setting (nothing restricted). */
+/**
+ * An empty Landlock setting (nothing restricted).
+ *
+ * @example
+ * ```ts
+ * import { emptyLandlock } from "./landlock.ts";
+ * console.log(emptyLandlock().restrict); // []
+ * ```
+ */
 export function emptyLandlock(): LandlockSettings {
   return { restrict: [], paths: [], ports: [], bestEffort: false, maxAbi: null, unrestricted: [] };
 }
@@ -280,7 +317,15 @@ export function negotiateLandlock(settings: LandlockSettings, kernelAbi: number)
   };
 }
 
-/** One line per setting, for `--verbose`. */
+/**
+ * One line per setting, for `--verbose`.
+ *
+ * @example
+ * ```ts
+ * import { describeLandlock, emptyLandlock } from "./landlock.ts";
+ * console.log(describeLandlock({ ...emptyLandlock(), restrict: ["tcp.bind"] })); // ["Landlock: restrict: tcp.bind"]
+ * ```
+ */
 export function describeLandlock(s: LandlockSettings): string[] {
   if (!s.restrict.length) return ["Landlock: disabled"];
   return [

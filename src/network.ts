@@ -44,7 +44,15 @@ export function parseNetwork(value: string, what: string): NetworkSettings {
   return checkNetwork({ mode, options }, what);
 }
 
-/** Checks a network setting; throws {@link UsageError} naming `what`. */
+/**
+ * Checks a network setting; throws {@link UsageError} naming `what`.
+ *
+ * @example
+ * ```ts
+ * import { checkNetwork } from "./network.ts";
+ * console.log(checkNetwork({ mode: "host", options: [] }, "network").mode); // "host"
+ * ```
+ */
 export function checkNetwork(n: NetworkSettings, what: string): NetworkSettings {
   if (n.mode !== "pasta" && n.options.length) throw new UsageError(`${what}: only pasta takes options`, what);
   for (const o of n.options) {
@@ -109,7 +117,16 @@ export class PastaError extends HakoniwaError {
   }
 }
 
-/** The pasta binary: `HAKONIWA_PASTA` or the first `pasta` on PATH (then /usr/bin, /usr/sbin). */
+/**
+ * The pasta binary: `HAKONIWA_PASTA` or the first executable `pasta` on PATH (then /usr/bin, /usr/sbin, /bin);
+ * null when there is none.
+ *
+ * @example
+ * ```ts ignore
+ * import { findPasta } from "./network.ts";
+ * console.log(findPasta() ?? "install passt");
+ * ```
+ */
 export function findPasta(): string | null {
   const explicit = Deno.env.get("HAKONIWA_PASTA");
   if (explicit) return executable(explicit) ? explicit : null;

@@ -156,6 +156,7 @@ function applyIsolation(c: Container, o: Record<string, unknown>) {
   const strings = (v: unknown) => (v ?? []) as string[];
   if (typeof o.network === "string") {
     const n = parseNetwork(o.network, "--network");
+    if (o.shareNet && n.mode !== "host") throw new UsageError(`--share-net contradicts --network ${o.network}`);
     c.network(n.mode, n.options);
   }
   for (const v of strings(o.landlockRestrict)) c.landlockRestrict(...parseResources(v, "--landlock-restrict"));

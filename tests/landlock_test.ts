@@ -42,6 +42,7 @@ sandboxTest("landlock fs: allowed inside the rules, denied outside, with r, w, x
     for (const d of ["in", "ro", "out"]) await Deno.mkdir(`${dir}/${d}`);
     await Deno.writeTextFile(`${dir}/ro/file`, "readable\n");
     await Deno.writeTextFile(`${dir}/out/secret`, "secret\n");
+    await Deno.writeTextFile(`${dir}/out/writable`, "");
     const script = [
       "echo new > /data/in/new && echo in-write=ok || echo in-write=denied",
       "cat /data/ro/file",
@@ -50,6 +51,7 @@ sandboxTest("landlock fs: allowed inside the rules, denied outside, with r, w, x
       "echo x > /data/out/new 2>/dev/null && echo out-write=ok || echo out-write=denied",
       "ls /tmp >/dev/null 2>&1 && echo tmp=ok || echo tmp=denied",
       "cp /usr/bin/true /data/in/mytrue && { /data/in/mytrue && echo exec-in=ok || echo exec-in=denied; }",
+      "echo w > /data/out/writable && echo file-rule=ok", // a rule on a single file
     ].join("; ");
     const r = await hakoniwa([
       "run",
@@ -60,6 +62,8 @@ sandboxTest("landlock fs: allowed inside the rules, denied outside, with r, w, x
       "/data/in",
       "--landlock-fs-ro",
       "/data/ro",
+      "--landlock-fs-rw",
+      "/data/out/writable",
       "--",
       "/bin/sh",
       "-c",
@@ -75,6 +79,7 @@ sandboxTest("landlock fs: allowed inside the rules, denied outside, with r, w, x
       "out-write=denied",
       "tmp=denied",
       "exec-in=denied", // /data/in has rw, not x
+      "file-rule=ok",
     ]);
     assert.ok(exists(`${dir}/in/new`));
     assert.ok(!exists(`${dir}/ro/x`) && !exists(`${dir}/out/new`));

@@ -144,6 +144,9 @@ sandboxTest("--network and [network]: bad values are usage or policy errors", as
   const r = await hakoniwa(["run", "--network", "bridge", "--", "/bin/true"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--network: expected none, host or pasta\[:OPTIONS\], got "bridge"/);
+  const both = await hakoniwa(["run", "--share-net", "--network", "none", "--", "/bin/true"]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--share-net contradicts --network none/);
   const dir = await tempDir();
   try {
     await Deno.writeTextFile(`${dir}/p.toml`, 'share_net = true\n\n[network]\nmode = "bridge"\n');

@@ -72,8 +72,10 @@ enum hk_mount_kind {
 #define HK_F_NO_NEW_PRIVS 0x4u  /* prctl(PR_SET_NO_NEW_PRIVS) before exec */
 #define HK_F_KEYRING 0x8u       /* join a new anonymous session keyring */
 #define HK_F_LOOPBACK_UP 0x10u  /* bring lo up in a new network namespace */
-/* hk_spawn returns with the child still held before any setup (id maps written);
- * out[4] is then the hold fd, which the caller passes to hk_release. */
+/* hk_spawn returns with the child held before any setup of its own: the id maps the
+ * spec carries are written (a spec without them leaves them to the caller, e.g. to
+ * newuidmap), nothing else is done yet. out[4] is then the hold fd: the caller does
+ * what it needs with the child's namespaces (pasta, id maps) and calls hk_release. */
 #define HK_F_HOLD 0x80000000u
 
 /* Steps named in errors; src/errors.ts holds the same list as strings. */

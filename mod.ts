@@ -25,6 +25,8 @@ export { type Report, reportJson, type Status } from "./src/report.ts";
 export type { Namespace } from "./src/namespace.ts";
 export type { RlimitName } from "./src/rlimit.ts";
 export type { MountOp, Plan } from "./src/plan.ts";
+export { type LandlockResource, type LandlockSettings, LandlockUnsupportedError } from "./src/landlock.ts";
+export { type NetworkMode, type NetworkSettings, PastaError } from "./src/network.ts";
 
 if (import.meta.main) {
   const { main } = await import("./cli.ts");

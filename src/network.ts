@@ -72,7 +72,8 @@ function has(options: string[], ...flags: string[]): boolean {
  * removed, not a pasta option); `-t none -u none -T none -U none` for each
  * direction the options do not forward. pasta runs in the background and
  * writes its pid to `pidFile`; as root it keeps uid 0 (`--runas 0`), as it
- * must enter the sandbox's user namespace.
+ * must enter the sandbox's user namespace. The namespaces are named by their /proc paths, which pasta versions
+ * that watch their target (newer than Debian 12's) use to quit on their own once the sandbox is gone.
  *
  * @example
  * ```ts
@@ -88,7 +89,8 @@ export function pastaArgs(options: string[], pid: number, pidFile: string, root:
     if (!has(opts, short, long)) args.push(short, "none");
   }
   if (root && !has(opts, "--runas")) args.push("--runas", "0");
-  args.push("--pid", pidFile, ...opts, String(pid));
+  // The namespaces by path: a pasta that watches its target quits by itself once the sandbox is gone.
+  args.push("--pid", pidFile, ...opts, "--userns", `/proc/${pid}/ns/user`, "--netns", `/proc/${pid}/ns/net`);
   return args;
 }
 

@@ -34,11 +34,23 @@ Deno.test("pasta argv: 1.x defaults, overridden by the user's options", () => {
     "none",
     "--pid",
     "/p",
-    "42",
+    "--userns",
+    "/proc/42/ns/user",
+    "--netns",
+    "/proc/42/ns/net",
   ]);
   const a = pastaArgs(["-T", "8080", "--map-gw"], 7, "/p", true);
   assert.ok(!a.includes("--no-map-gw") && !a.includes("--map-gw"));
-  assert.deepEqual(a.slice(a.indexOf("--pid")), ["--pid", "/p", "-T", "8080", "7"]);
+  assert.deepEqual(a.slice(a.indexOf("--pid")), [
+    "--pid",
+    "/p",
+    "-T",
+    "8080",
+    "--userns",
+    "/proc/7/ns/user",
+    "--netns",
+    "/proc/7/ns/net",
+  ]);
   assert.ok(a.join(" ").includes("-t none -u none -U none --runas 0"));
   assert.ok(!pastaArgs(["--runas", "1000"], 7, "/p", true).includes("0"));
 });

@@ -160,16 +160,15 @@ function applyIsolation(c: Container, o: Record<string, unknown>) {
     c.network(n.mode, n.options);
   }
   for (const v of strings(o.landlockRestrict)) c.landlockRestrict(...parseResources(v, "--landlock-restrict"));
-  for (const [flag, access] of [["FsRo", "r"], ["FsRw", "rw"], ["FsRx", "rx"]] as const) {
-    for (const v of strings(o[`landlock${flag}`])) {
+  const fsFlags = [
+    ["--landlock-fs-ro", "landlockFsRo", "r"],
+    ["--landlock-fs-rw", "landlockFsRw", "rw"],
+    ["--landlock-fs-rx", "landlockFsRx", "rx"],
+  ] as const;
+  for (const [flag, key, access] of fsFlags) {
+    for (const v of strings(o[key])) {
       for (const path of v.split(":")) {
-        if (!path.startsWith("/")) {
-          throw new UsageError(
-            `--landlock-${flag.slice(0, 2).toLowerCase()}-${
-              flag.slice(2).toLowerCase()
-            }: expected absolute paths, got ${JSON.stringify(v)}`,
-          );
-        }
+        if (!path.startsWith("/")) throw new UsageError(`${flag}: expected absolute paths, got ${JSON.stringify(v)}`);
         c.landlockFs(path, access);
       }
     }

@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+// A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
+// deno-lint-ignore no-import-prefix
+import { Command, CommanderError, InvalidArgumentError, Option } from "npm:@commander-js/extra-typings@15.1.0";
 import type { Container } from "./src/container.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
 import { POLICIES } from "./src/generated/policies.ts";

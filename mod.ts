@@ -3,6 +3,17 @@
  * seccomp and Landlock, for Deno. A command runs on a root filesystem that
  * is a fresh tmpfs the host cannot see, built from a policy or from code.
  *
+ * As a library, shaped like `Deno.Command`:
+ *
+ * ```ts
+ * import { Container } from "./mod.ts";
+ * const out = await new Container()
+ *   .bindRo("/usr").bindRo("/bin").bindRo("/lib").bindRo("/lib64", "/lib64", { optional: true })
+ *   .command("/bin/sh", { args: ["-c", "echo hello; ls /"] })
+ *   .output();
+ * console.log(out.code, new TextDecoder().decode(out.stdout));
+ * ```
+ *
  * Run as the main module, this is the CLI:
  *
  * ```sh
@@ -12,6 +23,9 @@
  * @module
  */
 export { Container, type ContainerMount, type ContainerSettings } from "./src/container.ts";
+export { Command, type CommandOptions, type StdioOption } from "./src/command.ts";
+export { Child, type ChildPipes, type ChildStatus, type CommandOutput } from "./src/child.ts";
+export { type ExecutorResult, Sandbox, SandboxExecutor, SandboxPolicy, Stdio } from "./src/sandbox.ts";
 export {
   HakoniwaError,
   PolicyError,
@@ -22,6 +36,7 @@ export {
 } from "./src/errors.ts";
 export { containerFromPolicy, loadPolicyFile, parsePolicy, type Policy, type PolicyMount } from "./src/policy.ts";
 export { type Report, reportJson, type Status } from "./src/report.ts";
+export { nativeLibraryInfo } from "./src/ffi.ts";
 export type { Namespace } from "./src/namespace.ts";
 export type { RlimitName } from "./src/rlimit.ts";
 export type { MountOp, Plan } from "./src/plan.ts";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Command, type CommandOptions } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import type { IdMapEntry } from "./idmap.ts";
 import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
@@ -80,9 +81,15 @@ function landlockOf(settings: ContainerSettings): LandlockSettings {
  * mount and pid namespaces.
  *
  * @example
- * ```ts ignore
- * import { Container } from "./container.ts";
- * const c = new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib").limit("nofile", 64);
+ * ```ts
+ * import { Container } from "../mod.ts";
+ * const c = new Container()
+ *   .bindRo("/usr").bindRo("/bin").bindRo("/lib").bindRo("/lib64", "/lib64", { optional: true })
+ *   .rlimit("nofile", 64)
+ *   .walltime(5)
+ *   .env("GREETING", "hi");
+ * const out = await c.command("/bin/sh", { args: ["-c", "echo $GREETING"] }).output();
+ * console.log(new TextDecoder().decode(out.stdout)); // "hi\n"
  * ```
  */
 export class Container {
@@ -121,15 +128,21 @@ export class Container {
     return c;
   }
 
-  /** Binds a host path read-only at `target` (default: the same path). */
-  bindRo(source: string, target: string = source): this {
-    this.settings.mounts.push({ kind: "bind", source, target, readonly: true });
+  /**
+   * Binds a host path read-only (for every submount too) at `target`
+   * (default: the same path). With `optional`, a missing source is skipped.
+   */
+  bindRo(source: string, target: string = source, options: { optional?: boolean } = {}): this {
+    this.settings.mounts.push({ kind: "bind", source, target, readonly: true, optional: options.optional });
     return this;
   }
 
-  /** Binds a host path read-write at `target` (default: the same path). */
-  bindRw(source: string, target: string = source): this {
-    this.settings.mounts.push({ kind: "bind", source, target, readonly: false });
+  /**
+   * Binds a host path read-write at `target` (default: the same path).
+   * With `optional`, a missing source is skipped.
+   */
+  bindRw(source: string, target: string = source, options: { optional?: boolean } = {}): this {
+    this.settings.mounts.push({ kind: "bind", source, target, readonly: false, optional: options.optional });
     return this;
   }
 
@@ -223,11 +236,16 @@ export class Container {
     return this;
   }
 
-  /** Sets a resource limit (soft = hard). */
-  limit(name: RlimitName, value: number): this {
+  /** Sets a resource limit (setrlimit, soft = hard): `as`, `core`, `cpu`, `fsize`, `nofile` or `nproc`. */
+  rlimit(name: RlimitName, value: number): this {
     if (!isRlimitName(name)) throw new UsageError(`unknown limit ${JSON.stringify(name)}`);
     this.settings.rlimits.set(name, checkCount(`limit ${name}`, value));
     return this;
+  }
+
+  /** The same as {@link Container.rlimit} (its earlier name). */
+  limit(name: RlimitName, value: number): this {
+    return this.rlimit(name, value);
   }
 
   /** Kills the whole sandbox after `seconds` of wall-clock time. */
@@ -321,5 +339,15 @@ export class Container {
   landlockAbi(abi: number): this {
     landlockOf(this.settings).maxAbi = checkCount("landlock ABI", abi, 0, 1000);
     return this;
+  }
+
+  /**
+   * A command running `program` in this container, shaped like
+   * `Deno.Command`: `output()` runs it and collects its output, `spawn()`
+   * starts it. The settings are copied now; later changes to this container
+   * do not affect the command.
+   */
+  command(program: string, options?: CommandOptions): Command {
+    return new Command(this.settings, program, options);
   }
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import { HakoniwaError } from "./errors.ts";
+import { materialize } from "./native_cache.ts";
 
 /** The C ABI version this module speaks; must equal `HK_ABI_VERSION`. */
 export const ABI_VERSION = 1;
@@ -57,7 +58,7 @@ export const SYMBOLS = {
 /** The loaded native core. */
 export type Native = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-let loaded: { path: string; lib: Deno.DynamicLibrary<typeof SYMBOLS> } | undefined;
+let loaded: { path: string; from: string; lib: Deno.DynamicLibrary<typeof SYMBOLS> } | undefined;
 
 function checkoutLibrary(): string | undefined {
   const url = new URL("../native/build/libhakoniwa.so", import.meta.url);
@@ -71,14 +72,44 @@ function checkoutLibrary(): string | undefined {
 }
 
 /** Paths tried in order, each with where it came from for error messages. */
-async function* candidates(explicit?: string): AsyncGenerator<{ path: string; from: string }> {
+function* candidates(explicit?: string): Generator<{ path: string; from: string }> {
   if (explicit) return yield { path: explicit, from: "the nativePath option" };
   const env = Deno.env.get("HAKONIWA_NATIVE_PATH");
   if (env) return yield { path: env, from: "HAKONIWA_NATIVE_PATH" };
   const local = checkoutLibrary();
   if (local) return yield { path: local, from: "the checkout build" };
-  const { materialize } = await import("./native_cache.ts");
-  for await (const path of materialize()) yield { path, from: "the embedded library" };
+  for (const path of materialize()) yield { path, from: "the embedded library" };
+}
+
+/**
+ * Loads the native core once per process and returns its symbols,
+ * synchronously (so that `Command.spawn()` can be synchronous too).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadNativeSync } from "./ffi.ts";
+ * console.log(loadNativeSync().hk_abi_version());
+ * ```
+ */
+export function loadNativeSync(explicitPath?: string): Native {
+  if (loaded && (!explicitPath || loaded.path === explicitPath)) return loaded.lib.symbols;
+  const errors: string[] = [];
+  for (const { path, from } of candidates(explicitPath)) {
+    try {
+      const lib = Deno.dlopen(path, SYMBOLS);
+      const abi = lib.symbols.hk_abi_version();
+      if (abi !== ABI_VERSION) {
+        lib.close();
+        errors.push(`${path} (${from}) speaks ABI ${abi}, expected ${ABI_VERSION}`);
+        continue;
+      }
+      loaded = { path, from, lib };
+      return lib.symbols;
+    } catch (e) {
+      errors.push(`${path} (${from}): ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  throw new HakoniwaError(`cannot load the native core: ${errors.join("; ")}`);
 }
 
 /**
@@ -91,25 +122,27 @@ async function* candidates(explicit?: string): AsyncGenerator<{ path: string; fr
  * console.log(native.hk_abi_version());
  * ```
  */
-export async function loadNative(explicitPath?: string): Promise<Native> {
-  if (loaded && (!explicitPath || loaded.path === explicitPath)) return loaded.lib.symbols;
-  const errors: string[] = [];
-  for await (const { path, from } of candidates(explicitPath)) {
-    try {
-      const lib = Deno.dlopen(path, SYMBOLS);
-      const abi = lib.symbols.hk_abi_version();
-      if (abi !== ABI_VERSION) {
-        lib.close();
-        errors.push(`${path} (${from}) speaks ABI ${abi}, expected ${ABI_VERSION}`);
-        continue;
-      }
-      loaded = { path, lib };
-      return lib.symbols;
-    } catch (e) {
-      errors.push(`${path} (${from}): ${e instanceof Error ? e.message : String(e)}`);
-    }
+export function loadNative(explicitPath?: string): Promise<Native> {
+  try {
+    return Promise.resolve(loadNativeSync(explicitPath));
+  } catch (e) {
+    return Promise.reject(e);
   }
-  throw new HakoniwaError(`cannot load the native core: ${errors.join("; ")}`);
+}
+
+/**
+ * Which native core this process loaded and where it came from (`"the
+ * checkout build"`, `"the embedded library"`, ...), or null before the
+ * first sandbox.
+ *
+ * @example
+ * ```ts
+ * import { nativeLibraryInfo } from "./ffi.ts";
+ * console.log(nativeLibraryInfo()?.from ?? "not loaded yet");
+ * ```
+ */
+export function nativeLibraryInfo(): { path: string; from: string } | null {
+  return loaded ? { path: loaded.path, from: loaded.from } : null;
 }
 
 /** Describes an errno as `[name, text]`, e.g. `["ENOENT", "No such file or directory"]`. */

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { configure, getLogger, type LogRecord, reset } from "@logtape/logtape";
+// A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
+// deno-lint-ignore no-import-prefix
+import { configure, getLogger, type LogRecord, reset } from "npm:@logtape/logtape@2.4.2";
 
 /** Plain-text logging methods; messages are taken verbatim (braces are not placeholders). */
 export interface Log {

@@ -3,17 +3,22 @@
  * named by its hash, so it can be dlopened. The bytes are checked against
  * the hash compiled into the module, both when decoded and when an
  * existing cache file is reused. Directories are tried in order; one on a
- * `noexec` mount is skipped by the loader's fallback.
+ * `noexec` mount is skipped by the loader's fallback. Synchronous, so that
+ * `Command.spawn()` can be too.
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { HakoniwaError } from "./errors.ts";
 import { NATIVE_BASE64, NATIVE_SHA256 } from "./generated/native.ts";
 
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+/** SHA-256 of `bytes`, lowercase hex. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
+
+/** The hash the embedded core must have. */
+export const EMBEDDED_SHA256: string = NATIVE_SHA256;
 
 /** Cache directories in order of preference. */
 export function cacheDirs(): string[] {
@@ -29,39 +34,48 @@ export function cacheDirs(): string[] {
   return dirs.filter((d): d is string => !!d);
 }
 
-async function verifiedExisting(path: string): Promise<boolean> {
+/** The file name of the cached core inside a cache directory. */
+export function cacheFileName(): string {
+  return `libhakoniwa-${NATIVE_SHA256.slice(0, 16)}.so`;
+}
+
+function verifiedExisting(path: string): boolean {
   try {
-    return (await sha256(await Deno.readFile(path))) === NATIVE_SHA256;
+    return sha256Hex(Deno.readFileSync(path)) === NATIVE_SHA256;
   } catch {
     return false;
   }
 }
 
 /**
- * Returns paths of verified copies of the embedded library, writing each
- * lazily: the loader dlopens them in order until one loads.
+ * Yields paths of verified copies of the embedded library, writing each
+ * lazily: the loader dlopens them in order until one loads. A cached file
+ * whose bytes do not match the hash is replaced, never loaded.
  */
-export async function* materialize(): AsyncGenerator<string> {
+export function* materialize(): Generator<string> {
   let bytes: Uint8Array | undefined;
   for (const dir of cacheDirs()) {
-    const path = `${dir}/libhakoniwa-${NATIVE_SHA256.slice(0, 16)}.so`;
-    if (await verifiedExisting(path)) {
+    const path = `${dir}/${cacheFileName()}`;
+    if (verifiedExisting(path)) {
       yield path;
       continue;
     }
     if (!bytes) {
       bytes = Uint8Array.from(atob(NATIVE_BASE64), (c) => c.charCodeAt(0));
-      if ((await sha256(bytes)) !== NATIVE_SHA256) {
+      if (sha256Hex(bytes) !== NATIVE_SHA256) {
         throw new HakoniwaError("the embedded native core does not match its hash");
       }
     }
+    // Write under a unique name and rename: readers never see a partial file.
+    const tmp = `${path}.${Deno.pid}.${crypto.randomUUID()}`;
     try {
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      // Write under a unique name and rename: readers never see a partial file.
-      const tmp = `${path}.${Deno.pid}.${crypto.randomUUID()}`;
-      await Deno.writeFile(tmp, bytes, { mode: 0o500 });
-      await Deno.rename(tmp, path);
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      Deno.writeFileSync(tmp, bytes, { mode: 0o500 });
+      Deno.renameSync(tmp, path);
     } catch {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* never written */ }
       continue; // read-only or foreign directory: try the next
     }
     yield path;

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { SETUP_STEPS, SetupError } from "./errors.ts";
-import { describeErrno, loadNative, type Native } from "./ffi.ts";
+import { HakoniwaError, SETUP_STEPS, SetupError } from "./errors.ts";
+import { describeErrno, loadNativeSync, type Native } from "./ffi.ts";
 import type { Plan } from "./plan.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
 import { encodeSpec, type SpawnIo } from "./spec.ts";
@@ -23,8 +23,40 @@ export interface RunningSandbox {
   readonly pid: number;
   /** Resolves once every process of the sandbox is gone. */
   readonly finished: Promise<Report>;
+  /** Settles once the sandbox is released to run (at once, but for a pasta network). */
+  readonly ready: Promise<void>;
   /** Sends a signal to the sandbox; init forwards it to the command. SIGKILL ends everything. */
   kill(signal?: Deno.Signal): void;
+  /** Lets the wait keep the event loop alive again (the default). */
+  ref(): void;
+  /** Lets the process exit while the sandbox runs; the sandbox then dies with it. */
+  unref(): void;
+}
+
+// Deno's internal op table: the only way to unref a pending FFI call's promise.
+const internalCore = (() => {
+  try {
+    // deno-lint-ignore no-explicit-any
+    const core = (Deno as any)[(Deno as any).internal]?.core;
+    return typeof core?.unrefOpPromise === "function" && typeof core?.refOpPromise === "function"
+      ? core as { unrefOpPromise(p: Promise<unknown>): void; refOpPromise(p: Promise<unknown>): void }
+      : null;
+  } catch {
+    return null;
+  }
+})();
+
+/**
+ * Whether the sandbox may call setgroups: only for a privileged caller whose
+ * own user namespace allows it.
+ */
+export function canSetgroups(): boolean {
+  if (Deno.uid() !== 0) return false;
+  try {
+    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
+  } catch {
+    return false;
+  }
 }
 
 function setupError(native: Native, slots: BigInt64Array, result: Uint8Array): SetupError {
@@ -94,18 +126,21 @@ function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
 }
 
 /**
- * Starts a sandbox for `plan`. Throws {@link SetupError} when the spec is
- * rejected or the namespaces cannot be created; later setup failures arrive
- * as a report with status `SE`.
+ * Starts a sandbox for `plan`, synchronously: the clone happens before it
+ * returns, so the pid is known at once. Throws {@link SetupError} when the
+ * spec is rejected or the namespaces cannot be created; later setup
+ * failures arrive as a report with status `SE`. With `--network pasta` the
+ * child is held until pasta serves its network namespace: `ready` settles
+ * then, and a pasta that cannot start rejects `ready` and `finished`.
  *
  * @example
  * ```ts ignore
- * const sandbox = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: false });
+ * const sandbox = startSandboxSync(plan, { stdio: [0, 1, 2], session: "new", setgroups: false });
  * const report = await sandbox.finished;
  * ```
  */
-export async function startSandbox(plan: Plan, io: SpawnIo, nativePath?: string): Promise<RunningSandbox> {
-  const native = await loadNative(nativePath);
+export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): RunningSandbox {
+  const native = loadNativeSync(nativePath);
   if (plan.landlock && !io.landlock) io = { ...io, landlock: landlockRuleset(native, plan) };
   const hold = plan.network.mode === "pasta";
   const spec = encodeSpec(plan, io, { hold });
@@ -119,9 +154,9 @@ export async function startSandbox(plan: Plan, io: SpawnIo, nativePath?: string)
   let open = true;
   const result = new Uint8Array(RESULT_SIZE);
   const timeoutMs = plan.walltime === null ? -1n : BigInt(Math.round(plan.walltime * 1000));
-  const wait = () => native.hk_wait(pidfd, reportFd, timeoutMs, BigInt(startNs), result);
+  const wait = native.hk_wait(pidfd, reportFd, timeoutMs, BigInt(startNs), result);
   let pasta: PastaHandle | undefined;
-  if (hold) {
+  const ready = !hold ? Promise.resolve() : (async () => {
     // The child waits before any setup until pasta has configured its network namespace.
     try {
       pasta = await startPasta(plan.network.options, pid);
@@ -129,30 +164,58 @@ export async function startSandbox(plan: Plan, io: SpawnIo, nativePath?: string)
     } catch (e) {
       native.hk_close(holdFd); // the child sees end of file and exits without setting anything up
       native.hk_kill(pidfd, 9);
-      await wait();
-      native.hk_close(pidfd);
       throw e;
     }
     const rc = native.hk_release(holdFd);
     if (rc !== 0) {
-      pasta.stop();
       native.hk_kill(pidfd, 9);
-      await wait();
-      native.hk_close(pidfd);
       throw new SetupError("sync", -rc, ...describeErrno(native, -rc), "sync pipe");
     }
-  }
-  const finished = wait().then(() => {
+  })();
+  const finished = Promise.allSettled([ready, wait]).then(([started]) => {
     open = false;
     pasta?.stop();
     native.hk_close(pidfd);
+    if (started.status === "rejected") throw started.reason;
     return toReport(native, result, startTime, plan);
   });
+  ready.catch(() => {});
+  finished.catch(() => {});
   return {
     pid,
+    ready,
     finished,
     kill(signal: Deno.Signal = "SIGTERM") {
       if (open) native.hk_kill(pidfd, SIGNAL_NUMBERS[signal]);
     },
+    ref() {
+      if (!internalCore) throw new HakoniwaError("ref() needs Deno's internal op table, which this Deno lacks");
+      internalCore.refOpPromise(wait);
+    },
+    unref() {
+      if (!internalCore) throw new HakoniwaError("unref() needs Deno's internal op table, which this Deno lacks");
+      internalCore.unrefOpPromise(wait);
+    },
   };
+}
+
+/**
+ * Starts a sandbox for `plan` (see {@link startSandboxSync}) and resolves
+ * once it runs; rejects (after cleaning up) when pasta cannot serve it.
+ *
+ * @example
+ * ```ts ignore
+ * const sandbox = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: false });
+ * const report = await sandbox.finished;
+ * ```
+ */
+export async function startSandbox(plan: Plan, io: SpawnIo, nativePath?: string): Promise<RunningSandbox> {
+  const sandbox = startSandboxSync(plan, io, nativePath);
+  try {
+    await sandbox.ready;
+  } catch (e) {
+    await sandbox.finished.catch(() => {});
+    throw e;
+  }
+  return sandbox;
 }

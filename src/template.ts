@@ -9,7 +9,9 @@
  *
  * @module
  */
-import Handlebars from "handlebars";
+// A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
+// deno-lint-ignore no-import-prefix
+import Handlebars from "npm:handlebars@4.7.8";
 
 /** Quotes a string as a TOML basic string (JSON escapes are valid TOML). */
 export function tomlString(s: string): string {

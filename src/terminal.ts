@@ -152,5 +152,5 @@ export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePat
       closeAll();
     }
   });
-  return { pid: sandbox.pid, finished, kill: (signal) => sandbox.kill(signal) };
+  return { ...sandbox, pid: sandbox.pid, finished, kill: (signal) => sandbox.kill(signal) };
 }

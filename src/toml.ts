@@ -3,7 +3,9 @@
  *
  * @module
  */
-import { parse, TomlError } from "smol-toml";
+// A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
+// deno-lint-ignore no-import-prefix
+import { parse, TomlError } from "npm:smol-toml@1.9.1";
 
 /** A TOML syntax error with its 1-based position. */
 export class TomlSyntaxError extends Error {

@@ -30,6 +30,7 @@ export {
   HakoniwaError,
   PolicyError,
   type PolicyLocation,
+  SETUP_STEPS,
   SetupError,
   type SetupStep,
   UsageError,
@@ -37,9 +38,10 @@ export {
 export { containerFromPolicy, loadPolicyFile, parsePolicy, type Policy, type PolicyMount } from "./src/policy.ts";
 export { type Report, reportJson, type Status } from "./src/report.ts";
 export { nativeLibraryInfo } from "./src/ffi.ts";
-export type { Namespace } from "./src/namespace.ts";
-export type { RlimitName } from "./src/rlimit.ts";
-export type { MountOp, Plan } from "./src/plan.ts";
+export { type Namespace, NAMESPACE_FLAGS } from "./src/namespace.ts";
+export { type RlimitName, RLIMITS } from "./src/rlimit.ts";
+export type { MountOp, Plan, RlimitEntry } from "./src/plan.ts";
+export type { IdMapEntry } from "./src/idmap.ts";
 export { type LandlockResource, type LandlockSettings, LandlockUnsupportedError } from "./src/landlock.ts";
 export { type NetworkMode, type NetworkSettings, PastaError } from "./src/network.ts";
 

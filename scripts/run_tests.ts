@@ -65,8 +65,22 @@ await step("deno fmt --check", deno, ["fmt", "--check"]);
 await step("deno lint", deno, ["lint"]);
 await step("deno check", deno, ["check", "mod.ts", "cli.ts", "scripts/", "tests/", "src/"]);
 await step("generated modules are fresh", deno, ["run", "-A", "scripts/generate.ts", "--check"]);
+await step("deno doc --lint mod.ts", deno, ["doc", "--lint", "mod.ts"]);
+await step("deno publish --dry-run", deno, ["publish", "--dry-run", "--allow-dirty"]);
 
 if (!args.includes("--only-static")) {
+  // The JSDoc examples run real sandboxes. deno.doctest.json is deno.json without noUnusedLocals: deno test --doc
+  // imports every export of a module into each example.
+  await step("deno test --doc (JSDoc examples)", deno, [
+    "test",
+    "-A",
+    "--doc",
+    "--config",
+    "deno.doctest.json",
+    "mod.ts",
+    "cli.ts",
+    "src/",
+  ]);
   const env = { HAKONIWA_SLOW: slow ? "1" : "" };
   await denoTest(Deno.uid() === 0 ? "as root" : "as the current user", deno, testArgs, { cwd: root, env });
 

@@ -1,0 +1,40 @@
+/**
+ * `npm run compile`: builds a standalone `hakoniwa` binary with
+ * `deno compile`. The native core travels inside the module graph
+ * (src/generated/native.ts), so the binary needs no other file: on first
+ * use it writes the core to its cache directory and dlopens it.
+ *
+ * `deno compile` needs `denort`, the runtime it copies into the binary. It
+ * downloads it from dl.deno.land on first use (into DENO_DIR), unless the
+ * `DENORT_BIN` environment variable names a local copy. Without either the
+ * compile fails; this script then says so and exits 3.
+ *
+ * Usage: deno run -A scripts/compile.ts [--output PATH]
+ */
+const root = new URL("../", import.meta.url).pathname;
+const at = Deno.args.indexOf("--output");
+const output = at >= 0 ? Deno.args[at + 1] : `${root}dist/hakoniwa`;
+
+/** Exit status when denort cannot be had (downloaded or given by DENORT_BIN). */
+export const NO_DENORT = 3;
+
+const out = await new Deno.Command(Deno.execPath(), {
+  args: ["compile", "-A", "--output", output, `${root}cli.ts`],
+  cwd: root,
+  stdout: "inherit",
+  stderr: "piped",
+}).output();
+const stderr = new TextDecoder().decode(out.stderr);
+if (!out.success) {
+  Deno.stderr.writeSync(out.stderr);
+  if (/denort|dl\.deno\.land|dns error|download|error sending request|failed to lookup address/i.test(stderr)) {
+    console.error(
+      "compile: deno compile needs denort, downloaded from dl.deno.land on first use; it cannot be had here " +
+        "(set DENORT_BIN to a local denort to compile offline)",
+    );
+    Deno.exit(NO_DENORT);
+  }
+  Deno.exit(1);
+}
+Deno.stderr.writeSync(out.stderr);
+console.log(`compile: wrote ${output}`);

@@ -42,7 +42,14 @@ export { type Namespace, NAMESPACE_FLAGS } from "./src/namespace.ts";
 export { type RlimitName, RLIMITS } from "./src/rlimit.ts";
 export type { MountOp, Plan, RlimitEntry } from "./src/plan.ts";
 export type { IdMapEntry } from "./src/idmap.ts";
-export { type LandlockResource, type LandlockSettings, LandlockUnsupportedError } from "./src/landlock.ts";
+export {
+  LANDLOCK_RESOURCES,
+  type LandlockPathRule,
+  type LandlockPortRule,
+  type LandlockResource,
+  type LandlockSettings,
+  LandlockUnsupportedError,
+} from "./src/landlock.ts";
 export { type NetworkMode, type NetworkSettings, PastaError } from "./src/network.ts";
 
 if (import.meta.main) {

@@ -36,7 +36,13 @@ void hk_apply_creds(struct hk_spec *s) {
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
       hk_fail(s, HK_S_CAPS, errno, "PR_CAP_AMBIENT");
   }
-  if ((s->cred_flags & HK_CRED_SETGROUPS) && setgroups(0, NULL) < 0) hk_fail(s, HK_S_SETGROUPS, errno, "setgroups");
+  /*
+   * Raw syscalls only: glibc's setgroups/setuid/setgid broadcast the change to
+   * every thread glibc believes exists and wait on a futex for them. In this
+   * copy of the multithreaded Deno those threads do not exist: a wait forever.
+   */
+  if ((s->cred_flags & HK_CRED_SETGROUPS) && syscall(SYS_setgroups, 0, NULL) < 0)
+    hk_fail(s, HK_S_SETGROUPS, errno, "setgroups");
   if (syscall(SYS_setresgid, s->gid, s->gid, s->gid) < 0) hk_fail(s, HK_S_SETGID, errno, "setresgid");
   if (syscall(SYS_setresuid, s->uid, s->uid, s->uid) < 0) hk_fail(s, HK_S_SETUID, errno, "setresuid");
   if (s->flags & HK_F_DROP_CAPS) {

@@ -61,6 +61,8 @@ export type Native = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 let loaded: { path: string; from: string; lib: Deno.DynamicLibrary<typeof SYMBOLS> } | undefined;
 
 function checkoutLibrary(): string | undefined {
+  // A compiled binary keeps its modules' original file: URLs; it must use the core it carries.
+  if ((Deno.build as { standalone?: boolean }).standalone) return undefined;
   const url = new URL("../native/build/libhakoniwa.so", import.meta.url);
   if (url.protocol !== "file:") return undefined;
   try {

@@ -1,0 +1,87 @@
+// Many sandboxes from one process leave nothing behind: no fd, child, zombie, mount or temporary file.
+// 100 sequential runs here; 1000 with HAKONIWA_SLOW=1 (npm run test:slow).
+import assert from "node:assert/strict";
+import { Container } from "../mod.ts";
+import { loadNativeSync } from "../src/ffi.ts";
+import { cacheDirs } from "../src/native_cache.ts";
+import { sandboxTest, SKIP_REASON } from "./helpers.ts";
+
+if (!SKIP_REASON) loadNativeSync();
+
+const RUNS = Deno.env.get("HAKONIWA_SLOW") === "1" ? 1000 : 100;
+
+/** Direct children of this process (every thread's), with their states. */
+function children(): { pid: number; state: string }[] {
+  const out: { pid: number; state: string }[] = [];
+  for (const t of Deno.readDirSync("/proc/self/task")) {
+    const list = Deno.readTextFileSync(`/proc/self/task/${t.name}/children`).trim();
+    for (const pid of list ? list.split(" ").map(Number) : []) {
+      let state = "?";
+      try {
+        state = Deno.readTextFileSync(`/proc/${pid}/stat`).replace(/^.*\) /, "")[0];
+      } catch { /* gone */ }
+      out.push({ pid, state });
+    }
+  }
+  return out;
+}
+
+function listing(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+function snapshot() {
+  return {
+    fds: listing("/proc/self/fd").length,
+    children: children().length,
+    mounts: Deno.readTextFileSync("/proc/self/mountinfo").split("\n").length,
+    cache: cacheDirs().map((d) => `${d}: ${listing(d).join(" ")}`),
+  };
+}
+
+/** Temporary names this process would leave: the cache's `NAME.PID.UUID` files. */
+function ownTempFiles(): string[] {
+  const dirs = [...cacheDirs(), Deno.env.get("TMPDIR") ?? "/tmp", "/dev/shm"];
+  return dirs.flatMap((d) => listing(d).filter((n) => n.includes(`.${Deno.pid}.`)).map((n) => `${d}/${n}`));
+}
+
+sandboxTest(`${RUNS} sequential runs (output, spawn with pipes, setup errors) leave nothing behind`, async () => {
+  const c = new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib").bindRo("/lib64", "/lib64", { optional: true });
+  const dec = new TextDecoder();
+  // Warm up: the first run may open fds Deno keeps (the thread pool, the library).
+  await c.command("true").output();
+  const before = snapshot();
+  for (let i = 0; i < RUNS; i++) {
+    switch (i % 4) {
+      case 0: {
+        const out = await c.command("/bin/sh", { args: ["-c", `echo ${i}`] }).output();
+        assert.equal(dec.decode(out.stdout), `${i}\n`);
+        break;
+      }
+      case 1: {
+        const child = c.command("cat", { stdin: "piped", stdout: "piped", stderr: "null" }).spawn();
+        const w = child.stdin.getWriter();
+        await w.write(new TextEncoder().encode(`cat ${i}`));
+        await w.close();
+        assert.equal(dec.decode((await child.output()).stdout), `cat ${i}`);
+        break;
+      }
+      case 2:
+        await assert.rejects(c.command("no-such-program-z").output());
+        break;
+      case 3: {
+        await using child = c.command("sleep", { args: ["100"], stdin: "piped", stdout: "piped" }).spawn();
+        assert.ok(child.pid > 0);
+        break; // disposed: killed, waited for, pipes closed
+      }
+    }
+  }
+  const after = snapshot();
+  assert.deepEqual(after, before);
+  assert.deepEqual(children().filter((p) => p.state === "Z"), []);
+  assert.deepEqual(ownTempFiles(), []);
+});

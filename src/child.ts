@@ -13,7 +13,14 @@ import { describeErrno, type Native } from "./ffi.ts";
 import type { Report } from "./report.ts";
 import type { RunningSandbox } from "./runner.ts";
 
-/** How the sandbox ended: its {@link Report} plus the `Deno.CommandStatus` fields. */
+/**
+ * How the sandbox ended: its {@link Report} plus the `Deno.CommandStatus` fields.
+ *
+ * @example
+ * ```ts ignore
+ * const { success, code, status, realTimeMs } = await child.status;
+ * ```
+ */
 export interface ChildStatus extends Report {
   /** Whether the command exited with code 0. */
   success: boolean;
@@ -21,7 +28,14 @@ export interface ChildStatus extends Report {
   code: number;
 }
 
-/** What {@link Child.output} and `Command.output()` return. */
+/**
+ * What {@link Child.output} and `Command.output()` return.
+ *
+ * @example
+ * ```ts ignore
+ * const { code, success, signal, stdout, stderr, report } = await command.output();
+ * ```
+ */
 export interface CommandOutput extends ChildStatus {
   /** Everything the command wrote to stdout (throws when stdout was not `"piped"`). */
   readonly stdout: Uint8Array;
@@ -149,7 +163,14 @@ function notPiped(name: string): never {
   throw new TypeError(`${name} is not piped: set the ${name} option to "piped"`);
 }
 
-/** Host fds of the parent's ends of the pipes, for those that are piped. */
+/**
+ * Host fds of the parent's ends of the pipes, for those that are piped.
+ *
+ * @example
+ * ```ts ignore
+ * new Child(native, sandbox, { stdout: readEnd }, signal);
+ * ```
+ */
 export interface ChildPipes {
   /** Write end of the command's stdin. */
   stdin?: number;

@@ -26,10 +26,28 @@ import { buildPlan, currentHost, type Plan } from "./plan.ts";
 import { canSetgroups, startSandboxSync } from "./runner.ts";
 import type { SpawnIo } from "./spec.ts";
 
-/** Where a standard stream goes: the caller's own, a pipe, or /dev/null. */
+/**
+ * Where a standard stream goes: the caller's own, a pipe, or /dev/null.
+ *
+ * @example
+ * ```ts
+ * import type { StdioOption } from "./command.ts";
+ * const quiet: StdioOption = "null";
+ * console.log(quiet);
+ * ```
+ */
 export type StdioOption = "inherit" | "piped" | "null";
 
-/** Options of {@link Command}, as those of `Deno.Command`. */
+/**
+ * Options of {@link Command}, as those of `Deno.Command`.
+ *
+ * @example
+ * ```ts
+ * import type { CommandOptions } from "./command.ts";
+ * const options: CommandOptions = { args: ["-c", "echo hi"], cwd: "/tmp", stdout: "piped" };
+ * console.log(options.args);
+ * ```
+ */
 export interface CommandOptions {
   /** Arguments after the program (argv[0] is the program). */
   args?: string[];

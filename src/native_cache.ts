@@ -12,15 +12,28 @@ import { createHash } from "node:crypto";
 import { HakoniwaError } from "./errors.ts";
 import { NATIVE_BASE64, NATIVE_SHA256 } from "./generated/native.ts";
 
-/** SHA-256 of `bytes`, lowercase hex. */
+/**
+ * SHA-256 of `bytes`, lowercase hex.
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./native_cache.ts";
+ * console.log(sha256Hex(new Uint8Array())); // "e3b0c442..."
+ * ```
+ */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** The hash the embedded core must have. */
-export const EMBEDDED_SHA256: string = NATIVE_SHA256;
-
-/** Cache directories in order of preference. */
+/**
+ * Cache directories in order of preference.
+ *
+ * @example
+ * ```ts
+ * import { cacheDirs } from "./native_cache.ts";
+ * console.log(cacheDirs()[0]);
+ * ```
+ */
 export function cacheDirs(): string[] {
   const env = (k: string) => Deno.env.get(k);
   const dirs = [
@@ -34,7 +47,15 @@ export function cacheDirs(): string[] {
   return dirs.filter((d): d is string => !!d);
 }
 
-/** The file name of the cached core inside a cache directory. */
+/**
+ * The file name of the cached core inside a cache directory.
+ *
+ * @example
+ * ```ts
+ * import { cacheFileName } from "./native_cache.ts";
+ * console.log(cacheFileName()); // "libhakoniwa-0123456789abcdef.so"
+ * ```
+ */
 export function cacheFileName(): string {
   return `libhakoniwa-${NATIVE_SHA256.slice(0, 16)}.so`;
 }
@@ -51,6 +72,11 @@ function verifiedExisting(path: string): boolean {
  * Yields paths of verified copies of the embedded library, writing each
  * lazily: the loader dlopens them in order until one loads. A cached file
  * whose bytes do not match the hash is replaced, never loaded.
+ *
+ * @example
+ * ```ts ignore
+ * for (const path of materialize()) console.log(path);
+ * ```
  */
 export function* materialize(): Generator<string> {
   let bytes: Uint8Array | undefined;

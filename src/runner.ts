@@ -49,6 +49,12 @@ const internalCore = (() => {
 /**
  * Whether the sandbox may call setgroups: only for a privileged caller whose
  * own user namespace allows it.
+ *
+ * @example
+ * ```ts
+ * import { canSetgroups } from "./runner.ts";
+ * console.log(canSetgroups());
+ * ```
  */
 export function canSetgroups(): boolean {
   if (Deno.uid() !== 0) return false;

@@ -82,7 +82,14 @@ export class Stdio {
   }
 }
 
-/** What {@link SandboxExecutor.run} returns: the report plus the collected output. */
+/**
+ * What {@link SandboxExecutor.run} returns: the report plus the collected output.
+ *
+ * @example
+ * ```ts ignore
+ * const { status, exitCode, stdout } = await executor.stdout(Stdio.piped()).run();
+ * ```
+ */
 export interface ExecutorResult extends Report {
   /** stdout when it was piped, else empty. */
   stdout: Uint8Array;

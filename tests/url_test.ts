@@ -74,6 +74,8 @@ sandboxTest("from a URL with an empty DENO_DIR: the CLI and the library run on t
       HAKONIWA_NATIVE_PATH: "",
       HAKONIWA_CACHE_DIR: "",
       NO_COLOR: "1",
+      // npm packages come from the registry; it may sit behind a TLS proxy that only the system's store trusts.
+      DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "mozilla,system",
     };
     // The CLI, exactly as the README says to run it from JSR.
     const cli = await denoIn(dir, ["run", "-A", `${server.url}/mod.ts`, "run", "--", "/bin/sh", "-c", "echo ok"], env);
@@ -94,7 +96,8 @@ sandboxTest("from a URL with an empty DENO_DIR: the CLI and the library run on t
 
     // A tampered cache file (still a loadable library: one byte appended) is rejected by the hash and replaced.
     const good = Uint8Array.from(atob(NATIVE_BASE64), (ch) => ch.charCodeAt(0));
-    await Deno.writeFile(`${cache}/${LIB}`, new Uint8Array([...good, 0]));
+    await Deno.remove(`${cache}/${LIB}`); // the cached file is read-only
+    await Deno.writeFile(`${cache}/${LIB}`, new Uint8Array([...good, 0]), { mode: 0o500 });
     const tampered = await denoIn(dir, ["run", "-A", "use.ts"], { ...env, HAKONIWA_CACHE_DIR: cache });
     assert.equal(tampered.code, 0, tampered.stderr);
     assert.equal(JSON.parse(tampered.stdout).path, `${cache}/${LIB}`);

@@ -223,11 +223,13 @@ export class Child implements AsyncDisposable {
     const stdinEnd = pipes.stdin !== undefined ? this.#ends[0] : undefined;
     const onAbort = () => this.#sandbox.kill("SIGKILL");
     signal?.addEventListener("abort", onAbort, { once: true });
-    this.status = sandbox.finished.then((report) => {
+    const ended = () => {
       this.#done = true;
       signal?.removeEventListener("abort", onAbort);
       // Nobody reads stdin any more: release the write end (later writes fail).
       stdinEnd?.close();
+    };
+    this.status = sandbox.finished.finally(ended).then((report) => {
       if (report.status === "SE") throw report.error ?? new HakoniwaError(report.reason);
       return { ...report, success: report.exitCode === 0, code: report.exitCode };
     });

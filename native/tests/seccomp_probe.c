@@ -6,10 +6,12 @@
  *   seccomp_probe i386 N [ARG...] syscall N through the i386 ABI (int $0x80)
  *   seccomp_probe x32 N [ARG...]  syscall N with the x32 bit set
  *   seccomp_probe loop COUNT      COUNT getppid calls, prints the nanoseconds taken
+ *   seccomp_probe readloop COUNT  COUNT one-byte reads of /dev/zero, prints the nanoseconds taken
  * Arguments are numbers (strtoull base 0); "buf" passes a pointer to a byte buffer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +35,16 @@ int main(int argc, char **argv) {
   for (int i = 3; i < argc && i < 9; i++) a[i - 3] = arg(argv[i]);
   long nr = (long)strtoull(argv[2], NULL, 0);
   long ret;
-  if (strcmp(argv[1], "loop") == 0) {
+  if (strcmp(argv[1], "loop") == 0 || strcmp(argv[1], "readloop") == 0) {
+    int reads = strcmp(argv[1], "readloop") == 0;
+    int fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    if (reads && fd < 0) return perror("/dev/zero"), 1;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (long i = 0; i < nr; i++) syscall(SYS_getppid);
+    if (reads)
+      for (long i = 0; i < nr; i++) syscall(SYS_read, fd, buf, 1);
+    else
+      for (long i = 0; i < nr; i++) syscall(SYS_getppid);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("%lld\n", (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
     return 0;

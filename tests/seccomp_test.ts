@@ -4,7 +4,16 @@ import assert from "node:assert/strict";
 import { hakoniwa, IS_ROOT, ROOT, sandboxTest, tempDir } from "./helpers.ts";
 
 const EPERM = 1, EACCES = 13, ENOTTY = 25, ENOSYS = 38;
-const NR = { getpid: 39, ptrace: 101, getpriority: 140, personality: 135, unshare: 272, clone3: 435, ioctl: 16 };
+const NR = {
+  getpid: 39,
+  ptrace: 101,
+  getpriority: 140,
+  personality: 135,
+  unshare: 272,
+  clone3: 435,
+  ioctl: 16,
+  keyctl: 250,
+};
 const I386 = { getpid: 20, getpriority: 96 };
 const SIGSYS_EXIT = 128 + 31;
 
@@ -83,6 +92,7 @@ const THREADS_PY = "import threading,os\nt=[threading.Thread(target=os.getpid) f
 
 sandboxTest("seccomp default profile: EPERM for denied syscalls, foreign ABIs killed", async () => {
   assertErrno(await probeRun([], "nr", NR.ptrace, 0, 0), EPERM);
+  assertErrno(await probeRun([], "nr", NR.keyctl, 0, 0), EPERM);
   // TIOCSTI with garbage in the high 32 bits is still TIOCSTI to the kernel, and still refused.
   assertErrno(await probeRun([], "nr", NR.ioctl, 0, "0xffffffff00005412", "buf"), EPERM);
   assertErrno(await probeRun([], "nr", NR.ioctl, 0, "0x541c", "buf"), EPERM);

@@ -149,7 +149,7 @@ export function archToken(name: string): number | null {
  * syscallNumber("getppid"); // 110 on x86_64
  * ```
  */
-export function syscallNumber(name: string, arch = archToken("native")!): number | null {
+export function syscallNumber(name: string, arch: number = archToken("native")!): number | null {
   const nr = load().seccomp.seccomp_syscall_resolve_name_arch(arch, cstr(name));
   return nr === -1 ? null : nr; // __NR_SCMP_ERROR; other negative numbers are libseccomp's pseudo-syscalls
 }
@@ -162,7 +162,7 @@ export function syscallNumber(name: string, arch = archToken("native")!): number
  * syscallName(110); // "getppid" on x86_64
  * ```
  */
-export function syscallName(nr: number, arch = archToken("native")!): string | null {
+export function syscallName(nr: number, arch: number = archToken("native")!): string | null {
   const { seccomp, free } = load();
   const p = seccomp.seccomp_syscall_resolve_num_arch(arch, nr);
   if (p === null) return null;

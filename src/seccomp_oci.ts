@@ -195,7 +195,7 @@ function applies(c: Checker, at: string, e: Record<string, unknown>, native: str
  * console.log(resolveSeccomp("unconfined")); // null
  * ```
  */
-export function resolveSeccomp(value: string, base = Deno.cwd()): SeccompProfile | null {
+export function resolveSeccomp(value: string, base: string = Deno.cwd()): SeccompProfile | null {
   switch (value) {
     case "unconfined":
       return null;

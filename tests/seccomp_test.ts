@@ -246,3 +246,23 @@ sandboxTest("seccomp bad input: clear errors, nothing runs", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+sandboxTest("seccomp default profile: TIOCSTI and TIOCLINUX refused under a real terminal", async () => {
+  const py = "import fcntl, termios\n" +
+    'for name, req, arg in (("TIOCSTI", termios.TIOCSTI, b"x"), ("TIOCLINUX", 0x541C, b"\\x03")):\n' +
+    '    try:\n        fcntl.ioctl(0, req, arg); print(name, "done")\n' +
+    '    except OSError as e:\n        print(name, "failed", e.errno)\n';
+  const cli = `${Deno.execPath()} run -A --no-check ${ROOT}/cli.ts run -- /usr/bin/python3 -c "$PY"`;
+  // script(1) gives the CLI a terminal as stdin, so the command gets a pseudo-terminal of its own.
+  const out = await new Deno.Command("script", {
+    args: ["-qec", cli, "/dev/null"],
+    env: { PY: py },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).replaceAll("\r", "");
+  assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+  assert.match(text, /TIOCSTI failed 1$/m);
+  assert.match(text, /^TIOCLINUX failed 1$/m);
+});

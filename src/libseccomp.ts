@@ -41,7 +41,14 @@ const LIBC = {
   free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** Filter actions (SCMP_ACT_*). */
+/**
+ * Filter actions (SCMP_ACT_*).
+ *
+ * @example
+ * ```ts ignore
+ * ACT.errno(1); // 0x00050001
+ * ```
+ */
 export const ACT = {
   KILL_PROCESS: 0x80000000,
   KILL_THREAD: 0x00000000,
@@ -52,13 +59,34 @@ export const ACT = {
   errno: (e: number): number => (0x00050000 | (e & 0xffff)) >>> 0,
 } as const;
 
-/** Comparison operators of struct scmp_arg_cmp (enum scmp_compare). */
+/**
+ * Comparison operators of struct scmp_arg_cmp (enum scmp_compare).
+ *
+ * @example
+ * ```ts ignore
+ * CMP.masked_eq; // 7
+ * ```
+ */
 export const CMP = { ne: 1, lt: 2, le: 3, eq: 4, ge: 5, gt: 6, masked_eq: 7 } as const;
 
-/** Filter attributes (enum scmp_filter_attr). */
+/**
+ * Filter attributes (enum scmp_filter_attr).
+ *
+ * @example
+ * ```ts ignore
+ * ATTR.ACT_BADARCH; // 2
+ * ```
+ */
 export const ATTR = { ACT_DEFAULT: 1, ACT_BADARCH: 2, CTL_NNP: 3, CTL_TSYNC: 4, CTL_LOG: 6, CTL_OPTIMIZE: 8 } as const;
 
-/** One argument comparison: struct scmp_arg_cmp { unsigned arg; enum op; u64 datum_a, datum_b; }. */
+/**
+ * One argument comparison: struct scmp_arg_cmp { unsigned arg; enum op; u64 datum_a, datum_b; }.
+ *
+ * @example
+ * ```ts ignore
+ * const c: ArgCmp = { arg: 1, op: "masked_eq", a: 0xffffffffn, b: 0x5412n };
+ * ```
+ */
 export interface ArgCmp {
   /** Argument index, 0 to 5. */
   arg: number;
@@ -70,7 +98,14 @@ export interface ArgCmp {
   b: bigint;
 }
 
-/** The libseccomp version in use. */
+/**
+ * The libseccomp version in use.
+ *
+ * @example
+ * ```ts ignore
+ * const v: LibseccompVersion = libseccompVersion();
+ * ```
+ */
 export interface LibseccompVersion {
   major: number;
   minor: number;

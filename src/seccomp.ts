@@ -14,10 +14,24 @@
 import { UsageError } from "./errors.ts";
 import { ACT, archToken, type ArgCmp, ATTR, type CMP, FilterContext, syscallNumber } from "./libseccomp.ts";
 
-/** What a rule (or the default) does with a syscall. */
+/**
+ * What a rule (or the default) does with a syscall.
+ *
+ * @example
+ * ```ts ignore
+ * const refuse: SeccompAction = { errno: 1 };
+ * ```
+ */
 export type SeccompAction = "allow" | "kill_process" | "kill_thread" | "trap" | "log" | { errno: number };
 
-/** A condition on one syscall argument; a rule applies when all of its conditions hold. */
+/**
+ * A condition on one syscall argument; a rule applies when all of its conditions hold.
+ *
+ * @example
+ * ```ts ignore
+ * const tiocsti: SeccompArg = { index: 1, op: "masked_eq", mask: 0xffffffffn, value: 0x5412n };
+ * ```
+ */
 export interface SeccompArg {
   /** Argument index, 0 to 5. */
   index: number;
@@ -29,7 +43,14 @@ export interface SeccompArg {
   mask?: bigint;
 }
 
-/** One rule: these syscalls (with these argument conditions) get this action. */
+/**
+ * One rule: these syscalls (with these argument conditions) get this action.
+ *
+ * @example
+ * ```ts ignore
+ * const rule: SeccompRule = { names: ["ptrace"], action: { errno: 1 } };
+ * ```
+ */
 export interface SeccompRule {
   /** Syscall names. */
   names: string[];
@@ -41,7 +62,14 @@ export interface SeccompRule {
   skipUnknown?: boolean;
 }
 
-/** A seccomp profile. */
+/**
+ * A seccomp profile.
+ *
+ * @example
+ * ```ts ignore
+ * const p: SeccompProfile = { name: "mine", defaultAction: "allow", arches: [], rules: [] };
+ * ```
+ */
 export interface SeccompProfile {
   /** Name shown by `--verbose` (`default`, `strict`, `audit`, `seed allowlist`, a file path...). */
   name: string;
@@ -57,7 +85,14 @@ export interface SeccompProfile {
 
 const EPERM = 1, ENOSYS = 38;
 
-/** Syscalls the default profile answers with EPERM. */
+/**
+ * Syscalls the default profile answers with EPERM.
+ *
+ * @example
+ * ```ts ignore
+ * DEFAULT_DENIED.includes("kexec_load"); // true
+ * ```
+ */
 export const DEFAULT_DENIED: readonly string[] = [
   // kernel modules and kexec
   "init_module",
@@ -108,10 +143,24 @@ export const DEFAULT_DENIED: readonly string[] = [
   "open_by_handle_at",
 ];
 
-/** ioctl requests the default profile refuses: pushing input into a terminal. */
+/**
+ * ioctl requests the default profile refuses: pushing input into a terminal.
+ *
+ * @example
+ * ```ts ignore
+ * TERMINAL_IOCTLS.TIOCSTI; // 0x5412n
+ * ```
+ */
 export const TERMINAL_IOCTLS = { TIOCSTI: 0x5412n, TIOCLINUX: 0x541cn } as const;
 
-/** CLONE_NEW* flags refused by the `strict` profile. */
+/**
+ * CLONE_NEW* flags refused by the `strict` profile.
+ *
+ * @example
+ * ```ts ignore
+ * NAMESPACE_FLAGS.CLONE_NEWUSER; // 0x10000000n
+ * ```
+ */
 export const NAMESPACE_FLAGS = {
   CLONE_NEWTIME: 0x80n,
   CLONE_NEWNS: 0x20000n,
@@ -123,7 +172,14 @@ export const NAMESPACE_FLAGS = {
   CLONE_NEWNET: 0x40000000n,
 } as const;
 
-/** The names `--seccomp` and `[seccomp] profile` accept besides a JSON file. */
+/**
+ * The names `--seccomp` and `[seccomp] profile` accept besides a JSON file.
+ *
+ * @example
+ * ```ts ignore
+ * PROFILE_NAMES.includes("strict"); // true
+ * ```
+ */
 export const PROFILE_NAMES = ["default", "strict", "audit", "unconfined"] as const;
 
 /**
@@ -175,7 +231,14 @@ export function defaultProfile(
   };
 }
 
-/** The seed's `dismatch_action` values. */
+/**
+ * The seed's `dismatch_action` values.
+ *
+ * @example
+ * ```ts ignore
+ * DISMATCH_ACTIONS[0]; // "kill_process"
+ * ```
+ */
 export const DISMATCH_ACTIONS = ["kill_process", "allow", "log"] as const;
 
 /**
@@ -217,7 +280,14 @@ function actionValue(a: SeccompAction): number {
   }[a];
 }
 
-/** Describes an action: `allow`, `errno EPERM(1)`... */
+/**
+ * Describes an action: `allow`, `errno EPERM(1)`...
+ *
+ * @example
+ * ```ts ignore
+ * describeAction({ errno: 1 }); // "errno 1"
+ * ```
+ */
 export function describeAction(a: SeccompAction): string {
   return typeof a === "object" ? `errno ${a.errno}` : a;
 }
@@ -240,7 +310,14 @@ export function describeProfile(p: SeccompProfile | null): string {
     }`;
 }
 
-/** Whether libseccomp knows a syscall name on the native arch. */
+/**
+ * Whether libseccomp knows a syscall name on the native arch.
+ *
+ * @example
+ * ```ts ignore
+ * isSyscallName("getppid"); // true
+ * ```
+ */
 export function isSyscallName(name: string): boolean {
   return syscallNumber(name) !== null;
 }

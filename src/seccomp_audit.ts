@@ -16,7 +16,14 @@
 import type { Native } from "./ffi.ts";
 import { archToken, syscallName } from "./libseccomp.ts";
 
-/** One seccomp audit record. */
+/**
+ * One seccomp audit record.
+ *
+ * @example
+ * ```ts ignore
+ * const e: SeccompEvent = { pid: 7, comm: "sh", syscall: "ptrace", arch: "x86_64", action: "log" };
+ * ```
+ */
 export interface SeccompEvent {
   /** Host pid of the process. */
   pid: number;

@@ -119,7 +119,10 @@ export class SeccompAudit {
   /** Opens /dev/kmsg at its end; never throws. */
   static open(native: Native): SeccompAudit {
     const fd = native.hk_kmsg_open();
-    return new SeccompAudit(native, fd, fd < 0 ? `/dev/kmsg is not readable (errno ${-fd})` : null);
+    const why = fd === -1 || fd === -13
+      ? "/dev/kmsg is not readable by this user (kernel.dmesg_restrict)"
+      : `/dev/kmsg cannot be opened (errno ${-fd})`;
+    return new SeccompAudit(native, fd, fd < 0 ? why : null);
   }
 
   /** Reads what is new and returns every record of processes with a pid of at least `minPid` so far. */

@@ -23,6 +23,8 @@ import { startSandbox } from "./src/runner.ts";
 import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
 import { describeLandlock, parsePort, parseResources } from "./src/landlock.ts";
 import { parseNetwork } from "./src/network.ts";
+import { describeProfile } from "./src/seccomp.ts";
+import { resolveSeccomp } from "./src/seccomp_oci.ts";
 
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
 
@@ -83,6 +85,10 @@ function runCommand() {
     .option("--share-uts", "share the host's uts namespace (hostname)")
     .option("-u, --uid <UID>", "uid inside (default: your own)", wholeNumber("--uid"))
     .option("-g, --gid <GID>", "gid inside (default: your own)", wholeNumber("--gid"))
+    .option(
+      "--seccomp <PROFILE>",
+      "seccomp profile: default, strict (default + no new namespaces), audit (log only), unconfined, or an OCI JSON file",
+    )
     .option("--report-file <FILE>", "write the result as JSON to FILE")
     .option("-v, --verbose", "log the plan and the result");
   for (const name of RLIMIT_NAMES) {
@@ -133,6 +139,7 @@ function applyFlags(c: Container, o: RunOptions & Record<string, unknown>) {
   }
   if (o.limitWalltime !== undefined) c.walltime(o.limitWalltime as number);
   applyIsolation(c, o);
+  if (o.seccomp !== undefined) c.seccomp(resolveSeccomp(o.seccomp));
 }
 
 // --- network and Landlock flags (hakoniwa 1.x spelling) ---
@@ -203,7 +210,7 @@ function logPlan(plan: Plan) {
   log.info(`Namespaces: ${plan.namespaces.join(", ")}`);
   for (const l of plan.rlimits) log.info(`Limit: ${l.name}: ${l.value}`);
   if (plan.walltime !== null) log.info(`Limit: walltime: ${plan.walltime}s`);
-  log.info("Seccomp: disabled");
+  log.info(`Seccomp: ${describeProfile(plan.seccomp)}`);
   log.info(
     `Network: ${plan.network.mode}${plan.network.options.length ? ` ${JSON.stringify(plan.network.options)}` : ""}`,
   );

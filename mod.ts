@@ -51,6 +51,15 @@ export {
   LandlockUnsupportedError,
 } from "./src/landlock.ts";
 export { type NetworkMode, type NetworkSettings, PastaError } from "./src/network.ts";
+export {
+  defaultProfile,
+  type SeccompAction,
+  type SeccompArg,
+  type SeccompProfile,
+  type SeccompRule,
+  seedProfile,
+} from "./src/seccomp.ts";
+export { ociProfile, resolveSeccomp } from "./src/seccomp_oci.ts";
 
 if (import.meta.main) {
   const { main } = await import("./cli.ts");

@@ -194,6 +194,14 @@ HK_EXPORT int64_t hk_write(int32_t fd, const uint8_t *buf, size_t len);
 HK_EXPORT int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len);
 /* Open /dev/null read-write with O_CLOEXEC. */
 HK_EXPORT int32_t hk_open_null(void);
+/* An anonymous memory file (memfd, O_CLOEXEC) for libseccomp's exported program; -errno on failure. */
+HK_EXPORT int32_t hk_memfd(void);
+/* pread on a raw fd; -errno on failure. */
+HK_EXPORT int64_t hk_pread(int32_t fd, uint8_t *buf, size_t len, int64_t offset);
+/* /dev/kmsg opened non-blocking at its end. */
+HK_EXPORT int32_t hk_kmsg_open(void);
+/* One record of it per call; -EAGAIN when none is left, -EPIPE when records were overwritten. */
+HK_EXPORT int64_t hk_kmsg_read(int32_t fd, uint8_t *buf, size_t len);
 
 /* --- the sandbox's pseudo-terminal (native/pty.c, parent side) --- */
 /* Open a pty pair: fds[0] master, fds[1] slave (O_NOCTTY|O_CLOEXEC both). 0 or -errno. */

@@ -20,6 +20,7 @@ import {
   parseResource,
 } from "./landlock.ts";
 import { checkNetwork, type NetworkMode, type NetworkSettings } from "./network.ts";
+import { defaultProfile, type SeccompProfile } from "./seccomp.ts";
 
 /** A mount as the user asked for it, before plan building resolves it. */
 export type ContainerMount =
@@ -61,6 +62,8 @@ export interface ContainerSettings {
   landlock?: LandlockSettings;
   /** Network mode (absent: none, or host when the network namespace is shared). */
   network?: NetworkSettings;
+  /** The seccomp profile, or null for none (default: the default profile). */
+  seccomp: SeccompProfile | null;
 }
 
 function checkCount(what: string, v: number, min = 0, max = MAX_RLIMIT): number {
@@ -115,12 +118,13 @@ export class Container {
       walltime: null,
       env: new Map(),
       workdir: null,
+      seccomp: defaultProfile(),
     };
   }
 
   /**
    * A container with nothing in it but the user, mount and pid namespaces
-   * and an empty root.
+   * and an empty root (and the default seccomp profile).
    */
   static empty(): Container {
     const c = Object.create(Container.prototype) as Container;
@@ -349,5 +353,18 @@ export class Container {
    */
   command(program: string, options?: CommandOptions): Command {
     return new Command(this.settings, program, options);
+  }
+
+  /**
+   * The seccomp profile (see src/seccomp.ts), or null to run unconfined.
+   *
+   * @example
+   * ```ts ignore
+   * new Container().seccomp(defaultProfile({ noNamespaces: true }));
+   * ```
+   */
+  seccomp(profile: SeccompProfile | null): this {
+    this.settings.seccomp = profile;
+    return this;
   }
 }

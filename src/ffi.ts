@@ -53,6 +53,14 @@ export const SYMBOLS = {
   hk_tty_winsize: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   /** int32_t hk_pty_relay(int32_t in, int32_t out, int32_t master, int32_t stop_fd), on a worker thread */
   hk_pty_relay: { parameters: ["i32", "i32", "i32", "i32"], result: "i32", nonblocking: true },
+  /** int32_t hk_memfd(void) */
+  hk_memfd: { parameters: [], result: "i32" },
+  /** int64_t hk_pread(int32_t fd, uint8_t *buf, size_t len, int64_t offset) */
+  hk_pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "i64" },
+  /** int32_t hk_kmsg_open(void) */
+  hk_kmsg_open: { parameters: [], result: "i32" },
+  /** int64_t hk_kmsg_read(int32_t fd, uint8_t *buf, size_t len) */
+  hk_kmsg_read: { parameters: ["i32", "buffer", "usize"], result: "i64" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded native core. */

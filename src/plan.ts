@@ -13,6 +13,7 @@ import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
 import type { RlimitName } from "./rlimit.ts";
 import { type LandlockSettings, resolveLandlock } from "./landlock.ts";
 import type { NetworkSettings } from "./network.ts";
+import type { SeccompProfile } from "./seccomp.ts";
 
 /** One mount operation, applied in order beneath the new root. */
 export type MountOp =
@@ -135,6 +136,8 @@ export interface Plan {
   landlock: LandlockSettings | null;
   /** Network mode: host when the network namespace is shared. */
   network: NetworkSettings;
+  /** The seccomp profile compiled before clone and installed just before execve, or null. */
+  seccomp: SeccompProfile | null;
 }
 
 /** Namespaces that are always created. */
@@ -330,6 +333,7 @@ export function buildPlan(
       : settings.network?.mode === "pasta"
       ? { mode: "pasta", options: [...settings.network.options] }
       : { mode: "none", options: [] },
+    seccomp: settings.seccomp,
   };
 }
 

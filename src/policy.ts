@@ -8,6 +8,8 @@
 import { Container } from "./container.ts";
 import { PolicyError, UsageError } from "./errors.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "./rlimit.ts";
+import { DISMATCH_ACTIONS, isSyscallName, PROFILE_NAMES, type SeccompProfile, seedProfile } from "./seccomp.ts";
+import { resolveSeccomp } from "./seccomp_oci.ts";
 import { renderTemplate, TemplateError } from "./template.ts";
 import { parseToml, TomlSyntaxError } from "./toml.ts";
 import { type LandlockSettings, parseLandlockPolicy } from "./landlock.ts";
@@ -55,6 +57,8 @@ export interface Policy {
   landlock?: LandlockSettings;
   /** `[network]`: mode and pasta options. */
   network?: NetworkSettings;
+  /** The `[seccomp]` section: a profile, null for unconfined, undefined for the default profile. */
+  seccomp?: SeccompProfile | null;
 }
 
 type Loc = { file: string; text: string };
@@ -156,6 +160,7 @@ function int(loc: Loc, path: (string | number)[], v: unknown, min: number, max: 
 }
 
 const TOP_KEYS = [
+  "seccomp",
   "mount_new_tmpfs",
   "mount_new_devfs",
   "mounts",
@@ -272,7 +277,55 @@ export function parsePolicy(source: string, file = "<string>"): Policy {
     gid: top.gid === undefined ? undefined : int(loc, ["gid"], top.gid, 0, 0xfffffffe),
     shareNet: bool(loc, ["share_net"], top.share_net, false),
     shareUts: bool(loc, ["share_uts"], top.share_uts, false),
+    seccomp: top.seccomp === undefined ? undefined : seccompSection(loc, top.seccomp),
   };
+}
+
+/**
+ * `[seccomp]`: the seed's `syscalls = [...]` with `dismatch_action`
+ * (allowlist, denylist or audit), or `profile = "default" | "strict" |
+ * "audit" | "unconfined" | "PATH.json"` (relative to the policy file).
+ */
+function seccompSection(loc: Loc, v: unknown): SeccompProfile | null {
+  const t = table(loc, ["seccomp"], v, ["profile", "syscalls", "dismatch_action"]);
+  if (t.profile !== undefined) {
+    const at = ["seccomp", "profile"];
+    if (t.syscalls !== undefined || t.dismatch_action !== undefined) {
+      fail(loc, at, "profile cannot be combined with syscalls or dismatch_action");
+    }
+    const value = str(loc, at, t.profile);
+    if (!PROFILE_NAMES.includes(value as typeof PROFILE_NAMES[number]) && !value.endsWith(".json")) {
+      fail(
+        loc,
+        at,
+        `expected one of ${PROFILE_NAMES.join(", ")} or a path ending in .json, got ${JSON.stringify(value)}`,
+      );
+    }
+    const base = loc.file.includes("/") ? loc.file.slice(0, loc.file.lastIndexOf("/")) || "/" : Deno.cwd();
+    try {
+      return resolveSeccomp(value, base);
+    } catch (e) {
+      if (e instanceof UsageError) fail(loc, at, e.message.replace(/^--seccomp: /, ""));
+      throw e;
+    }
+  }
+  const dismatch = str(loc, ["seccomp", "dismatch_action"], t.dismatch_action ?? "kill_process");
+  if (!DISMATCH_ACTIONS.includes(dismatch as typeof DISMATCH_ACTIONS[number])) {
+    fail(
+      loc,
+      ["seccomp", "dismatch_action"],
+      `expected one of ${DISMATCH_ACTIONS.join(", ")}, got ${JSON.stringify(dismatch)}`,
+    );
+  }
+  if (!Array.isArray(t.syscalls)) {
+    fail(loc, ["seccomp", "syscalls"], `expected an array of syscall names, got ${typeName(t.syscalls)}`);
+  }
+  const syscalls = t.syscalls.map((s, i) => {
+    const name = str(loc, ["seccomp", "syscalls", i], s);
+    if (!isSyscallName(name)) fail(loc, ["seccomp", "syscalls"], `unknown syscall ${JSON.stringify(name)}`);
+    return name;
+  });
+  return seedProfile(syscalls, dismatch as typeof DISMATCH_ACTIONS[number]);
 }
 
 /**
@@ -325,5 +378,6 @@ export function containerFromPolicy(policy: Policy): Container {
   if (policy.gid !== undefined) c.gid(policy.gid);
   if (policy.network) c.network(policy.network.mode, policy.network.options);
   if (policy.landlock) c.settings.landlock = structuredClone(policy.landlock);
+  if (policy.seccomp !== undefined) c.seccomp(policy.seccomp);
   return c;
 }

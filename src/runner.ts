@@ -9,6 +9,8 @@ import { HakoniwaError, SETUP_STEPS, SetupError } from "./errors.ts";
 import { describeErrno, loadNativeSync, type Native } from "./ffi.ts";
 import type { Plan } from "./plan.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
+import { compileProfile } from "./seccomp.ts";
+import { describeEvent, SeccompAudit } from "./seccomp_audit.ts";
 import { encodeSpec, type SpawnIo } from "./spec.ts";
 import { negotiateLandlock } from "./landlock.ts";
 import { type PastaHandle, startPasta } from "./network.ts";
@@ -132,6 +134,31 @@ function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
 }
 
 /**
+ * Names what the seccomp filter did, from the kernel's audit records: the
+ * syscall that got the command killed (status RFE), and the syscalls a
+ * `log` action let through (logged as warnings).
+ */
+async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: number) {
+  try {
+    const killed = report.status === "RFE";
+    const events = await audit.events(initPid, killed);
+    const log = logger("seccomp");
+    const logged = [...new Map(events.filter((e) => e.action === "log").map((e) => [`${e.syscall} ${e.arch}`, e]))];
+    for (const [, e] of logged) log.warn(`audit: the profile would deny ${describeEvent(e)}`);
+    if (audit.unavailable && !killed) log.info(`audit records are not available: ${audit.unavailable}`);
+    if (!killed) return;
+    const kill = events.find((e) => e.action.startsWith("kill"));
+    report.reason = kill
+      ? `killed by seccomp: forbidden syscall ${describeEvent(kill)}`
+      : `killed by signal SIGSYS: a syscall the seccomp profile forbids (which one is not knowable: ${
+        audit.unavailable ?? "no audit record arrived"
+      })`;
+  } finally {
+    audit.close();
+  }
+}
+
+/**
  * Starts a sandbox for `plan`, synchronously: the clone happens before it
  * returns, so the pid is known at once. Throws {@link SetupError} when the
  * spec is rejected or the namespaces cannot be created; later setup
@@ -149,11 +176,15 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   const native = loadNativeSync(nativePath);
   if (plan.landlock && !io.landlock) io = { ...io, landlock: landlockRuleset(native, plan) };
   const hold = plan.network.mode === "pasta";
+  // The seccomp filter is compiled here, in the parent, before clone.
+  if (plan.seccomp && !io.seccomp) io = { ...io, seccomp: compileProfile(plan.seccomp) };
   const spec = encodeSpec(plan, io, { hold });
+  const audit = plan.seccomp ? SeccompAudit.open(native) : null;
   const out = new BigInt64Array(5);
   const err = new Uint8Array(RESULT_SIZE);
   const startTime = new Date();
   if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) {
+    audit?.close();
     throw setupError(native, new BigInt64Array(err.buffer, 0, SLOTS), err);
   }
   const [pid, pidfd, reportFd, startNs, holdFd] = Array.from(out, Number);
@@ -178,12 +209,17 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
       throw new SetupError("sync", -rc, ...describeErrno(native, -rc), "sync pipe");
     }
   })();
-  const finished = Promise.allSettled([ready, wait]).then(([started]) => {
+  const finished = Promise.allSettled([ready, wait]).then(async ([started]) => {
     open = false;
     pasta?.stop();
     native.hk_close(pidfd);
-    if (started.status === "rejected") throw started.reason;
-    return toReport(native, result, startTime, plan);
+    if (started.status === "rejected") {
+      audit?.close();
+      throw started.reason;
+    }
+    const report = toReport(native, result, startTime, plan);
+    if (audit) await explainSeccomp(report, audit, pid);
+    return report;
   });
   ready.catch(() => {});
   finished.catch(() => {});

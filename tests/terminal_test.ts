@@ -151,7 +151,8 @@ except OSError as e:
     );
     // Whatever lands in the sandbox's pty is read there and shown, not run by the caller's shell.
     await pane.type(
-      `${CLI} run --ro-bind ${pane.dir} -- /bin/bash -c '/usr/bin/python3 ${pane.dir}/inject.py; read -r -t 10 line; echo "read inside: $line"'; echo "outer: $?"`,
+      // The default seccomp profile refuses both ioctls (tests/seccomp_test.ts); this checks the terminal itself.
+      `${CLI} run --seccomp unconfined --ro-bind ${pane.dir} -- /bin/bash -c '/usr/bin/python3 ${pane.dir}/inject.py; read -r -t 10 line; echo "read inside: $line"'; echo "outer: $?"`,
     );
     const screen = await pane.waitScreen(/^read inside: .*$/m);
     await pane.waitScreen(/^outer: 0$/m);

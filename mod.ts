@@ -53,8 +53,10 @@ export {
 export { type NetworkMode, type NetworkSettings, PastaError } from "./src/network.ts";
 export {
   defaultProfile,
+  type DismatchAction,
   type SeccompAction,
   type SeccompArg,
+  type SeccompCmp,
   type SeccompProfile,
   type SeccompRule,
   seedProfile,

@@ -12,7 +12,7 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
-import { ACT, archToken, type ArgCmp, ATTR, type CMP, FilterContext, syscallNumber } from "./libseccomp.ts";
+import { ACT, archToken, type ArgCmp, ATTR, FilterContext, syscallNumber } from "./libseccomp.ts";
 
 /**
  * What a rule (or the default) does with a syscall.
@@ -23,6 +23,9 @@ import { ACT, archToken, type ArgCmp, ATTR, type CMP, FilterContext, syscallNumb
  * ```
  */
 export type SeccompAction = "allow" | "kill_process" | "kill_thread" | "trap" | "log" | { errno: number };
+
+/** A comparison of a syscall argument (libseccomp's SCMP_CMP_*). */
+export type SeccompCmp = "ne" | "lt" | "le" | "eq" | "ge" | "gt" | "masked_eq";
 
 /**
  * A condition on one syscall argument; a rule applies when all of its conditions hold.
@@ -36,7 +39,7 @@ export interface SeccompArg {
   /** Argument index, 0 to 5. */
   index: number;
   /** Comparison; `masked_eq` compares `(arg & mask) == value`. */
-  op: keyof typeof CMP;
+  op: SeccompCmp;
   /** The value compared with. */
   value: bigint;
   /** The mask of `masked_eq`. */
@@ -239,7 +242,10 @@ export function defaultProfile(
  * DISMATCH_ACTIONS[0]; // "kill_process"
  * ```
  */
-export const DISMATCH_ACTIONS = ["kill_process", "allow", "log"] as const;
+export const DISMATCH_ACTIONS: readonly DismatchAction[] = ["kill_process", "allow", "log"];
+
+/** The seed's `dismatch_action`: what happens to syscalls not in the list. */
+export type DismatchAction = "kill_process" | "allow" | "log";
 
 /**
  * The seed's `[seccomp]` form: with `kill_process` the listed syscalls are
@@ -254,7 +260,7 @@ export const DISMATCH_ACTIONS = ["kill_process", "allow", "log"] as const;
  * console.log(p.defaultAction, p.rules[0].action); // "kill_process" "allow"
  * ```
  */
-export function seedProfile(syscalls: string[], dismatch: typeof DISMATCH_ACTIONS[number]): SeccompProfile {
+export function seedProfile(syscalls: string[], dismatch: DismatchAction): SeccompProfile {
   const [dflt, listed, kind]: [SeccompAction, SeccompAction, string] = dismatch === "kill_process"
     ? ["kill_process", "allow", "allowlist"]
     : dismatch === "allow"

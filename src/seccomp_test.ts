@@ -20,7 +20,7 @@ Deno.test("libseccomp: version, arches and syscall names", () => {
   assert.equal(syscallName(110), "getppid");
 });
 
-Deno.test("compileProfile: a struct sock_filter[] program; unknown names refused unless skipped", async () => {
+Deno.test("compileProfile: a struct sock_filter[] program; unknown names refused unless skipped", () => {
   const def = compileProfile(defaultProfile());
   assert.ok(def.length % 8 === 0 && insns(def) > 10 && insns(def) < 4096);
   // The first instruction loads the arch (offset 4 of struct seccomp_data).

@@ -2,10 +2,15 @@
 import assert from "node:assert/strict";
 import { Child, Container, HakoniwaError, Sandbox, SandboxPolicy, SetupError, Stdio, UsageError } from "../mod.ts";
 import { loadNativeSync } from "../src/ffi.ts";
+import { compileProfile, defaultProfile } from "../src/seccomp.ts";
 import { processesWith, ROOT, sandboxTest, SKIP_REASON, waitFor } from "./helpers.ts";
 
 // The native core stays loaded for the life of the process: load it before the tests' resource sanitizer looks.
-if (!SKIP_REASON) loadNativeSync();
+// Load the core and libseccomp once, before the tests' resource checks.
+if (!SKIP_REASON) {
+  loadNativeSync();
+  compileProfile(defaultProfile());
+}
 
 const dec = new TextDecoder();
 

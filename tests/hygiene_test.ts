@@ -3,10 +3,15 @@
 import assert from "node:assert/strict";
 import { Container } from "../mod.ts";
 import { loadNativeSync } from "../src/ffi.ts";
+import { compileProfile, defaultProfile } from "../src/seccomp.ts";
 import { cacheDirs } from "../src/native_cache.ts";
 import { sandboxTest, SKIP_REASON, waitFor } from "./helpers.ts";
 
-if (!SKIP_REASON) loadNativeSync();
+// Load the core and libseccomp once, before the tests' resource checks.
+if (!SKIP_REASON) {
+  loadNativeSync();
+  compileProfile(defaultProfile());
+}
 
 const RUNS = Deno.env.get("HAKONIWA_SLOW") === "1" ? 1000 : 100;
 

@@ -50,6 +50,8 @@ function exists(path: string): boolean {
  */
 export function renderTemplate(text: string): string {
   if (!text.includes("{{")) return text;
+  const simple = renderSimple(text);
+  if (simple !== undefined) return simple;
   const hb = Handlebars.create();
   hb.registerHelper("os_env", (name: unknown) => tomlString(Deno.env.get(String(name)) ?? ""));
   hb.registerHelper("os_homedir", () => tomlString(Deno.env.get("HOME") ?? ""));
@@ -61,6 +63,45 @@ export function renderTemplate(text: string): string {
     const msg = e instanceof Error ? e.message : String(e);
     const line = /line (\d+)/.exec(msg)?.[1];
     throw new TemplateError(msg.split("\n")[0], line ? Number(line) : undefined, { cause: e });
+  }
+}
+
+/**
+ * A helper call with a plain string literal (or none, for os_homedir), not
+ * escaped (`\{{`) nor inside a triple-stash.
+ */
+const SIMPLE = /(?<![\\{])\{\{\s*(os_env|fs_read_to_string|path_exists|os_homedir)(?:\s+"([^"\\{}]*)")?\s*\}\}(?!\})/g;
+
+/**
+ * Renders a template made only of plain helper calls the way handlebars
+ * would, without compiling it: the default policies are such templates.
+ * Returns undefined for anything else (blocks, comments, subexpressions,
+ * whitespace control...), which handlebars then renders.
+ */
+function renderSimple(text: string): string | undefined {
+  let out = "";
+  let at = 0;
+  for (const m of text.matchAll(SIMPLE)) {
+    const [call, helper, arg] = m;
+    if ((helper === "os_homedir") !== (arg === undefined)) return undefined;
+    const gap = text.slice(at, m.index);
+    if (gap.includes("{{")) return undefined;
+    out += gap + helperValue(helper, arg ?? "");
+    at = m.index + call.length;
+  }
+  const rest = text.slice(at);
+  return rest.includes("{{") ? undefined : out + rest;
+}
+
+function helperValue(helper: string, arg: string): string {
+  try {
+    if (helper === "os_env") return tomlString(Deno.env.get(arg) ?? "");
+    if (helper === "os_homedir") return tomlString(Deno.env.get("HOME") ?? "");
+    if (helper === "fs_read_to_string") return tomlString(Deno.readTextFileSync(arg));
+    return String(exists(arg));
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new TemplateError(msg.split("\n")[0], undefined, { cause: e });
   }
 }
 

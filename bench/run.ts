@@ -1,0 +1,407 @@
+/**
+ * `npm run bench`: hakoniwa side by side with bubblewrap and unshare on
+ * this machine, in one run. Contenders are interleaved run by run; the
+ * table shows medians and paired ratios; the results go to
+ * bench/results/latest.json and bench/results/ratios.svg.
+ *
+ * ```sh
+ * npm run bench              # full: 60 runs per contender
+ * npm run bench -- --quick   # 10 runs, for development
+ * ```
+ *
+ * @module
+ */
+import { adapterMode, runSandboxed } from "./hakoniwa.ts";
+import { denylistFilter, ociProfile } from "./bpf.ts";
+import { writeChart } from "./chart.ts";
+import {
+  BUILD_DIR,
+  buildC,
+  bwrapArgs,
+  capture,
+  ensureBwrap,
+  interleave,
+  median,
+  pairedRatio,
+  quantile,
+  ROOT,
+  runQuiet,
+  type Samples,
+  UNSHARE_ARGS,
+} from "./lib.ts";
+import { sandboxMemory } from "./memory.ts";
+import { warmBreakdown } from "./warm.ts";
+
+/** One row of the table. */
+interface Row {
+  name: string;
+  median: number;
+  p25: number;
+  p75: number;
+  n: number;
+  /** Median of the per-round ratios to the case's baseline. */
+  ratio: number;
+}
+
+/** One case of the table. */
+interface Case {
+  id: string;
+  title: string;
+  unit: string;
+  baseline: string;
+  better: "lower" | "higher";
+  rows: Row[];
+  note?: string;
+  /** "neutral" when the ratios compare settings rather than hakoniwa with another tool. */
+  chart?: "neutral";
+}
+
+const quick = Deno.args.includes("--quick");
+const RUNS = quick ? 10 : 60;
+const WARMUP = quick ? 2 : 5;
+const DENO = Deno.execPath();
+const CLI = `${ROOT}cli.ts`;
+const results: Case[] = [];
+let lastSamples: Samples = {};
+const began = performance.now();
+
+function summarize(
+  id: string,
+  title: string,
+  unit: string,
+  s: Samples,
+  baseline: string,
+  better: Case["better"] = "lower",
+  note?: string,
+): Case {
+  const rows = Object.entries(s).map(([name, xs]) => ({
+    name,
+    median: median(xs),
+    p25: quantile(xs, 0.25),
+    p75: quantile(xs, 0.75),
+    n: xs.length,
+    ratio: pairedRatio(xs, s[baseline]),
+  }));
+  const c: Case = { id, title, unit, baseline, better, rows, note };
+  lastSamples = s;
+  results.push(c);
+  printCase(c);
+  return c;
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return "-";
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+function printCase(c: Case) {
+  console.log(`\n${c.id}. ${c.title}  [${c.unit}, ${c.better} is better; ratio = contender / ${c.baseline}]`);
+  const w = Math.max(...c.rows.map((r) => r.name.length), 10);
+  console.log(
+    `  ${"contender".padEnd(w)}  ${"median".padStart(9)}  ${"p25..p75".padStart(17)}  ${"ratio".padStart(7)}`,
+  );
+  for (const r of c.rows) {
+    console.log(
+      `  ${r.name.padEnd(w)}  ${fmt(r.median).padStart(9)}  ${`${fmt(r.p25)}..${fmt(r.p75)}`.padStart(17)}  ${
+        fmt(r.ratio).padStart(7)
+      }`,
+    );
+  }
+  if (c.note) console.log(`  note: ${c.note}`);
+}
+
+function spawnNull(program: string, args: string[]): () => Promise<void> {
+  return () => runQuiet(program, args);
+}
+
+/** The others as hakoniwa runs: through output() (stdout and stderr piped) when the library has it. */
+function spawnLikeHakoniwa(program: string, args: string[]): () => Promise<void> {
+  if (mode === "startSandbox") return spawnNull(program, args);
+  return async () => {
+    const out = await new Deno.Command(program, { args, stdin: "null" }).output();
+    if (!out.success) throw new Error(`${program} exited with ${out.code}`);
+  };
+}
+
+async function cliHas(flag: string): Promise<boolean> {
+  const help = await capture(DENO, ["run", "-A", CLI, "run", "--help"]);
+  return help.includes(flag);
+}
+
+async function hakoniwaOk(): Promise<void> {
+  const r = await runSandboxed("/bin/true", []);
+  if (r.code !== 0) throw new Error(`bench: a sandboxed /bin/true exited with ${r.code}`);
+}
+
+// ---------------------------------------------------------------- setup
+await ensureBwrap();
+const loop = await buildC("syscalls");
+const maxrss = await buildC("maxrss");
+const empty = `${BUILD_DIR}empty.ts`;
+await Deno.writeTextFile(empty, "");
+const bpf = denylistFilter();
+const bpfFile = `${BUILD_DIR}denylist.bpf`;
+await Deno.writeFile(bpfFile, bpf);
+const ociFile = `${BUILD_DIR}denylist-oci.json`;
+await Deno.writeTextFile(ociFile, JSON.stringify(ociProfile(), null, 2));
+const mode = adapterMode();
+const bwrap = bwrapArgs();
+const loadBefore = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+console.log(
+  `hakoniwa bench: ${quick ? "quick, " : ""}${RUNS} runs + ${WARMUP} warm-up per contender, interleaved; ` +
+    `library through ${mode}; load average ${loadBefore}`,
+);
+
+// ---------------------------------------------------------------- 1. library
+await hakoniwaOk();
+summarize(
+  "1",
+  "library: /bin/true from a warm Deno process",
+  "ms",
+  await interleave(
+    [
+      { name: "hakoniwa", run: hakoniwaOk },
+      { name: "bwrap", run: spawnLikeHakoniwa("bwrap", [...bwrap, "/bin/true"]) },
+      { name: "unshare -Urmpf", run: spawnLikeHakoniwa("unshare", [...UNSHARE_ARGS, "/bin/true"]) },
+      { name: "no sandbox", run: spawnLikeHakoniwa("/bin/true", []) },
+    ],
+    RUNS,
+    WARMUP,
+  ),
+  "hakoniwa",
+  "lower",
+  mode === "output()"
+    ? "all through output(): hakoniwa's Container.command(), the others' Deno.Command, stdout and stderr piped"
+    : "hakoniwa through startSandbox, the others through Deno.Command, all with stdio on /dev/null",
+);
+
+// ---------------------------------------------------------------- 2. CLI cold start
+summarize(
+  "2",
+  "CLI cold start: a new process running /bin/true",
+  "ms",
+  await interleave(
+    [
+      { name: "hakoniwa run", run: spawnNull(DENO, ["run", "-A", CLI, "run", "--", "/bin/true"]) },
+      { name: "bwrap", run: spawnNull("bwrap", [...bwrap, "/bin/true"]) },
+      { name: "deno run empty.ts", run: spawnNull(DENO, ["run", "-A", empty]) },
+      { name: "/bin/true", run: spawnNull("/bin/true", []) },
+    ],
+    RUNS,
+    WARMUP,
+  ),
+  "hakoniwa run",
+);
+
+// ---------------------------------------------------------------- 3. seccomp
+const CALLS = "1000000";
+const loopDir = BUILD_DIR.replace(/\/$/, "");
+function loopNs(program: string, args: string[]): () => Promise<number> {
+  return async () => Number(await capture(program, args)) / 1e6;
+}
+const seccompRuns = Math.max(10, Math.round(RUNS / 2));
+if (await cliHas("--seccomp")) {
+  const hk = (profile: string) =>
+    loopNs(DENO, ["run", "-A", CLI, "run", "--ro-bind", loopDir, "--seccomp", profile, "--", loop, CALLS]);
+  const c3 = summarize(
+    "3",
+    "seccomp: 1M getppid() in a sandbox, loop time only",
+    "ms",
+    await interleave(
+      [
+        { name: "unconfined", run: hk("unconfined") },
+        { name: "--seccomp default", run: hk("default") },
+        { name: "--seccomp OCI json", run: hk(ociFile) },
+      ],
+      seccompRuns,
+      2,
+    ),
+    "unconfined",
+    "lower",
+    "the OCI profile is bench's denylist (bench/bpf.ts) as JSON",
+  );
+  c3.chart = "neutral";
+} else {
+  const bw = (filter: boolean) => () =>
+    capture(
+      "sh",
+      [
+        "-c",
+        filter ? 'exec bwrap --seccomp 3 "$@" 3<"$F"' : 'exec bwrap "$@"',
+        "sh",
+        ...bwrapArgs([loopDir]),
+        loop,
+        CALLS,
+      ].map((a) => a.replace("$F", bpfFile)),
+    ).then((t) => Number(t) / 1e6);
+  const hk = (filter: boolean) => async () =>
+    Number(new TextDecoder().decode(
+      (await runSandboxed(loop, [CALLS], { binds: [loopDir], seccomp: filter ? bpf : undefined, stdout: true }))
+        .stdout,
+    )) / 1e6;
+  const c3 = summarize(
+    "3",
+    "seccomp: 1M getppid() in a sandbox, loop time only (same BPF denylist in both tools)",
+    "ms",
+    await interleave(
+      [
+        { name: "hakoniwa no filter", run: hk(false) },
+        { name: "hakoniwa denylist", run: hk(true) },
+        { name: "bwrap no filter", run: bw(false) },
+        { name: "bwrap denylist", run: bw(true) },
+      ],
+      seccompRuns,
+      2,
+    ),
+    "hakoniwa no filter",
+    "lower",
+    "the CLI has no --seccomp yet: the filter is bench/bpf.ts, handed to the core as SpawnIo.seccomp and to bwrap --seccomp",
+  );
+  c3.chart = "neutral";
+  const own = pairedRatio(lastSamples["bwrap denylist"], lastSamples["bwrap no filter"]);
+  c3.note += `; bwrap denylist / bwrap no filter = ${fmt(own)}`;
+  console.log(`  bwrap denylist / bwrap no filter: ${fmt(own)}`);
+}
+
+// ---------------------------------------------------------------- 4. throughput
+async function batch(n: number, concurrency: number, one: () => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next++ < n) await one();
+  }));
+  return n / ((performance.now() - t0) / 1000);
+}
+const tpRounds = quick ? 3 : 7;
+for (const c of [1, 8, 64]) {
+  const n = Math.max(c * 2, quick ? 16 : 64);
+  summarize(
+    `4.${c}`,
+    `throughput: /bin/true sandboxes per second, ${c} concurrent (${n} per round)`,
+    "runs/s",
+    await interleave(
+      [
+        { name: "hakoniwa", run: () => batch(n, c, hakoniwaOk) },
+        { name: "bwrap", run: () => batch(n, c, spawnLikeHakoniwa("bwrap", [...bwrap, "/bin/true"])) },
+        {
+          name: "unshare -Urmpf",
+          run: () => batch(n, c, spawnLikeHakoniwa("unshare", [...UNSHARE_ARGS, "/bin/true"])),
+        },
+      ],
+      tpRounds,
+      1,
+    ),
+    "hakoniwa",
+    "higher",
+  );
+}
+
+// ---------------------------------------------------------------- 5. memory
+const rssOf = (program: string, args: string[]) => async () => {
+  const out = await new Deno.Command(maxrss, { args: [program, ...args], stdout: "null", stderr: "piped" }).output();
+  return Number(new TextDecoder().decode(out.stderr).trim()) / 1024;
+};
+const memRuns = quick ? 3 : 10;
+summarize(
+  "5a",
+  "peak RSS of the largest process of a cold CLI run of /bin/true",
+  "MiB",
+  await interleave(
+    [
+      { name: "hakoniwa run", run: rssOf(DENO, ["run", "-A", CLI, "run", "--", "/bin/true"]) },
+      { name: "bwrap", run: rssOf("bwrap", [...bwrap, "/bin/true"]) },
+      { name: "deno run empty.ts", run: rssOf(DENO, ["run", "-A", empty]) },
+      { name: "/bin/true", run: rssOf("/bin/true", []) },
+    ],
+    memRuns,
+    1,
+  ),
+  "hakoniwa run",
+);
+const mem: Record<string, Samples> = { rss: {}, pss: {} };
+for (let i = 0; i < memRuns; i++) {
+  for (
+    const [name, m] of await Promise.all([
+      sandboxMemory("hakoniwa", (onStart) => runSandboxed("/bin/sleep", ["0.4"], { onStart }).then(() => {})),
+      sandboxMemory("bwrap", (onStart) => {
+        const child = new Deno.Command("bwrap", { args: [...bwrap, "/bin/sleep", "0.4"], stdout: "null" }).spawn();
+        onStart({ pid: child.pid });
+        return child.status.then(() => {});
+      }),
+      sandboxMemory("unshare -Urmpf", (onStart) => {
+        const child = new Deno.Command("unshare", { args: [...UNSHARE_ARGS, "/bin/sleep", "0.4"], stdout: "null" })
+          .spawn();
+        onStart({ pid: child.pid });
+        return child.status.then(() => {});
+      }),
+    ])
+  ) {
+    (mem.rss[name] ??= []).push(m.rssKb / 1024);
+    (mem.pss[name] ??= []).push(m.pssKb / 1024);
+  }
+}
+summarize(
+  "5b",
+  "resident memory of the sandbox's own processes (all but the command) while it runs",
+  "MiB RSS",
+  mem.rss,
+  "hakoniwa",
+  "lower",
+  "hakoniwa: init (a clone of the launcher); bwrap: both bwrap processes; unshare: unshare itself",
+);
+summarize("5c", "the same, proportional set size (shared pages divided)", "MiB PSS", mem.pss, "hakoniwa");
+const reportRss: number[] = [];
+for (let i = 0; i < memRuns; i++) reportRss.push(((await runSandboxed("/bin/true", [])).maxRssKb ?? NaN) / 1024);
+summarize("5d", "hakoniwa report max_rss of /bin/true (upper bound, see README)", "MiB", {
+  "report max_rss": reportRss,
+}, "report max_rss");
+
+// ---------------------------------------------------------------- 6. where the CLI's time goes
+const profiles: Record<string, number>[] = [];
+const profRuns = quick ? 5 : 25;
+for (let i = 0; i < profRuns; i++) {
+  profiles.push(JSON.parse(await capture(DENO, ["run", "-A", `${ROOT}bench/profile.ts`])));
+}
+const profile = Object.fromEntries(Object.keys(profiles[0]).map((k) => [k, median(profiles.map((p) => p[k]))]));
+console.log(`\n6. where a cold \`hakoniwa run -- /bin/true\` spends its time (median ms of ${profRuns} runs)`);
+for (const [k, v] of Object.entries(profile)) console.log(`  ${k.padEnd(46)} ${fmt(v).padStart(7)}`);
+
+// ---------------------------------------------------------------- 7. where a warm run's time goes
+const warm = await warmBreakdown(RUNS);
+console.log(`\n7. where a warm library run of /bin/true spends its time (median ms of ${RUNS} runs)`);
+for (const [k, v] of Object.entries(warm.phases)) console.log(`  ${k.padEnd(46)} ${fmt(v).padStart(7)}`);
+const c7 = summarize(
+  "7",
+  "warm run of /bin/true without parts of the default policy (internal path)",
+  "ms",
+  warm.variants,
+  "default policy",
+);
+c7.chart = "neutral";
+
+// ---------------------------------------------------------------- output
+const kernel = (await Deno.readTextFile("/proc/sys/kernel/osrelease")).trim();
+const out = {
+  date: new Date().toISOString(),
+  quick,
+  runs: RUNS,
+  warmup: WARMUP,
+  library: mode,
+  machine: {
+    kernel,
+    cpus: navigator.hardwareConcurrency,
+    deno: Deno.version.deno,
+    bwrap: (await capture("bwrap", ["--version"])).trim(),
+    loadavgBefore: loadBefore,
+    loadavgAfter: (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" "),
+  },
+  cases: results,
+  profile,
+  warmPhases: warm.phases,
+  seconds: (performance.now() - began) / 1000,
+};
+const dir = `${ROOT}bench/results/`;
+await Deno.mkdir(dir, { recursive: true });
+await Deno.writeTextFile(`${dir}latest.json`, JSON.stringify(out, null, 2) + "\n");
+await writeChart(`${dir}latest.json`, `${dir}ratios.svg`);
+console.log(`\nwrote bench/results/latest.json and bench/results/ratios.svg in ${out.seconds.toFixed(0)} s`);

@@ -1,0 +1,75 @@
+/**
+ * Where a warm library run of /bin/true spends its time: the phases of
+ * one run (plan, spec, clone, wait for the report) and what leaving out
+ * a part of the default policy saves (the network namespace, /proc and
+ * /dev), all interleaved in one warm process.
+ *
+ * @module
+ */
+import { Container } from "../mod.ts";
+import { loadNative } from "../src/ffi.ts";
+import { buildPlan, currentHost } from "../src/plan.ts";
+import { encodeSpec } from "../src/spec.ts";
+import { defaultContainer } from "./hakoniwa.ts";
+import { interleave, median, type Samples } from "./lib.ts";
+
+const SLOTS = 9;
+
+/**
+ * Measures `runs` warm runs per variant; returns medians in ms per phase
+ * and per variant.
+ *
+ * @example
+ * ```ts ignore
+ * const { phases, variants } = await warmBreakdown(50);
+ * ```
+ */
+export async function warmBreakdown(
+  runs: number,
+): Promise<{ phases: Record<string, number>; variants: Samples }> {
+  const native = await loadNative();
+  const nullFd = native.hk_open_null();
+  const setgroups = Deno.uid() === 0 && Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
+  const phases: Record<string, number[]> = {};
+  const add = (k: string, v: number) => (phases[k] ??= []).push(v);
+  const host = currentHost();
+  const run = (c: Container, record: boolean) => async () => {
+    let t = performance.now();
+    const t0 = t;
+    const lap = (k: string) => {
+      const now = performance.now();
+      if (record) add(k, now - t);
+      t = now;
+    };
+    const plan = buildPlan(c.settings, { program: "/bin/true", args: [] }, host);
+    lap("buildPlan");
+    const spec = encodeSpec(plan, { stdio: [nullFd, nullFd, nullFd], session: "new", setgroups });
+    lap("encodeSpec");
+    const out = new BigInt64Array(4);
+    const err = new Uint8Array(SLOTS * 8 + 1000);
+    if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) throw new Error("bench: hk_spawn failed");
+    lap("hk_spawn (clone, id maps; JS thread)");
+    const [, pidfd, reportFd, startNs] = Array.from(out, Number);
+    const result = new Uint8Array(SLOTS * 8 + 1000);
+    await native.hk_wait(pidfd, reportFd, -1n, BigInt(startNs), result);
+    lap("hk_wait (root, exec, exit, report)");
+    native.hk_close(pidfd);
+    if (record) {
+      add("init's lifetime as the core reports it", Number(new BigInt64Array(result.buffer, 0, SLOTS)[8]) / 1e6);
+    }
+    return performance.now() - t0;
+  };
+  const full = defaultContainer();
+  const shareNet = defaultContainer().share("network");
+  const bare = Container.empty().bindRo("/bin").bindRo("/lib").bindRo("/lib64").bindRo("/usr");
+  const variants = await interleave(
+    [
+      { name: "default policy", run: run(full, true) },
+      { name: "default, network shared", run: run(shareNet, false) },
+      { name: "binds only, user+mount+pid", run: run(bare, false) },
+    ],
+    runs,
+    5,
+  );
+  return { phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)])), variants };
+}

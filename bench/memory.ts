@@ -11,6 +11,8 @@ export interface TreeMemory {
   rssKb: number;
   /** Proportional set size (shared pages divided by their sharers), summed. */
   pssKb: number;
+  /** Private pages (clean and dirty): what the processes cost on their own, summed. */
+  privateKb: number;
   /** Names of the processes counted. */
   names: string[];
 }
@@ -26,10 +28,10 @@ function children(pid: number): number[] {
   }
 }
 
-function rollup(pid: number): { rss: number; pss: number } {
+function rollup(pid: number): { rss: number; pss: number; priv: number } {
   const text = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
   const field = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? NaN);
-  return { rss: field("Rss"), pss: field("Pss") };
+  return { rss: field("Rss"), pss: field("Pss"), priv: field("Private_Clean") + field("Private_Dirty") };
 }
 
 /**
@@ -42,7 +44,7 @@ function rollup(pid: number): { rss: number; pss: number } {
  * ```
  */
 export function treeMemory(pid: number, exclude: string): TreeMemory {
-  const out: TreeMemory = { rssKb: 0, pssKb: 0, names: [] };
+  const out: TreeMemory = { rssKb: 0, pssKb: 0, privateKb: 0, names: [] };
   const todo = [pid];
   while (todo.length) {
     const p = todo.pop()!;
@@ -53,6 +55,7 @@ export function treeMemory(pid: number, exclude: string): TreeMemory {
       const m = rollup(p);
       out.rssKb += m.rss;
       out.pssKb += m.pss;
+      out.privateKb += m.priv;
       out.names.push(comm);
     } catch { /* gone */ }
   }

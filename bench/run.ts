@@ -318,7 +318,7 @@ summarize(
   ),
   "hakoniwa run",
 );
-const mem: Record<string, Samples> = { rss: {}, pss: {} };
+const mem: Record<string, Samples> = { rss: {}, pss: {}, priv: {} };
 for (let i = 0; i < memRuns; i++) {
   for (
     const [name, m] of await Promise.all([
@@ -338,6 +338,7 @@ for (let i = 0; i < memRuns; i++) {
   ) {
     (mem.rss[name] ??= []).push(m.rssKb / 1024);
     (mem.pss[name] ??= []).push(m.pssKb / 1024);
+    (mem.priv[name] ??= []).push(m.privateKb / 1024);
   }
 }
 summarize(
@@ -350,9 +351,10 @@ summarize(
   "hakoniwa: init (a clone of the launcher); bwrap: both bwrap processes; unshare: unshare itself",
 );
 summarize("5c", "the same, proportional set size (shared pages divided)", "MiB PSS", mem.pss, "hakoniwa");
+summarize("5d", "the same, private pages only (what each sandbox adds)", "MiB USS", mem.priv, "hakoniwa");
 const reportRss: number[] = [];
 for (let i = 0; i < memRuns; i++) reportRss.push(((await runSandboxed("/bin/true", [])).maxRssKb ?? NaN) / 1024);
-summarize("5d", "hakoniwa report max_rss of /bin/true (upper bound, see README)", "MiB", {
+summarize("5e", "hakoniwa report max_rss of /bin/true (upper bound, see README)", "MiB", {
   "report max_rss": reportRss,
 }, "report max_rss");
 

@@ -39,7 +39,7 @@ export interface RunOptions {
 /** Which API the adapter drives: `"output()"` or `"startSandbox"`. */
 export type AdapterMode = "output()" | "startSandbox";
 
-type OutputLike = { code: number; stdout?: Uint8Array; success?: boolean };
+type OutputLike = { code: number; stdout?: Uint8Array; success?: boolean; report?: { maxRssKb?: number } };
 type CommandLike = { output(): Promise<OutputLike> };
 
 function canSetgroups(): boolean {
@@ -104,7 +104,7 @@ export async function runSandboxed(program: string, args: string[], o: RunOption
     const cmd = publicCommand(container, program, args);
     if (cmd) {
       const out = await cmd.output();
-      return { code: out.code, stdout: out.stdout ?? new Uint8Array() };
+      return { code: out.code, stdout: out.stdout ?? new Uint8Array(), maxRssKb: out.report?.maxRssKb };
     }
   }
   const native = await loadNative();

@@ -201,6 +201,21 @@ function loopNs(program: string, args: string[]): () => Promise<number> {
 }
 const seccompRuns = Math.max(10, Math.round(RUNS / 2));
 if (await cliHas("--seccomp")) {
+  for (const profile of ["default", ociFile]) {
+    const text = await capture(DENO, [
+      "run",
+      "-A",
+      CLI,
+      "run",
+      "--seccomp",
+      profile,
+      "--",
+      "/bin/sh",
+      "-c",
+      "grep '^Seccomp:' /proc/self/status",
+    ]);
+    if (!/Seccomp:\s+2/.test(text)) throw new Error(`bench: --seccomp ${profile} is not in force: ${text}`);
+  }
   const hk = (profile: string) =>
     loopNs(DENO, ["run", "-A", CLI, "run", "--ro-bind", loopDir, "--seccomp", profile, "--", loop, CALLS]);
   const c3 = summarize(
@@ -234,6 +249,16 @@ if (await cliHas("--seccomp")) {
         CALLS,
       ].map((a) => a.replace("$F", bpfFile)),
     ).then((t) => Number(t) / 1e6);
+  // The filter must really be in force in both tools, or the case measures nothing.
+  const status = ["/bin/sh", "-c", "grep '^Seccomp:' /proc/self/status"];
+  const inHk = new TextDecoder().decode(
+    (await runSandboxed(status[0], status.slice(1), { seccomp: bpf, stdout: true }))
+      .stdout,
+  );
+  const inBwrap = await capture("sh", ["-c", `exec bwrap --seccomp 3 "$@" 3<"${bpfFile}"`, "sh", ...bwrap, ...status]);
+  for (const [tool, text] of [["hakoniwa", inHk], ["bwrap", inBwrap]]) {
+    if (!/Seccomp:\s+2/.test(text)) throw new Error(`bench: the seccomp filter is not in force in ${tool}: ${text}`);
+  }
   const hk = (filter: boolean) => async () =>
     Number(new TextDecoder().decode(
       (await runSandboxed(loop, [CALLS], { binds: [loopDir], seccomp: filter ? bpf : undefined, stdout: true }))

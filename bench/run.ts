@@ -395,10 +395,10 @@ for (const [k, v] of Object.entries(profile)) console.log(`  ${k.padEnd(46)} ${f
 
 // ---------------------------------------------------------------- 7. where a warm run's time goes
 const warm = await warmBreakdown(RUNS);
-console.log(`\n7. where a warm library run of /bin/true spends its time (median ms of ${RUNS} runs)`);
+console.log(`\n7a. where a warm library run of /bin/true spends its time (median ms of ${RUNS} runs)`);
 for (const [k, v] of Object.entries(warm.phases)) console.log(`  ${k.padEnd(46)} ${fmt(v).padStart(7)}`);
 const c7 = summarize(
-  "7",
+  "7b",
   "warm run of /bin/true without parts of the default policy (internal path)",
   "ms",
   warm.variants,

@@ -21,6 +21,8 @@ interface ChartCase {
   better: "lower" | "higher";
   /** "neutral" when the ratios compare settings rather than hakoniwa with another tool. */
   chart?: "neutral";
+  /** Rows that are floors (no sandbox, an empty Deno program), not other tools: drawn grey. */
+  floors?: string[];
   rows: ChartRow[];
 }
 
@@ -42,7 +44,11 @@ export function renderChart(cases: ChartCase[], subtitle = ""): string {
       label: `${c.id}. ${r.name} / ${c.baseline}`,
       ratio: r.ratio,
       // Green when the contender does worse than hakoniwa's row (hakoniwa wins), red otherwise; grey when neutral.
-      color: c.chart === "neutral" ? "#789" : (c.better === "lower" ? r.ratio >= 1 : r.ratio <= 1) ? "#3a7" : "#c44",
+      color: c.chart === "neutral" || c.floors?.includes(r.name)
+        ? "#789"
+        : (c.better === "lower" ? r.ratio >= 1 : r.ratio <= 1)
+        ? "#3a7"
+        : "#c44",
     }))
   );
   const labelW = 400, plotW = 520, rowH = 20, top = 56, pad = 10;
@@ -57,7 +63,7 @@ export function renderChart(cases: ChartCase[], subtitle = ""): string {
     `<text x="${pad}" y="20" font-size="15" font-weight="bold">hakoniwa bench: ratio of each contender to the case's baseline (log scale)</text>`,
     `<text x="${pad}" y="38" fill="#555">${
       esc(subtitle)
-    } green: hakoniwa does better; red: the other tool does; grey: settings compared</text>`,
+    } green: hakoniwa does better; red: the other tool does; grey: floors and settings compared</text>`,
   );
   for (let e = -maxExp; e <= maxExp; e++) {
     const gx = x(10 ** e);

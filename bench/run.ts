@@ -54,6 +54,8 @@ interface Case {
   note?: string;
   /** "neutral" when the ratios compare settings rather than hakoniwa with another tool. */
   chart?: "neutral";
+  /** Rows that are floors (no sandbox, an empty Deno program), not other tools. */
+  floors?: string[];
 }
 
 const quick = Deno.args.includes("--quick");
@@ -62,6 +64,7 @@ const WARMUP = quick ? 2 : 5;
 const DENO = Deno.execPath();
 const CLI = `${ROOT}cli.ts`;
 const results: Case[] = [];
+const FLOORS = ["no sandbox", "deno run empty.ts", "/bin/true"];
 let lastSamples: Samples = {};
 const began = performance.now();
 
@@ -82,7 +85,8 @@ function summarize(
     n: xs.length,
     ratio: pairedRatio(xs, s[baseline]),
   }));
-  const c: Case = { id, title, unit, baseline, better, rows, note };
+  const floors = rows.map((r) => r.name).filter((n) => FLOORS.includes(n));
+  const c: Case = { id, title, unit, baseline, better, rows, note, ...(floors.length ? { floors } : {}) };
   lastSamples = s;
   results.push(c);
   printCase(c);

@@ -197,6 +197,47 @@ summarize(
   "hakoniwa run",
 );
 
+// ---------------------------------------------------------------- 2b. library cold start
+// A new Deno process that imports the library and runs one sandbox: what a script pays before its first sandbox.
+const libScript = `${BUILD_DIR}first_sandbox.ts`;
+await Deno.writeTextFile(
+  libScript,
+  mode === "output()"
+    ? `import { containerFromPolicy, parsePolicy } from "${ROOT}mod.ts";
+import { POLICIES } from "${ROOT}src/generated/policies.ts";
+const c = containerFromPolicy(parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml"));
+const out = await c.command("/bin/true").output();
+Deno.exit(out.code);
+`
+    : `import { runSandboxed } from "${ROOT}bench/hakoniwa.ts";
+Deno.exit((await runSandboxed("/bin/true", [])).code);
+`,
+);
+const bwrapScript = `${BUILD_DIR}first_bwrap.ts`;
+await Deno.writeTextFile(
+  bwrapScript,
+  `const out = await new Deno.Command("bwrap", { args: ${JSON.stringify([...bwrap, "/bin/true"])} }).output();
+Deno.exit(out.code);
+`,
+);
+summarize(
+  "2b",
+  "library cold start: a new Deno process importing the library and running one /bin/true",
+  "ms",
+  await interleave(
+    [
+      { name: "hakoniwa", run: spawnNull(DENO, ["run", "-A", libScript]) },
+      { name: "Deno.Command bwrap", run: spawnNull(DENO, ["run", "-A", bwrapScript]) },
+      { name: "deno run empty.ts", run: spawnNull(DENO, ["run", "-A", empty]) },
+    ],
+    RUNS,
+    WARMUP,
+  ),
+  "hakoniwa",
+  "lower",
+  `hakoniwa: import mod.ts, the KISS policy, ${mode === "output()" ? "Container.command().output()" : "startSandbox"}`,
+);
+
 // ---------------------------------------------------------------- 3. seccomp
 const CALLS = "1000000";
 const loopDir = BUILD_DIR.replace(/\/$/, "");

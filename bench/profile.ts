@@ -34,7 +34,8 @@ const { POLICIES } = await import("../src/generated/policies.ts");
 const { containerFromPolicy, parsePolicy } = await import("../src/policy.ts");
 const { buildPlan, currentHost } = await import("../src/plan.ts");
 const { loadNative } = await import("../src/ffi.ts");
-const { encodeSpec } = await import("../src/spec.ts");
+const { startSandbox } = await import("../src/runner.ts");
+const seccomp = await import("../src/seccomp.ts").catch(() => undefined);
 void cli;
 
 await setupLogging("warning");
@@ -44,19 +45,19 @@ step("parse policy (toml + templates)");
 const container = containerFromPolicy(policy);
 const plan = buildPlan(container.settings, { program: "/bin/true", args: [] }, currentHost());
 step("container + buildPlan");
-const native = await loadNative();
+await loadNative();
 step("load native library (dlopen)");
-const spec = encodeSpec(plan, { stdio: [0, 1, 2], session: "new", setgroups: false });
-step("encode spec");
-const out = new BigInt64Array(4);
-const err = new Uint8Array(9 * 8 + 1000);
-if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) throw new Error("hk_spawn failed");
-step("hk_spawn (clone, maps, returns)");
-const [, pidfd, reportFd, startNs] = Array.from(out, Number);
-const result = new Uint8Array(9 * 8 + 1000);
-await native.hk_wait(pidfd, reportFd, -1n, BigInt(startNs), result);
-native.hk_close(pidfd);
-step("hk_wait (mounts, exec, exit, report)");
+const filter = (plan as { seccomp?: unknown }).seccomp && seccomp
+  ? (seccomp as unknown as { compileProfile(p: unknown): Uint8Array }).compileProfile(
+    (plan as { seccomp?: unknown }).seccomp,
+  )
+  : undefined;
+step("compile seccomp profile (libseccomp)");
+const sandbox = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: false, seccomp: filter });
+step("start (spec, audit socket, clone, id maps)");
+const report = await sandbox.finished;
+if (report.status !== "OK") throw new Error(`bench: /bin/true ended with ${report.status}: ${report.reason}`);
+step("wait (root, exec, exit, report)");
 steps["total inside"] = performance.now();
 console.log(JSON.stringify(steps));
 Deno.exit(0);

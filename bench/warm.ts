@@ -1,14 +1,16 @@
 /**
  * Where a warm library run of /bin/true spends its time: the phases of
- * one run (plan, spec, clone, wait for the report) and what leaving out
- * a part of the default policy saves (the network namespace, /proc and
- * /dev), all interleaved in one warm process.
+ * one run (plan, seccomp filter, spec, clone, wait for the report) and
+ * what leaving out a part of the default policy saves (the seccomp filter,
+ * the network namespace, /proc and /dev), interleaved in one warm process.
+ * The seccomp audit socket that startSandbox opens is left out.
  *
  * @module
  */
 import { Container } from "../mod.ts";
 import { loadNative } from "../src/ffi.ts";
 import { buildPlan, currentHost } from "../src/plan.ts";
+import { compileProfile } from "../src/seccomp.ts";
 import { encodeSpec } from "../src/spec.ts";
 import { defaultContainer } from "./hakoniwa.ts";
 import { interleave, median, type Samples } from "./lib.ts";
@@ -43,7 +45,9 @@ export async function warmBreakdown(
     };
     const plan = buildPlan(c.settings, { program: "/bin/true", args: [] }, host);
     lap("buildPlan");
-    const spec = encodeSpec(plan, { stdio: [nullFd, nullFd, nullFd], session: "new", setgroups });
+    const seccomp = plan.seccomp ? compileProfile(plan.seccomp) : undefined;
+    lap("compile seccomp profile");
+    const spec = encodeSpec(plan, { stdio: [nullFd, nullFd, nullFd], session: "new", setgroups, seccomp });
     lap("encodeSpec");
     const out = new BigInt64Array(4);
     const err = new Uint8Array(SLOTS * 8 + 1000);
@@ -61,10 +65,12 @@ export async function warmBreakdown(
   };
   const full = defaultContainer();
   const shareNet = defaultContainer().share("network");
+  const unconfined = defaultContainer().seccomp(null);
   const bare = Container.empty().bindRo("/bin").bindRo("/lib").bindRo("/lib64").bindRo("/usr");
   const variants = await interleave(
     [
       { name: "default policy", run: run(full, true) },
+      { name: "default, seccomp unconfined", run: run(unconfined, false) },
       { name: "default, network shared", run: run(shareNet, false) },
       { name: "binds only, user+mount+pid", run: run(bare, false) },
     ],

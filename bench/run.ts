@@ -451,6 +451,30 @@ const c7 = summarize(
 );
 c7.chart = "neutral";
 
+// ---------------------------------------------------------------- 8. start cost against the launcher's size
+// Last, since it grows this process: the sandbox's init is a clone of the launcher, so its cost may follow its size.
+const ballast: Uint8Array[] = [];
+const sizeRuns = quick ? 10 : 30;
+for (const extra of [0, 128, 256]) {
+  while (ballast.length * 16 < extra) ballast.push(new Uint8Array(16 << 20).fill(1));
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(await Deno.readTextFile("/proc/self/status"))?.[1]) / 1024;
+  summarize(
+    `8.${extra}`,
+    `library run of /bin/true from a launcher holding ${extra} MiB more (RSS ${rss.toFixed(0)} MiB)`,
+    "ms",
+    await interleave(
+      [
+        { name: "hakoniwa", run: hakoniwaOk },
+        { name: "bwrap", run: spawnLikeHakoniwa("bwrap", [...bwrap, "/bin/true"]) },
+      ],
+      sizeRuns,
+      3,
+    ),
+    "hakoniwa",
+  );
+}
+ballast.length = 0;
+
 // ---------------------------------------------------------------- output
 const kernel = (await Deno.readTextFile("/proc/sys/kernel/osrelease")).trim();
 const out = {

@@ -108,6 +108,20 @@ sandboxTest("seccomp default profile: EPERM for denied syscalls, foreign ABIs ki
   assertKilled(await probeRun([], "x32", NR.getpid), "getpid \\(x32\\)");
 });
 
+sandboxTest("seccomp kill: the reason names the syscall from the kernel's audit record (root)", async () => {
+  if (!IS_ROOT) return console.log("skipping: /dev/kmsg is readable only by root here (kernel.dmesg_restrict)");
+  // The kernel rate-limits audit records: a few tries, spaced out, must name it at least once.
+  const reasons: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = await probeRun([], "i386", I386.getpid);
+    assert.equal(r.report.status, "RFE");
+    reasons.push(r.report.reason);
+    if (/killed by seccomp: forbidden syscall getpid \(x86\) /.test(r.report.reason)) return;
+    await new Promise((ok) => setTimeout(ok, 1500));
+  }
+  assert.fail(`no try named the syscall: ${JSON.stringify(reasons)}`);
+});
+
 sandboxTest("seccomp unconfined: no filter, the i386 ABI works", async () => {
   const r = await probeRun(["--seccomp", "unconfined"], "i386", I386.getpid);
   assert.equal(r.code, 0, r.stderr);

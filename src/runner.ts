@@ -14,6 +14,7 @@ import { describeEvent, SeccompAudit } from "./seccomp_audit.ts";
 import { encodeSpec, type SpawnIo } from "./spec.ts";
 import { negotiateLandlock } from "./landlock.ts";
 import { type PastaHandle, startPasta } from "./network.ts";
+import { currentHelperHost, prepareIdMapHelpers, runIdMapHelpers } from "./idmap_helper.ts";
 import { logger } from "./log.ts";
 
 const SLOTS = 9; // HK_R_SLOTS
@@ -175,10 +176,12 @@ async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: numb
 export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): RunningSandbox {
   const native = loadNativeSync(nativePath);
   if (plan.landlock && !io.landlock) io = { ...io, landlock: landlockRuleset(native, plan) };
-  const hold = plan.network.mode === "pasta";
+  // Id maps an unprivileged caller cannot write itself go through newuidmap/newgidmap while the child is held.
+  const helpers = prepareIdMapHelpers(plan, currentHelperHost());
+  const hold = plan.network.mode === "pasta" || helpers !== null;
   // The seccomp filter is compiled here, in the parent, before clone.
   if (plan.seccomp && !io.seccomp) io = { ...io, seccomp: compileProfile(plan.seccomp) };
-  const spec = encodeSpec(plan, io, { hold });
+  const spec = encodeSpec(plan, io, { hold, callerWritesMaps: helpers !== null });
   const audit = plan.seccomp ? SeccompAudit.open(native) : null;
   const out = new BigInt64Array(5);
   const err = new Uint8Array(RESULT_SIZE);
@@ -194,10 +197,13 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   const wait = native.hk_wait(pidfd, reportFd, timeoutMs, BigInt(startNs), result);
   let pasta: PastaHandle | undefined;
   const ready = !hold ? Promise.resolve() : (async () => {
-    // The child waits before any setup until pasta has configured its network namespace.
+    // The child waits before any setup until its id maps are written and pasta has configured its network.
     try {
-      pasta = await startPasta(plan.network.options, pid);
-      logger("network").info(`pasta (pid ${pasta.pid}) serves the sandbox's network namespace`);
+      if (helpers) runIdMapHelpers(pid, plan, helpers);
+      if (plan.network.mode === "pasta") {
+        pasta = await startPasta(plan.network.options, pid);
+        logger("network").info(`pasta (pid ${pasta.pid}) serves the sandbox's network namespace`);
+      }
     } catch (e) {
       native.hk_close(holdFd); // the child sees end of file and exits without setting anything up
       native.hk_kill(pidfd, 9);

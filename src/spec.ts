@@ -172,16 +172,24 @@ function mountRecord(w: Writer, op: MountOp) {
  * ```ts ignore
  * const spec = encodeSpec(plan, { stdio: [0, 1, 2], session: "new", setgroups: false });
  * // held until hk_release: encodeSpec(plan, io, { hold: true })
+ * // held, and the caller writes the id maps: encodeSpec(plan, io, { hold: true, callerWritesMaps: true })
  * ```
  */
-export function encodeSpec(plan: Plan, io: SpawnIo, options: { hold?: boolean } = {}): Uint8Array {
+export function encodeSpec(
+  plan: Plan,
+  io: SpawnIo,
+  options: { hold?: boolean; callerWritesMaps?: boolean } = {},
+): Uint8Array {
   const w = new Writer();
   w.u32(MAGIC);
   w.u32(SPEC_VERSION);
   w.u32(0);
   w.record(T.NAMESPACES, () => w.u32(cloneFlags(plan.namespaces)));
-  w.record(T.UID_MAP, () => w.str(formatIdMap(plan.uidMap)));
-  w.record(T.GID_MAP, () => w.str(formatIdMap(plan.gidMap)));
+  // Without the map records, a held child's maps are left to the caller (newuidmap/newgidmap).
+  if (!options.callerWritesMaps) {
+    w.record(T.UID_MAP, () => w.str(formatIdMap(plan.uidMap)));
+    w.record(T.GID_MAP, () => w.str(formatIdMap(plan.gidMap)));
+  }
   w.record(T.HOSTNAME, () => w.str(plan.hostname));
   w.record(T.ROOT, () => {
     w.u32(MF.NOSUID); // read-only comes after the build, see F.ROOT_RDONLY

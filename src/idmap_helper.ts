@@ -1,0 +1,149 @@
+/**
+ * Id maps that an unprivileged caller cannot write itself (several ranges,
+ * or ids other than its own) go through the system's setuid helpers
+ * newuidmap and newgidmap (Debian package `uidmap`), which allow the ranges
+ * /etc/subuid and /etc/subgid grant the caller. The native core holds the
+ * child until they ran (HK_F_HOLD, hk_release).
+ *
+ * @module
+ */
+import { HakoniwaError } from "./errors.ts";
+import type { IdMapEntry } from "./idmap.ts";
+import type { Plan } from "./plan.ts";
+
+/** Where the helpers and their grants live; tests may point elsewhere. */
+export interface HelperHost {
+  /** The caller's uid and gid. */
+  uid: number;
+  gid: number;
+  /** /etc/passwd, /etc/subuid, /etc/subgid. */
+  passwd: string;
+  subuid: string;
+  subgid: string;
+  /** Directories searched for newuidmap and newgidmap. */
+  path: string[];
+}
+
+/** The calling process's {@link HelperHost}. */
+export function currentHelperHost(): HelperHost {
+  return {
+    uid: Deno.uid() ?? 0,
+    gid: Deno.gid() ?? 0,
+    passwd: "/etc/passwd",
+    subuid: "/etc/subuid",
+    subgid: "/etc/subgid",
+    path: ["/usr/bin", "/bin", "/usr/sbin", "/sbin"],
+  };
+}
+
+/**
+ * Whether the maps need the helpers: an unprivileged caller may only map
+ * its own id, once.
+ *
+ * @example
+ * ```ts
+ * import { needsIdMapHelper } from "./idmap_helper.ts";
+ * const own = [{ container: 0, host: 1000, count: 1 }];
+ * console.log(needsIdMapHelper(own, 1000, 1000)); // false
+ * ```
+ */
+export function needsIdMapHelper(map: IdMapEntry[], hostId: number, callerUid: number): boolean {
+  if (callerUid === 0) return false;
+  return !(map.length === 1 && map[0].host === hostId && map[0].count === 1);
+}
+
+function readLines(path: string): string[] {
+  try {
+    return Deno.readTextFileSync(path).split("\n");
+  } catch {
+    return [];
+  }
+}
+
+function find(host: HelperHost, name: string): string | null {
+  for (const dir of host.path) {
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch { /* not there */ }
+  }
+  return null;
+}
+
+/** The ranges of a subordinate id file granted to the user (by name or uid). */
+export function grantedRanges(file: string, user: string | null, uid: number): { start: number; count: number }[] {
+  return readLines(file).map((l) => l.trim().split(":")).filter((f) =>
+    f.length === 3 && (f[0] === user || f[0] === String(uid))
+  ).map((f) => ({ start: Number(f[1]), count: Number(f[2]) }));
+}
+
+function check(kind: "uid" | "gid", map: IdMapEntry[], own: number, host: HelperHost, user: string | null): string {
+  const tool = kind === "uid" ? "newuidmap" : "newgidmap";
+  const file = kind === "uid" ? host.subuid : host.subgid;
+  const path = find(host, tool);
+  if (!path) {
+    throw new HakoniwaError(
+      `--${kind}map: mapping ${kind}s other than your own needs ${tool} (Debian package uidmap), ` +
+        `which is not installed`,
+    );
+  }
+  const granted = grantedRanges(file, user, host.uid);
+  for (const m of map) {
+    if (m.count === 1 && m.host === own) continue;
+    const ok = granted.some((g) => m.host >= g.start && m.host + m.count <= g.start + g.count);
+    if (!ok) {
+      throw new HakoniwaError(
+        `--${kind}map: ${file} grants ${user ?? host.uid} no range holding host ${kind}s ${m.host}..${
+          m.host + m.count - 1
+        }${
+          granted.length ? ` (granted: ${granted.map((g) => `${g.start}..${g.start + g.count - 1}`).join(", ")})` : ""
+        }`,
+      );
+    }
+  }
+  return path;
+}
+
+/** What {@link prepareIdMapHelpers} found: the helper commands to run, per map. */
+export interface HelperPlan {
+  /** newuidmap's path, when the uid map needs it. */
+  newuidmap: string | null;
+  /** newgidmap's path, when the gid map needs it. */
+  newgidmap: string | null;
+}
+
+/**
+ * Checks, before anything runs, that the helpers a plan needs exist and
+ * that /etc/subuid and /etc/subgid grant the ranges. Returns null when no
+ * helper is needed.
+ *
+ * @example
+ * ```ts ignore
+ * const helpers = prepareIdMapHelpers(plan, currentHelperHost());
+ * ```
+ */
+export function prepareIdMapHelpers(plan: Plan, host: HelperHost): HelperPlan | null {
+  const needUid = needsIdMapHelper(plan.uidMap, host.uid, host.uid);
+  const needGid = needsIdMapHelper(plan.gidMap, host.gid, host.uid);
+  if (!needUid && !needGid) return null;
+  const user = readLines(host.passwd).map((l) => l.split(":")).find((f) => f[2] === String(host.uid))?.[0] ?? null;
+  return {
+    newuidmap: check("uid", plan.uidMap, host.uid, host, user),
+    newgidmap: check("gid", plan.gidMap, host.gid, host, user),
+  };
+}
+
+/**
+ * Runs the helpers for the held child `pid`. Throws {@link HakoniwaError}
+ * with the helper's own message when one fails.
+ */
+export function runIdMapHelpers(pid: number, plan: Plan, helpers: HelperPlan): void {
+  for (const [tool, map] of [[helpers.newuidmap, plan.uidMap], [helpers.newgidmap, plan.gidMap]] as const) {
+    if (!tool) continue;
+    const args = [String(pid), ...map.flatMap((m) => [m.container, m.host, m.count].map(String))];
+    const out = new Deno.Command(tool, { args, stdin: "null", stdout: "piped", stderr: "piped" }).outputSync();
+    if (!out.success) {
+      const why = new TextDecoder().decode(out.stderr).trim() || `exit status ${out.code}`;
+      throw new HakoniwaError(`${tool.split("/").pop()} ${args.join(" ")} failed: ${why}`);
+    }
+  }
+}

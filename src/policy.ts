@@ -1,19 +1,25 @@
 /**
- * Policy files (TOML, in the seed's format): parse, render templates,
- * validate every key, and turn the result into a {@link Container}.
- * Errors name the file, line, column and key path.
+ * Policy files (TOML, in the seed's format, extended): parse, render
+ * templates, follow `include`, validate every key, and turn the result
+ * into a {@link Container}. Errors name the file, line, column and key.
+ * docs/policy.md describes every key.
  *
  * @module
  */
 import { Container } from "./container.ts";
-import { PolicyError, UsageError } from "./errors.ts";
+import { PolicyError, type PolicyLocation, UsageError } from "./errors.ts";
+import { type IdMapEntry, MAX_ID } from "./idmap.ts";
+import { type KeyPath, PolicyCursor, typeName } from "./policy_check.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "./rlimit.ts";
-import { DISMATCH_ACTIONS, isSyscallName, PROFILE_NAMES, type SeccompProfile, seedProfile } from "./seccomp.ts";
-import { resolveSeccomp } from "./seccomp_oci.ts";
 import { renderTemplate, TemplateError } from "./template.ts";
 import { parseToml, TomlSyntaxError } from "./toml.ts";
+import { resolveUser } from "./user.ts";
 import { type LandlockSettings, parseLandlockPolicy } from "./landlock.ts";
 import { type NetworkSettings, parseNetworkPolicy } from "./network.ts";
+import { DISMATCH_ACTIONS, isSyscallName, PROFILE_NAMES, type SeccompProfile, seedProfile } from "./seccomp.ts";
+import { resolveSeccomp } from "./seccomp_oci.ts";
+
+export { locate, PolicyCursor } from "./policy_check.ts";
 
 /** A mount of a policy file. */
 export interface PolicyMount {
@@ -23,14 +29,19 @@ export interface PolicyMount {
   target: string;
   /** Read-write (default false: read-only). */
   rw: boolean;
-  /** `tmpfs` or `proc` for a new filesystem instead of a bind. */
-  fstype?: "tmpfs" | "proc";
+  /** `tmpfs`, `proc` or `devfs` for a new filesystem instead of a bind. */
+  fstype?: "tmpfs" | "proc" | "devfs";
 }
 
-/** A validated policy. */
+/** Namespaces a policy may share with the host (the others are always new). */
+export type ShareableNamespace = "network" | "uts" | "ipc" | "cgroup";
+
+/** A validated policy (after its includes were merged in). */
 export interface Policy {
   /** Where it came from (a path or `<string>`). */
   file: string;
+  /** Every file read, the policy's own last. */
+  files_read: string[];
   /** Mount a new tmpfs at /tmp. */
   mountNewTmpfs: boolean;
   /** Mount a minimal devfs at /dev. */
@@ -39,6 +50,10 @@ export interface Policy {
   mounts: PolicyMount[];
   /** Files created inside. */
   files: { target: string; contents: string }[];
+  /** Directories created inside. */
+  dirs: { target: string; mode: number }[];
+  /** Symlinks created inside. */
+  symlinks: { original: string; link: string }[];
   /** Environment of the command. */
   env: Record<string, string>;
   /** Resource limits and walltime (seconds). */
@@ -49,154 +64,328 @@ export interface Policy {
   uid?: number;
   /** gid inside. */
   gid?: number;
+  /** `USER[:GROUP]`, resolved on the host. */
+  user?: string;
   /** Share the host's network namespace. */
   shareNet: boolean;
   /** Share the host's uts namespace. */
   shareUts: boolean;
+  /** Share the host's ipc namespace. */
+  shareIpc: boolean;
+  /** Share the host's cgroup namespace. */
+  shareCgroup: boolean;
+  /** A host directory as the root. */
+  rootdir?: { path: string; rw: boolean };
+  /** uid map ranges. */
+  uidMaps: IdMapEntry[];
+  /** gid map ranges. */
+  gidMaps: IdMapEntry[];
+  /** The default command. */
+  command?: { argv: string[]; cwd?: string };
   /** `[landlock]`: restrictions and rules. */
   landlock?: LandlockSettings;
   /** `[network]`: mode and pasta options. */
   network?: NetworkSettings;
   /** The `[seccomp]` section: a profile, null for unconfined, undefined for the default profile. */
   seccomp?: SeccompProfile | null;
+  /** Sections parsed by {@link POLICY_SECTIONS} handlers, by key. */
+  sections: Record<string, unknown>;
 }
 
-type Loc = { file: string; text: string };
+/**
+ * A top-level key handled outside this module (seccomp, landlock,
+ * network): `parse` validates the value of one file, `merge` combines an
+ * included file's value (`base`) with the including file's (default: the
+ * including file's wins).
+ */
+export interface PolicySection {
+  /** Validates and converts the raw TOML value. */
+  parse(cursor: PolicyCursor, path: KeyPath, value: unknown): unknown;
+  /** Merges an included value with the including one. */
+  merge?(base: unknown, next: unknown): unknown;
+}
 
-/** Finds the 1-based line and column of a key path in the source text, best effort. */
-export function locate(text: string, path: (string | number)[]): { line?: number; column?: number } {
-  const lines = text.split("\n");
-  let from = 0;
-  let found: { line: number; column: number } | undefined;
-  const find = (re: RegExp, start: number) => {
-    for (let i = start; i < lines.length; i++) {
-      const m = re.exec(lines[i]);
-      if (m) return { line: i + 1, column: m.index + (m[0].length - m[0].trimStart().length) + 1 };
+/**
+ * Extra top-level sections by key. Add one to make the validator accept
+ * and check it; its result lands in `Policy.sections[key]`.
+ *
+ * @example
+ * ```ts
+ * import { POLICY_SECTIONS, parsePolicy } from "./policy.ts";
+ * POLICY_SECTIONS["example"] = { parse: (c, path, v) => c.table(path, v, ["on"]) };
+ * console.log(parsePolicy("[example]\non = true\n").sections.example); // { on: true }
+ * delete POLICY_SECTIONS["example"];
+ * ```
+ */
+export const POLICY_SECTIONS: Record<string, PolicySection> = {
+  // [landlock] and [network] (hakoniwa 1.x's form), validated by their own modules.
+  landlock: { parse: (c, path, v) => parseLandlockPolicy(v, (p, m) => c.fail([...path, ...p], m)) },
+  network: { parse: (c, path, v) => parseNetworkPolicy(v, (p, m) => c.fail([...path, ...p], m)) },
+  seccomp: { parse: (c, path, v) => seccompSection(c, path, v) },
+};
+
+/**
+ * `[seccomp]`: the seed's `syscalls = [...]` with `dismatch_action`
+ * (allowlist, denylist or audit), or `profile = "default" | "strict" |
+ * "audit" | "unconfined" | "PATH.json"` (relative to the policy file).
+ */
+function seccompSection(c: PolicyCursor, path: KeyPath, v: unknown): SeccompProfile | null {
+  const t = c.table(path, v, ["profile", "syscalls", "dismatch_action"]);
+  if (t.profile !== undefined) {
+    const at = [...path, "profile"];
+    if (t.syscalls !== undefined || t.dismatch_action !== undefined) {
+      c.fail(at, "profile cannot be combined with syscalls or dismatch_action");
     }
-    return undefined;
-  };
-  for (let i = 0; i < path.length; i++) {
-    const seg = path[i];
-    if (typeof seg === "number") {
-      // Element `seg` of the array named by the previous segment: count [[name]] headers or `{`.
-      const name = String(path[i - 1]);
-      let hit: { line: number; column: number } | undefined;
-      let n = -1;
-      for (let l = from; l < lines.length && !hit; l++) {
-        const header = new RegExp(`^\\s*\\[\\[\\s*${escape(name)}\\s*\\]\\]`).exec(lines[l]);
-        const braces = header ? [header.index] : [...lines[l].matchAll(/\{/g)].map((m) => m.index!);
-        for (const col of braces) if (++n === seg) hit = { line: l + 1, column: col + 1 };
-      }
-      if (!hit) break;
-      found = hit;
-      from = hit.line - 1;
-      continue;
+    const value = c.str(at, t.profile);
+    if (!PROFILE_NAMES.includes(value as typeof PROFILE_NAMES[number]) && !value.endsWith(".json")) {
+      c.fail(at, `expected one of ${PROFILE_NAMES.join(", ")} or a path ending in .json, got ${JSON.stringify(value)}`);
     }
-    const key = new RegExp(`(^|[{,\\s])${escape(seg)}\\s*=|^\\s*\\[\\s*${escape(seg)}\\s*\\]`);
-    const hit = find(key, from);
-    if (!hit) break;
-    found = hit;
-    from = hit.line - 1;
-  }
-  return found ?? {};
-}
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-function fail(loc: Loc, path: (string | number)[], message: string): never {
-  const key = path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${p}` : p)).join("");
-  throw new PolicyError(message, { file: loc.file, key, ...locate(loc.text, path) });
-}
-
-function typeName(v: unknown): string {
-  if (Array.isArray(v)) return "an array";
-  if (v === null) return "null";
-  if (typeof v === "bigint") return "an integer out of range";
-  if (typeof v === "object") return v instanceof Date || v?.constructor?.name === "TomlDate" ? "a date" : "a table";
-  return `a ${typeof v}`;
-}
-
-function table(loc: Loc, path: (string | number)[], v: unknown, keys: readonly string[]): Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v) || typeName(v) !== "a table") {
-    fail(loc, path, `expected a table, got ${typeName(v)}`);
-  }
-  for (const k of Object.keys(v)) {
-    if (!keys.includes(k)) {
-      fail(
-        loc,
-        [...path, k].filter((p) => p !== ""),
-        `unknown key (expected one of: ${keys.join(", ")})`,
-      );
+    const base = c.file.includes("/") ? c.file.slice(0, c.file.lastIndexOf("/")) || "/" : Deno.cwd();
+    try {
+      return resolveSeccomp(value, base);
+    } catch (e) {
+      if (e instanceof UsageError) c.fail(at, e.message.replace(/^--seccomp: /, ""));
+      throw e;
     }
   }
-  return v as Record<string, unknown>;
+  const dismatch = c.str([...path, "dismatch_action"], t.dismatch_action ?? "kill_process");
+  if (!DISMATCH_ACTIONS.includes(dismatch as typeof DISMATCH_ACTIONS[number])) {
+    c.fail(
+      [...path, "dismatch_action"],
+      `expected one of ${DISMATCH_ACTIONS.join(", ")}, got ${JSON.stringify(dismatch)}`,
+    );
+  }
+  if (!Array.isArray(t.syscalls)) {
+    c.fail(
+      [...path, "syscalls"],
+      `expected an array of syscall names, got ${typeName(t.syscalls)}`,
+    );
+  }
+  const syscalls = t.syscalls.map((s, i) => {
+    const name = c.str([...path, "syscalls", i], s);
+    if (!isSyscallName(name)) c.fail([...path, "syscalls"], `unknown syscall ${JSON.stringify(name)}`);
+    return name;
+  });
+  return seedProfile(syscalls, dismatch as typeof DISMATCH_ACTIONS[number]);
 }
 
-function bool(loc: Loc, path: (string | number)[], v: unknown, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== "boolean") fail(loc, path, `expected a boolean, got ${typeName(v)}`);
-  return v;
-}
-
-function str(loc: Loc, path: (string | number)[], v: unknown): string {
-  if (typeof v !== "string") fail(loc, path, `expected a string, got ${typeName(v)}`);
-  if (v.includes("\0")) fail(loc, path, "contains a NUL byte");
-  return v;
-}
-
-function absPath(loc: Loc, path: (string | number)[], v: unknown): string {
-  const s = str(loc, path, v);
-  if (!s.startsWith("/")) fail(loc, path, `expected an absolute path, got ${JSON.stringify(s)}`);
-  if (s.split("/").includes("..")) fail(loc, path, `'..' is not allowed in ${JSON.stringify(s)}`);
-  return s;
-}
-
-function int(loc: Loc, path: (string | number)[], v: unknown, min: number, max: number): number {
-  if (typeof v !== "number" || !Number.isInteger(v)) fail(loc, path, `expected an integer, got ${typeName(v)}`);
-  if (v < min || v > max) fail(loc, path, `expected an integer from ${min} to ${max}, got ${v}`);
-  return v;
-}
-
-const TOP_KEYS = [
-  "seccomp",
+/** Top-level keys this module handles. */
+export const CORE_KEYS = [
+  "include",
   "mount_new_tmpfs",
   "mount_new_devfs",
   "mounts",
   "files",
+  "dirs",
+  "symlinks",
   "env",
   "limits",
   "hostname",
   "uid",
   "gid",
+  "user",
   "share_net",
   "share_uts",
-  "landlock",
-  "network",
+  "share_ipc",
+  "share_cgroup",
+  "rootdir",
+  "uid_maps",
+  "gid_maps",
+  "command",
 ] as const;
 
-/**
- * Parses and validates a policy. `file` names it in errors.
- *
- * @example
- * ```ts
- * import { parsePolicy } from "./policy.ts";
- * const p = parsePolicy('mount_new_tmpfs = true\nmounts = [{ source = "/usr", target = "/usr" }]', "p.toml");
- * console.log(p.mounts[0].target); // "/usr"
- * ```
- */
-export function parsePolicy(source: string, file = "<string>"): Policy {
+/** One file's settings before defaults: absent keys stay undefined. */
+type Layer = Partial<Omit<Policy, "file" | "files_read" | "sections">> & {
+  sections: Record<string, unknown>;
+  /** Where each mount target was set, for duplicate reports across files. */
+  mountAt: Map<string, PolicyLocation>;
+  include: { path: string; at: KeyPath }[];
+};
+
+function idMaps(c: PolicyCursor, key: string, v: unknown): IdMapEntry[] | undefined {
+  if (v === undefined) return undefined;
+  return c.array([key], v, "an array of tables").map((e, i) => {
+    const t = c.table([key, i], e, ["container", "host", "count"]);
+    const container = c.int([key, i, "container"], t.container, 0, MAX_ID);
+    const host = c.int([key, i, "host"], t.host, 0, MAX_ID);
+    const count = t.count === undefined ? 1 : c.int([key, i, "count"], t.count, 1, MAX_ID);
+    if (container + count - 1 > MAX_ID || host + count - 1 > MAX_ID) {
+      c.fail([key, i, "count"], `the range passes the largest id ${MAX_ID}`);
+    }
+    return { container, host, count };
+  });
+}
+
+function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
+  const top = c.table([], raw, [...CORE_KEYS, ...Object.keys(POLICY_SECTIONS)]);
+  const layer: Layer = { sections: {}, mountAt: new Map(), include: [] };
+  layer.include = c.array(["include"], top.include, "an array of strings").map((p, i) => ({
+    path: c.str(["include", i], p),
+    at: ["include", i],
+  }));
+  const str = (k: string) => top[k] === undefined ? undefined : c.str([k], top[k]);
+  layer.mountNewTmpfs = c.bool(["mount_new_tmpfs"], top.mount_new_tmpfs);
+  layer.mountNewDevfs = c.bool(["mount_new_devfs"], top.mount_new_devfs);
+  if (top.mounts !== undefined) {
+    layer.mounts = c.array(["mounts"], top.mounts, "an array of tables").map((m, i): PolicyMount => {
+      const at = ["mounts", i];
+      const t = c.table(at, m, ["source", "target", "rw", "fstype"]);
+      const fstype = t.fstype === undefined ? undefined : c.str([...at, "fstype"], t.fstype);
+      if (fstype !== undefined && !["tmpfs", "proc", "devfs"].includes(fstype)) {
+        c.fail([...at, "fstype"], `expected "tmpfs", "proc" or "devfs", got ${JSON.stringify(fstype)}`);
+      }
+      if (fstype === undefined && t.source === undefined) c.fail([...at, "source"], "missing (a bind needs a source)");
+      if (fstype !== undefined && t.source !== undefined) c.fail([...at, "source"], "not allowed with fstype");
+      const src = t.source === undefined ? undefined : c.absPath([...at, "source"], t.source);
+      const target = t.target === undefined
+        ? c.absPath([...at, "target"], src)
+        : c.absPath([...at, "target"], t.target);
+      const norm = target.replace(/\/+$/, "") || "/";
+      const prev = layer.mountAt.get(norm);
+      if (prev) c.fail([...at, "target"], `${JSON.stringify(target)} is already the target of ${prev.key}`);
+      layer.mountAt.set(norm, c.where([...at, "target"]));
+      return { source: src, target, rw: c.bool([...at, "rw"], t.rw, false), fstype: fstype as PolicyMount["fstype"] };
+    });
+  }
+  if (top.files !== undefined) {
+    layer.files = c.array(["files"], top.files, "an array of tables").map((f, i) => {
+      const t = c.table(["files", i], f, ["target", "contents"]);
+      return {
+        target: c.absPath(["files", i, "target"], t.target),
+        contents: c.str(["files", i, "contents"], t.contents ?? ""),
+      };
+    });
+  }
+  if (top.dirs !== undefined) {
+    layer.dirs = c.array(["dirs"], top.dirs, "an array of tables").map((d, i) => {
+      const t = c.table(["dirs", i], d, ["target", "mode"]);
+      return {
+        target: c.absPath(["dirs", i, "target"], t.target),
+        mode: t.mode === undefined ? 0o755 : c.int(["dirs", i, "mode"], t.mode, 0, 0o7777),
+      };
+    });
+  }
+  if (top.symlinks !== undefined) {
+    layer.symlinks = c.array(["symlinks"], top.symlinks, "an array of tables").map((s, i) => {
+      const t = c.table(["symlinks", i], s, ["original", "link"]);
+      if (t.original === undefined) c.fail(["symlinks", i, "original"], "missing (expected a string)");
+      return {
+        original: c.str(["symlinks", i, "original"], t.original),
+        link: c.absPath(["symlinks", i, "link"], t.link),
+      };
+    });
+  }
+  if (top.env !== undefined) {
+    const t = c.table(["env"], top.env, null);
+    layer.env = {};
+    for (const [k, v] of Object.entries(t)) {
+      if (!/^[^=\0]+$/.test(k)) c.fail(["env", k], "invalid variable name");
+      layer.env[k] = c.str(["env", k], v);
+    }
+  }
+  if (top.limits !== undefined) {
+    const t = c.table(["limits"], top.limits, [...RLIMIT_NAMES, "walltime"]);
+    layer.limits = {};
+    for (const [k, v] of Object.entries(t)) {
+      layer.limits[k as RlimitName] = k === "walltime"
+        ? c.int(["limits", k], v, 1, 31_536_000)
+        : c.int(["limits", k], v, 0, MAX_RLIMIT);
+    }
+  }
+  layer.hostname = str("hostname");
+  if (layer.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(layer.hostname)) {
+    c.fail(["hostname"], "expected 1 to 63 letters, digits, '.' or '-'");
+  }
+  layer.uid = top.uid === undefined ? undefined : c.int(["uid"], top.uid, 0, MAX_ID);
+  layer.gid = top.gid === undefined ? undefined : c.int(["gid"], top.gid, 0, MAX_ID);
+  layer.user = str("user");
+  if (layer.user !== undefined && !/^[^:\s]+(:[^:\s]+)?$/.test(layer.user)) {
+    c.fail(["user"], `expected USER or USER:GROUP, got ${JSON.stringify(layer.user)}`);
+  }
+  layer.shareNet = c.bool(["share_net"], top.share_net);
+  layer.shareUts = c.bool(["share_uts"], top.share_uts);
+  layer.shareIpc = c.bool(["share_ipc"], top.share_ipc);
+  layer.shareCgroup = c.bool(["share_cgroup"], top.share_cgroup);
+  if (top.rootdir !== undefined) {
+    const t = c.table(["rootdir"], top.rootdir, ["path", "rw"]);
+    layer.rootdir = { path: c.absPath(["rootdir", "path"], t.path), rw: c.bool(["rootdir", "rw"], t.rw, false) };
+  }
+  layer.uidMaps = idMaps(c, "uid_maps", top.uid_maps);
+  layer.gidMaps = idMaps(c, "gid_maps", top.gid_maps);
+  if (top.command !== undefined) {
+    const t = c.table(["command"], top.command, ["argv", "cwd"]);
+    const argv = c.array(["command", "argv"], t.argv, "an array of strings").map((a, i) =>
+      c.str(["command", "argv", i], a)
+    );
+    if (argv.length === 0) c.fail(["command", "argv"], "expected at least the program");
+    layer.command = { argv, cwd: t.cwd === undefined ? undefined : c.absPath(["command", "cwd"], t.cwd) };
+  }
+  for (const [key, section] of Object.entries(POLICY_SECTIONS)) {
+    if (top[key] !== undefined) layer.sections[key] = section.parse(c, [key], top[key]);
+  }
+  const network = layer.sections.network as NetworkSettings | undefined;
+  if (network && network.mode !== "host" && layer.shareNet === true) {
+    c.fail(["network", "mode"], `"${network.mode}" contradicts share_net = true`);
+  }
+  return layer;
+}
+
+/** `base` with `next` on top: lists concatenate, tables merge, single values override. */
+function mergeLayers(base: Layer, next: Layer): Layer {
+  const out: Layer = { ...base, sections: { ...base.sections }, mountAt: new Map(base.mountAt), include: [] };
+  for (const [target, where] of next.mountAt) {
+    const prev = out.mountAt.get(target);
+    if (prev) {
+      throw new PolicyError(
+        `${JSON.stringify(target)} is already the target of ${prev.key} in ${prev.file}:${prev.line ?? "?"}`,
+        where,
+      );
+    }
+    out.mountAt.set(target, where);
+  }
+  for (const [k, v] of Object.entries(next) as [keyof Layer, unknown][]) {
+    if (v === undefined || k === "sections" || k === "mountAt" || k === "include") continue;
+    const old = out[k];
+    if (Array.isArray(old) && Array.isArray(v)) (out as Record<string, unknown>)[k] = [...old, ...v];
+    else if ((k === "env" || k === "limits") && old) {
+      (out as Record<string, unknown>)[k] = { ...(old as object), ...(v as object) };
+    } else (out as Record<string, unknown>)[k] = v;
+  }
+  for (const [k, v] of Object.entries(next.sections)) {
+    const merge = POLICY_SECTIONS[k]?.merge;
+    out.sections[k] = merge && k in out.sections ? merge(out.sections[k], v) : v;
+  }
+  return out;
+}
+
+/** How {@link parsePolicy} reads an included file. */
+export type PolicyReader = (path: string) => string;
+
+function dirname(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+}
+
+function normalize(path: string): string {
+  const out: string[] = [];
+  for (const p of path.split("/")) {
+    if (p === "" || p === ".") continue;
+    if (p === ".." && out.length && out[out.length - 1] !== "..") out.pop();
+    else out.push(p);
+  }
+  return (path.startsWith("/") ? "/" : "") + out.join("/");
+}
+
+function parseFile(source: string, file: string, read: PolicyReader, chain: string[], seen: string[]): Layer {
   let text: string;
   try {
     text = renderTemplate(source);
   } catch (e) {
     if (e instanceof TemplateError) {
-      throw new PolicyError(`template: ${e.message}`, { file, line: e.line }, { cause: e });
+      throw new PolicyError(`template: ${e.message}`, { file, line: e.line, column: e.column }, { cause: e });
     }
     throw e;
   }
-  const loc: Loc = { file, text };
   let raw: Record<string, unknown>;
   try {
     raw = parseToml(text);
@@ -206,126 +395,73 @@ export function parsePolicy(source: string, file = "<string>"): Policy {
     }
     throw e;
   }
-  const top = table(loc, [], raw, TOP_KEYS);
-  const mounts = top.mounts === undefined ? [] : top.mounts;
-  if (!Array.isArray(mounts)) fail(loc, ["mounts"], `expected an array of tables, got ${typeName(mounts)}`);
-  const seen = new Map<string, number>();
-  const policyMounts = mounts.map((m, i): PolicyMount => {
-    const at = ["mounts", i];
-    const t = table(loc, at, m, ["source", "target", "rw", "fstype"]);
-    const fstype = t.fstype === undefined ? undefined : str(loc, [...at, "fstype"], t.fstype);
-    if (fstype !== undefined && fstype !== "tmpfs" && fstype !== "proc") {
-      fail(loc, [...at, "fstype"], `expected "tmpfs" or "proc", got ${JSON.stringify(fstype)}`);
+  const c = new PolicyCursor(file, text);
+  const own = parseLayer(c, raw);
+  let merged: Layer = { sections: {}, mountAt: new Map(), include: [] };
+  for (const inc of own.include) {
+    const path = normalize(inc.path.startsWith("/") ? inc.path : `${dirname(file)}/${inc.path}`);
+    if (chain.includes(path)) {
+      c.fail(inc.at, `include cycle: ${[...chain.slice(chain.indexOf(path)), path].join(" -> ")}`);
     }
-    if (fstype === undefined && t.source === undefined) fail(loc, [...at, "source"], "missing (a bind needs a source)");
-    if (fstype !== undefined && t.source !== undefined) fail(loc, [...at, "source"], `not allowed with fstype`);
-    const src = t.source === undefined ? undefined : absPath(loc, [...at, "source"], t.source);
-    if (t.target === undefined && src === undefined) fail(loc, [...at, "target"], "missing");
-    const target = t.target === undefined ? src! : absPath(loc, [...at, "target"], t.target);
-    const norm = target.replace(/\/+$/, "") || "/";
-    if (seen.has(norm)) {
-      fail(loc, [...at, "target"], `${JSON.stringify(target)} is already the target of mounts[${seen.get(norm)}]`);
+    let body = "";
+    try {
+      body = read(path);
+    } catch (e) {
+      c.fail(inc.at, `cannot read ${path}: ${e instanceof Error ? e.message : e}`);
     }
-    seen.set(norm, i);
-    return { source: src, target, rw: bool(loc, [...at, "rw"], t.rw, false), fstype: fstype as PolicyMount["fstype"] };
-  });
-  const files = top.files === undefined ? [] : top.files;
-  if (!Array.isArray(files)) fail(loc, ["files"], `expected an array of tables, got ${typeName(files)}`);
-  const policyFiles = files.map((f, i) => {
-    const t = table(loc, ["files", i], f, ["target", "contents"]);
-    return {
-      target: absPath(loc, ["files", i, "target"], t.target),
-      contents: str(loc, ["files", i, "contents"], t.contents ?? ""),
-    };
-  });
-  const env: Record<string, string> = {};
-  if (top.env !== undefined) {
-    const t = table(loc, ["env"], top.env, Object.keys(top.env as object));
-    for (const [k, v] of Object.entries(t)) {
-      if (!/^[^=\0]+$/.test(k)) fail(loc, ["env", k], "invalid variable name");
-      env[k] = str(loc, ["env", k], v);
-    }
+    seen.push(path);
+    merged = mergeLayers(merged, parseFile(body, path, read, [...chain, path], seen));
   }
-  const limits: Policy["limits"] = {};
-  if (top.limits !== undefined) {
-    const t = table(loc, ["limits"], top.limits, [...RLIMIT_NAMES, "walltime"]);
-    for (const [k, v] of Object.entries(t)) {
-      limits[k as RlimitName] = k === "walltime"
-        ? int(loc, ["limits", k], v, 1, 31_536_000)
-        : int(loc, ["limits", k], v, 0, MAX_RLIMIT);
-    }
-  }
-  // [landlock] and [network] (hakoniwa 1.x's form), validated by their own modules.
-  const sub = (key: string) => (p: (string | number)[], m: string): never => fail(loc, [key, ...p], m);
-  const landlock = top.landlock === undefined ? undefined : parseLandlockPolicy(top.landlock, sub("landlock"));
-  const network = top.network === undefined ? undefined : parseNetworkPolicy(top.network, sub("network"));
-  if (network && network.mode !== "host" && top.share_net === true) {
-    fail(loc, ["network", "mode"], `"${network.mode}" contradicts share_net = true`);
-  }
-  return {
-    landlock,
-    network,
-    file,
-    mountNewTmpfs: bool(loc, ["mount_new_tmpfs"], top.mount_new_tmpfs, false),
-    mountNewDevfs: bool(loc, ["mount_new_devfs"], top.mount_new_devfs, false),
-    mounts: policyMounts,
-    files: policyFiles,
-    env,
-    limits,
-    hostname: top.hostname === undefined ? undefined : str(loc, ["hostname"], top.hostname),
-    uid: top.uid === undefined ? undefined : int(loc, ["uid"], top.uid, 0, 0xfffffffe),
-    gid: top.gid === undefined ? undefined : int(loc, ["gid"], top.gid, 0, 0xfffffffe),
-    shareNet: bool(loc, ["share_net"], top.share_net, false),
-    shareUts: bool(loc, ["share_uts"], top.share_uts, false),
-    seccomp: top.seccomp === undefined ? undefined : seccompSection(loc, top.seccomp),
-  };
+  return mergeLayers(merged, own);
 }
 
 /**
- * `[seccomp]`: the seed's `syscalls = [...]` with `dismatch_action`
- * (allowlist, denylist or audit), or `profile = "default" | "strict" |
- * "audit" | "unconfined" | "PATH.json"` (relative to the policy file).
+ * Parses and validates a policy. `file` names it in errors and is the base
+ * of relative `include` paths, which `read` loads (default: from disk).
+ *
+ * @example
+ * ```ts
+ * import { parsePolicy } from "./policy.ts";
+ * const p = parsePolicy('mount_new_tmpfs = true\nmounts = [{ source = "/usr", target = "/usr" }]', "p.toml");
+ * console.log(p.mounts[0].target); // "/usr"
+ * ```
  */
-function seccompSection(loc: Loc, v: unknown): SeccompProfile | null {
-  const t = table(loc, ["seccomp"], v, ["profile", "syscalls", "dismatch_action"]);
-  if (t.profile !== undefined) {
-    const at = ["seccomp", "profile"];
-    if (t.syscalls !== undefined || t.dismatch_action !== undefined) {
-      fail(loc, at, "profile cannot be combined with syscalls or dismatch_action");
-    }
-    const value = str(loc, at, t.profile);
-    if (!PROFILE_NAMES.includes(value as typeof PROFILE_NAMES[number]) && !value.endsWith(".json")) {
-      fail(
-        loc,
-        at,
-        `expected one of ${PROFILE_NAMES.join(", ")} or a path ending in .json, got ${JSON.stringify(value)}`,
-      );
-    }
-    const base = loc.file.includes("/") ? loc.file.slice(0, loc.file.lastIndexOf("/")) || "/" : Deno.cwd();
-    try {
-      return resolveSeccomp(value, base);
-    } catch (e) {
-      if (e instanceof UsageError) fail(loc, at, e.message.replace(/^--seccomp: /, ""));
-      throw e;
-    }
-  }
-  const dismatch = str(loc, ["seccomp", "dismatch_action"], t.dismatch_action ?? "kill_process");
-  if (!DISMATCH_ACTIONS.includes(dismatch as typeof DISMATCH_ACTIONS[number])) {
-    fail(
-      loc,
-      ["seccomp", "dismatch_action"],
-      `expected one of ${DISMATCH_ACTIONS.join(", ")}, got ${JSON.stringify(dismatch)}`,
-    );
-  }
-  if (!Array.isArray(t.syscalls)) {
-    fail(loc, ["seccomp", "syscalls"], `expected an array of syscall names, got ${typeName(t.syscalls)}`);
-  }
-  const syscalls = t.syscalls.map((s, i) => {
-    const name = str(loc, ["seccomp", "syscalls", i], s);
-    if (!isSyscallName(name)) fail(loc, ["seccomp", "syscalls"], `unknown syscall ${JSON.stringify(name)}`);
-    return name;
-  });
-  return seedProfile(syscalls, dismatch as typeof DISMATCH_ACTIONS[number]);
+export function parsePolicy(
+  source: string,
+  file = "<string>",
+  read: PolicyReader = (p) => Deno.readTextFileSync(p),
+): Policy {
+  const self = file.startsWith("<") ? file : normalize(file);
+  const seen: string[] = [];
+  const l = parseFile(source, file, read, [self], seen);
+  return {
+    file,
+    files_read: [...seen, file],
+    mountNewTmpfs: l.mountNewTmpfs ?? false,
+    mountNewDevfs: l.mountNewDevfs ?? false,
+    mounts: l.mounts ?? [],
+    files: l.files ?? [],
+    dirs: l.dirs ?? [],
+    symlinks: l.symlinks ?? [],
+    env: l.env ?? {},
+    limits: l.limits ?? {},
+    hostname: l.hostname,
+    uid: l.uid,
+    gid: l.gid,
+    user: l.user,
+    shareNet: l.shareNet ?? false,
+    shareUts: l.shareUts ?? false,
+    shareIpc: l.shareIpc ?? false,
+    shareCgroup: l.shareCgroup ?? false,
+    rootdir: l.rootdir,
+    uidMaps: l.uidMaps ?? [],
+    gidMaps: l.gidMaps ?? [],
+    command: l.command,
+    landlock: l.sections.landlock as LandlockSettings | undefined,
+    network: l.sections.network as NetworkSettings | undefined,
+    seccomp: "seccomp" in l.sections ? l.sections.seccomp as SeccompProfile | null : undefined,
+    sections: l.sections,
+  };
 }
 
 /**
@@ -351,31 +487,50 @@ export async function loadPolicyFile(path: string): Promise<Policy> {
 /**
  * A container with a policy's settings: every namespace new except those
  * the policy shares, /proc always, then /tmp and /dev when asked, then the
- * mounts in order. A bind whose source does not exist is skipped (the
- * seed's policies name /lib64, which not every distribution has).
+ * mounts, files, dirs and symlinks in that order. A bind whose source does
+ * not exist is skipped (the seed's policies name /lib64, which not every
+ * distribution has).
+ *
+ * @example
+ * ```ts ignore
+ * const c = containerFromPolicy(parsePolicy("share_net = true"));
+ * ```
  */
 export function containerFromPolicy(policy: Policy): Container {
   const c = Container.empty();
   for (const ns of ["ipc", "uts", "network", "cgroup"] as const) c.unshare(ns);
   if (policy.shareNet) c.share("network");
   if (policy.shareUts) c.share("uts");
+  if (policy.shareIpc) c.share("ipc");
+  if (policy.shareCgroup) c.share("cgroup");
+  if (policy.rootdir) c.rootdir(policy.rootdir.path, { rw: policy.rootdir.rw });
   c.procfs("/proc");
   if (policy.mountNewTmpfs) c.tmpfs("/tmp");
   if (policy.mountNewDevfs) c.devfs("/dev");
   for (const m of policy.mounts) {
     if (m.fstype === "tmpfs") c.tmpfs(m.target);
     else if (m.fstype === "proc") c.procfs(m.target);
+    else if (m.fstype === "devfs") c.devfs(m.target);
     else c.settings.mounts.push({ kind: "bind", source: m.source!, target: m.target, readonly: !m.rw, optional: true });
   }
   for (const f of policy.files) c.file(f.target, f.contents);
+  for (const d of policy.dirs) c.dir(d.target, d.mode);
+  for (const s of policy.symlinks) c.symlink(s.original, s.link);
   for (const [k, v] of Object.entries(policy.env)) c.env(k, v);
   for (const [k, v] of Object.entries(policy.limits)) {
     if (k === "walltime") c.walltime(v);
     else c.limit(k as RlimitName, v);
   }
   if (policy.hostname !== undefined) c.hostname(policy.hostname);
+  if (policy.user !== undefined) {
+    const u = resolveUser(policy.user);
+    c.uid(u.uid).gid(u.gid);
+  }
   if (policy.uid !== undefined) c.uid(policy.uid);
   if (policy.gid !== undefined) c.gid(policy.gid);
+  for (const m of policy.uidMaps) c.uidMap(m.container, m.host, m.count);
+  for (const m of policy.gidMaps) c.gidMap(m.container, m.host, m.count);
+  if (policy.command?.cwd) c.workdir(policy.command.cwd);
   if (policy.network) c.network(policy.network.mode, policy.network.options);
   if (policy.landlock) c.settings.landlock = structuredClone(policy.landlock);
   if (policy.seccomp !== undefined) c.seccomp(policy.seccomp);

@@ -22,11 +22,14 @@ export function tomlString(s: string): string {
 export class TemplateError extends Error {
   /** 1-based line, when known. */
   readonly line?: number;
+  /** 1-based column, when known. */
+  readonly column?: number;
   /** Creates a template error. */
-  constructor(message: string, line?: number, options?: ErrorOptions) {
+  constructor(message: string, line?: number, options?: ErrorOptions, column?: number) {
     super(message, options);
     this.name = "TemplateError";
     this.line = line;
+    this.column = column;
   }
 }
 
@@ -61,8 +64,11 @@ export function renderTemplate(text: string): string {
     return hb.compile(text, { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: KNOWN })({});
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    const line = /line (\d+)/.exec(msg)?.[1];
-    throw new TemplateError(msg.split("\n")[0], line ? Number(line) : undefined, { cause: e });
+    // handlebars says "Parse error on line N:" or "... - LINE:COLUMN" (column 0-based).
+    const at = / - (\d+):(\d+)$/.exec(msg.split("\n")[0]);
+    const line = at?.[1] ?? /line (\d+)/.exec(msg)?.[1];
+    const text = msg.split("\n")[0].replace(/ - \d+:\d+$/, "").replace(/:$/, "");
+    throw new TemplateError(text, line ? Number(line) : undefined, { cause: e }, at ? Number(at[2]) + 1 : undefined);
   }
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { HakoniwaError } from "./errors.ts";
-import type { IdMapEntry } from "./idmap.ts";
+import { formatIdMap, type IdMapEntry } from "./idmap.ts";
 import type { Plan } from "./plan.ts";
 
 /** Where the helpers and their grants live; tests may point elsewhere. */
@@ -127,18 +127,28 @@ export function prepareIdMapHelpers(plan: Plan, host: HelperHost): HelperPlan | 
   if (!needUid && !needGid) return null;
   const user = readLines(host.passwd).map((l) => l.split(":")).find((f) => f[2] === String(host.uid))?.[0] ?? null;
   return {
-    newuidmap: check("uid", plan.uidMap, host.uid, host, user),
-    newgidmap: check("gid", plan.gidMap, host.gid, host, user),
+    newuidmap: needUid ? check("uid", plan.uidMap, host.uid, host, user) : null,
+    newgidmap: needGid ? check("gid", plan.gidMap, host.gid, host, user) : null,
   };
 }
 
 /**
- * Runs the helpers for the held child `pid`. Throws {@link HakoniwaError}
+ * Writes the id maps of the held child `pid`, through the helpers where
+ * needed. Throws {@link HakoniwaError}
  * with the helper's own message when one fails.
  */
 export function runIdMapHelpers(pid: number, plan: Plan, helpers: HelperPlan): void {
-  for (const [tool, map] of [[helpers.newuidmap, plan.uidMap], [helpers.newgidmap, plan.gidMap]] as const) {
-    if (!tool) continue;
+  const maps = [["uid", helpers.newuidmap, plan.uidMap], ["gid", helpers.newgidmap, plan.gidMap]] as const;
+  for (const [kind, tool, map] of maps) {
+    if (!tool) {
+      // A map of one's own id: the caller may write it itself (setgroups is "deny" already).
+      try {
+        Deno.writeTextFileSync(`/proc/${pid}/${kind}_map`, formatIdMap(map));
+      } catch (e) {
+        throw new HakoniwaError(`cannot write /proc/${pid}/${kind}_map: ${e instanceof Error ? e.message : e}`);
+      }
+      continue;
+    }
     const args = [String(pid), ...map.flatMap((m) => [m.container, m.host, m.count].map(String))];
     const out = new Deno.Command(tool, { args, stdin: "null", stdout: "piped", stderr: "piped" }).outputSync();
     if (!out.success) {

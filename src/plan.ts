@@ -303,6 +303,15 @@ export function buildPlan(
   const gid = settings.gid ?? (settings.gidMaps.length ? insideOf(settings.gidMaps, host.gid) : host.gid);
   const uidMap = settings.uidMaps.length ? settings.uidMaps : singleIdMap(uid, host.uid);
   const gidMap = settings.gidMaps.length ? settings.gidMaps : singleIdMap(gid, host.gid);
+  // The sandbox is set up with the caller's own ids: they must stand for some id inside.
+  for (const [kind, map, own] of [["uid", uidMap, host.uid], ["gid", gidMap, host.gid]] as const) {
+    if (!map.some((e) => own >= e.host && own < e.host + e.count)) {
+      throw new UsageError(
+        `the ${kind} map must map your own ${kind} ${own} (the sandbox is set up with it): add --${kind}map ID:${own}`,
+        `--${kind}map`,
+      );
+    }
+  }
   if (!mapsInside(uidMap, uid)) throw new UsageError(`uid ${uid} is not in the uid map`, "--uid");
   if (!mapsInside(gidMap, gid)) throw new UsageError(`gid ${gid} is not in the gid map`, "--gid");
   const env = new Map(settings.env);

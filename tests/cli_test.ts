@@ -1,0 +1,341 @@
+// Integration tests of the command line: every flag of `run`, `explain`, `check`, `completion`.
+import assert from "node:assert/strict";
+import { newFlagState } from "../src/cli/flags.ts";
+import { resolve } from "../src/cli/sandbox.ts";
+import { planFromJson } from "../src/plan.ts";
+import { encodeSpec } from "../src/spec.ts";
+import { hakoniwa, IS_ROOT, ROOT, sandboxSh, sandboxTest, tempDir } from "./helpers.ts";
+
+function nsOf(kind: string): string {
+  return Deno.readLinkSync(`/proc/self/ns/${kind}`);
+}
+
+sandboxTest("-b/--bindmount-ro and -B/--bindmount-rw bind like --ro-bind and --rw-bind", async () => {
+  const dir = await tempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/in`, "hello\n");
+    const r = await sandboxSh(
+      "cat /ro/in /ro2/in; touch /ro/x 2>/dev/null || echo ro; touch /ro2/x 2>/dev/null || echo ro2; echo w > /rw/out; echo w2 > /rw2/out2",
+      ["-b", `${dir}:/ro`, "--bindmount-ro", `${dir}:/ro2`, "-B", `${dir}:/rw`, "--bindmount-rw", `${dir}:/rw2`],
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "hello\nhello\nro\nro2\n");
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "w\n");
+    assert.equal(await Deno.readTextFile(`${dir}/out2`), "w2\n");
+    const missing = await hakoniwa(["run", "-b", "/no/such/src", "--", "true"]);
+    assert.equal(missing.code, 125, "a CLI bind with a missing source fails");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+sandboxTest("--tmpfs, --devfs, --dir and --symlink create what they say, in order", async () => {
+  const r = await sandboxSh(
+    "stat -f -c %T /scratch; echo x > /scratch/f && cat /scratch/f; ls /dev2; stat -c %a /made /made/sub; " +
+      "readlink /link; cat /link/f",
+    [
+      "--tmpfs",
+      "/scratch",
+      "--devfs",
+      "/dev2",
+      "--dir",
+      "/made:700",
+      "--dir",
+      "/made/sub",
+      "--symlink",
+      "/scratch:/link",
+    ],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    "tmpfs\nx\nfd\nfull\nnull\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n700\n755\n/scratch\nx\n",
+  );
+  for (const bad of [["--dir", "/d:9"], ["--symlink", "/only"], ["--tmpfs", "rel"], ["--devfs", "dev"]]) {
+    const u = await hakoniwa(["run", ...bad, "--", "true"]);
+    assert.equal(u.code, 2, `${bad.join(" ")}: ${u.stderr}`);
+    assert.match(u.stderr, new RegExp(bad[0]));
+  }
+});
+
+sandboxTest("--rootdir DIR is a read-only root, DIR:rw a writable one", async () => {
+  const dir = await tempDir();
+  try {
+    for (const d of ["bin", "lib", "lib64", "usr", "proc", "tmp", "dev"]) await Deno.mkdir(`${dir}/${d}`);
+    await Deno.writeTextFile(`${dir}/marker`, "from rootdir\n");
+    const ro = await sandboxSh("cat /marker; touch /x 2>/dev/null || echo ro", ["--rootdir", dir]);
+    assert.equal(ro.code, 0, ro.stderr);
+    assert.equal(ro.stdout, "from rootdir\nro\n");
+    const rw = await sandboxSh("echo new > /x && cat /x", ["--rootdir", `${dir}:rw`]);
+    assert.equal(rw.code, 0, rw.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/x`), "new\n");
+    const gone = await hakoniwa(["run", "--rootdir", `${dir}/nope`, "--", "true"]);
+    assert.equal(gone.code, 2);
+    assert.match(gone.stderr, /rootdir .*nope.* does not exist/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+sandboxTest("--rootfs DIR binds its system directories; --rootfs none drops the policy's binds", async () => {
+  const r = await sandboxSh(
+    "test -e /etc/passwd && echo etc; test -d /sbin && echo sbin; ls /usr >/dev/null && echo usr",
+    [
+      "--rootfs",
+      "/",
+    ],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "etc\nsbin\nusr\n");
+  const none = await hakoniwa(["run", "--rootfs", "none", "--", "/bin/sh", "-c", "true"]);
+  assert.equal(none.code, 125, "no /bin/sh without binds");
+  assert.match(none.stderr, /command not found: \/bin\/sh/);
+  const lib64 = (() => {
+    try {
+      return Deno.statSync("/lib64").isDirectory;
+    } catch {
+      return false;
+    }
+  })();
+  const binds = ["-b", "/usr", "-b", "/bin", "-b", "/lib", ...(lib64 ? ["-b", "/lib64"] : [])];
+  const back = await sandboxSh("ls /", ["--rootfs", "none", ...binds]);
+  assert.equal(back.code, 0, back.stderr);
+  const listing = ["bin", "dev", "lib", "lib64", "proc", "tmp", "usr"].filter((d) => lib64 || d !== "lib64");
+  assert.deepEqual(back.stdout.trim().split("\n"), listing);
+  assert.equal((await hakoniwa(["run", "--rootfs", "rel", "--", "true"])).code, 2);
+});
+
+sandboxTest("--unshare-* and --unshare-all make new namespaces on top of a policy that shares them", async () => {
+  const dir = await tempDir();
+  try {
+    const policy = `${dir}/share.toml`;
+    await Deno.writeTextFile(
+      policy,
+      'include = ["' + ROOT +
+        '/policies/KISS-policy.toml"]\nshare_net = true\nshare_uts = true\nshare_ipc = true\nshare_cgroup = true\n',
+    );
+    const kinds = ["cgroup", "ipc", "net", "uts"];
+    const host = kinds.map(nsOf);
+    const inside = async (flags: string[]) => {
+      const r = await sandboxSh(kinds.map((k) => `readlink /proc/self/ns/${k}`).join("; "), [
+        "--policy-file",
+        policy,
+        ...flags,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim().split("\n").map((l, i) => l === host[i] ? "shared" : "new");
+    };
+    assert.deepEqual(await inside([]), ["shared", "shared", "shared", "shared"]);
+    assert.deepEqual(await inside(["--unshare-cgroup", "--unshare-uts"]), ["new", "shared", "shared", "new"]);
+    assert.deepEqual(await inside(["--unshare-ipc", "--unshare-network"]), ["shared", "new", "new", "shared"]);
+    assert.deepEqual(await inside(["--unshare-all"]), ["new", "new", "new", "new"]);
+    assert.deepEqual(await inside(["--unshare-all", "--share-net"]), ["new", "new", "shared", "new"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+sandboxTest("--uidmap/--gidmap write several ranges (newuidmap/newgidmap when rootless)", async () => {
+  const r = await sandboxSh("cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g", [
+    "--uidmap",
+    "0:100000:1000",
+    "--uidmap",
+    "1000",
+    "--gidmap",
+    "0:100000:1000",
+    "--gidmap",
+    "1000",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/).join(" "));
+  const uid = Deno.uid(), gid = Deno.gid();
+  assert.deepEqual(lines, [
+    "0 100000 1000",
+    `1000 ${uid} 1`,
+    "0 100000 1000",
+    `1000 ${gid} 1`,
+    "1000",
+    "1000",
+  ]);
+  const other = await sandboxSh("id -u; id -g", [
+    ...["--uidmap", "0:100000:1000", "--uidmap", "1000", "--gidmap", "0:100000:1000", "--gidmap", "1000"],
+    ...["-u", "5", "-g", "6"],
+  ]);
+  assert.equal(other.code, 0, other.stderr);
+  assert.equal(other.stdout, "5\n6\n");
+  const unmapped = await hakoniwa(["run", "--uidmap", "0:100000:1000", "--", "true"]);
+  assert.equal(unmapped.code, 2);
+  assert.match(unmapped.stderr, new RegExp(`the uid map must map your own uid ${Deno.uid()}`));
+  const outside = await hakoniwa(["run", "--uidmap", "0:100000:10", "--uidmap", "1000", "-u", "50", "--", "true"]);
+  assert.equal(outside.code, 2);
+  assert.match(outside.stderr, /uid 50 is not in the uid map/);
+  assert.equal((await hakoniwa(["run", "--uidmap", "x:1", "--", "true"])).code, 2);
+  const uidOnly = await sandboxSh("id -u; id -g", ["--uidmap", "0:100000:1000", "--uidmap", "1000"]);
+  assert.equal(uidOnly.code, 0, uidOnly.stderr);
+  assert.equal(uidOnly.stdout, `1000\n${Deno.gid()}\n`);
+  if (!IS_ROOT) {
+    const denied = await hakoniwa(["run", "--uidmap", "0:900000:10", "--uidmap", "1000", "--", "true"]);
+    assert.equal(denied.code, 125);
+    assert.match(denied.stderr, /--uidmap: \/etc\/subuid grants \S+ no range holding host uids 900000\.\.900009/);
+  }
+});
+
+sandboxTest("--user USER[:GROUP] resolves through the host's passwd and group", async () => {
+  const r = await sandboxSh("id -u; id -g", ["--user", "root:daemon"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "0\n1\n");
+  const plain = await sandboxSh("id -u; id -g", ["--user", "daemon"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(plain.stdout, "1\n1\n");
+  const bad = await hakoniwa(["run", "--user", "no-such-user-hk", "--", "true"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /no user "no-such-user-hk"/);
+});
+
+sandboxTest("-e NAME=VALUE sets, -e NAME passes the host's value, unset names stay unset", async () => {
+  const r = await hakoniwa([
+    "run",
+    "-e",
+    "A=1",
+    "-e",
+    "HK_PASS",
+    "-e",
+    "HK_UNSET_X",
+    "--setenv",
+    "B=2",
+    "--",
+    "/usr/bin/env",
+  ], {
+    env: { HK_PASS: "passed" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const vars = r.stdout.trim().split("\n");
+  assert.ok(vars.includes("A=1") && vars.includes("B=2") && vars.includes("HK_PASS=passed"), r.stdout);
+  assert.ok(!vars.some((v) => v.startsWith("HK_UNSET_X")));
+  assert.equal((await hakoniwa(["run", "-e", "=x", "--", "true"])).code, 2);
+});
+
+Deno.test("explain prints the plan as a table without running anything", async () => {
+  const dir = await tempDir();
+  try {
+    const r = await hakoniwa([
+      "explain",
+      "--rw-bind",
+      dir,
+      "--limit-nofile",
+      "10",
+      "--",
+      "/bin/sh",
+      "-c",
+      `touch ${dir}/ran`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^namespaces +user, mount, pid, ipc, uts, network, cgroup$/m);
+    assert.match(r.stdout, new RegExp(`host_path: "${dir}", container_path: "${dir}"`));
+    assert.match(r.stdout, /^limits +nofile = 10$/m);
+    assert.match(r.stdout, /^argv +\["\/bin\/sh","-c",/m);
+    assert.equal([...Deno.readDirSync(dir)].length, 0, "explain ran the command");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("explain --json round-trips to the same plan and the same spec bytes", async () => {
+  const args = [
+    "--ro-bind",
+    "/etc",
+    "--dir",
+    "/d:700",
+    "--uidmap",
+    "0",
+    "-e",
+    "A=1",
+    "--limit-walltime",
+    "3",
+    "--hostname",
+    "h",
+  ];
+  const r = await hakoniwa(["explain", "--json", ...args, "--", "ls", "-l", "/"]);
+  assert.equal(r.code, 0, r.stderr);
+  const read = planFromJson(r.stdout);
+  const state = newFlagState();
+  // The same request built in this process.
+  const { plan } = await resolve(["ls", "-l", "/"], {
+    roBind: true,
+    dir: true,
+    uidmap: true,
+    setenv: true,
+    limitWalltime: 3,
+    hostname: "h",
+  }, {
+    ...state,
+    mounts: [{ kind: "bind", source: "/etc", target: "/etc", readonly: true }, {
+      kind: "dir",
+      target: "/d",
+      mode: 0o700,
+    }],
+    env: [["A", "1"]],
+    uidMaps: [{ container: 0, host: Deno.uid() ?? 0, count: 1 }],
+  });
+  assert.deepEqual(read, plan);
+  const io = { stdio: [0, 1, 2] as [number, number, number], session: "new" as const, setgroups: false };
+  assert.deepEqual(encodeSpec(read, io), encodeSpec(plan, io));
+  assert.throws(() => planFromJson(JSON.stringify({ ...plan, mounts: [{ kind: "nope", target: "/" }] })), /kind/);
+  assert.throws(() => planFromJson(JSON.stringify({ ...plan, uid: "0" })), /plan\.uid: expected number/);
+});
+
+Deno.test("check validates policies: 0 for valid ones, 2 naming file, line and key otherwise", async () => {
+  const shipped = [...Deno.readDirSync(`${ROOT}/policies`)].map((e) => `${ROOT}/policies/${e.name}`);
+  const ok = await hakoniwa(["check", ...shipped]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout.trim().split("\n").length, shipped.length);
+  const dir = await tempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/bad.toml`, 'hostname = "x"\n[limits]\nwalltime = 0\n');
+    const bad = await hakoniwa(["check", `${dir}/bad.toml`]);
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.stderr.trim(),
+      `hakoniwa: ${dir}/bad.toml:3:1: limits.walltime: expected an integer from 1 to 31536000, got 0`,
+    );
+    assert.equal((await hakoniwa(["check"])).code, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("completion: bash loads and completes subcommands, flags and files; zsh and fish print", async () => {
+  const cli = `${Deno.execPath()} run -A --no-check ${ROOT}/cli.ts`;
+  const script = `source <(${cli} completion bash) || exit 9
+complete -p hakoniwa >/dev/null || exit 8
+COMP_WORDS=(hakoniwa ex); COMP_CWORD=1; _hakoniwa; echo "\${COMPREPLY[*]}"
+COMP_WORDS=(hakoniwa run --ro-b); COMP_CWORD=2; _hakoniwa; echo "\${COMPREPLY[*]}"
+COMP_WORDS=(hakoniwa run --policy-file ${ROOT}/policies/KISS); COMP_CWORD=3; _hakoniwa; echo "\${COMPREPLY[*]}"`;
+  const out = await new Deno.Command("bash", { args: ["-c", script] }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.deepEqual(text.trim().split("\n"), ["explain", "--ro-bind", `${ROOT}/policies/KISS-policy.toml`]);
+  const zsh = await hakoniwa(["completion", "zsh"]);
+  assert.match(zsh.stdout, /^#compdef hakoniwa/);
+  assert.match(zsh.stdout, /--policy-file\[.*\]:file:_files/);
+  const fish = await hakoniwa(["completion", "fish"]);
+  assert.match(fish.stdout, /complete -c hakoniwa -n "__fish_seen_subcommand_from run" -l rootdir -r -F/);
+  const bad = await hakoniwa(["completion", "tcsh"]);
+  assert.equal(bad.code, 2);
+});
+
+Deno.test("--help of every subcommand has examples; unknown flags suggest the nearest; usage errors exit 2", async () => {
+  for (const sub of [[], ["run"], ["explain"], ["check"], ["completion"]]) {
+    const r = await hakoniwa([...sub, "--help"]);
+    assert.equal(r.code, 0, `${sub}: ${r.stderr}`);
+    assert.match(r.stdout, /\nExamples:\n {2}(source <\()?hakoniwa /, sub.join(" "));
+  }
+  const typo = await hakoniwa(["explain", "--jsno", "--", "true"]);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /unknown option '--jsno'\s+\(Did you mean --json\?\)/);
+  const typo2 = await hakoniwa(["run", "--unshare-netwrk", "--", "true"]);
+  assert.match(typo2.stderr, /Did you mean --unshare-network\?/);
+  const sub = await hakoniwa(["rn"]);
+  assert.equal(sub.code, 2);
+  assert.match(sub.stderr, /Did you mean run\?/);
+});

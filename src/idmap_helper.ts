@@ -24,7 +24,15 @@ export interface HelperHost {
   path: string[];
 }
 
-/** The calling process's {@link HelperHost}. */
+/**
+ * The calling process's {@link HelperHost}.
+ *
+ * @example
+ * ```ts
+ * import { currentHelperHost } from "./idmap_helper.ts";
+ * console.log(currentHelperHost().subuid); // "/etc/subuid"
+ * ```
+ */
 export function currentHelperHost(): HelperHost {
   return {
     uid: Deno.uid() ?? 0,
@@ -69,7 +77,14 @@ function find(host: HelperHost, name: string): string | null {
   return null;
 }
 
-/** The ranges of a subordinate id file granted to the user (by name or uid). */
+/**
+ * The ranges of a subordinate id file granted to the user (by name or uid).
+ *
+ * @example
+ * ```ts ignore
+ * grantedRanges("/etc/subuid", "alice", 1000); // [{ start: 100000, count: 65536 }]
+ * ```
+ */
 export function grantedRanges(file: string, user: string | null, uid: number): { start: number; count: number }[] {
   return readLines(file).map((l) => l.trim().split(":")).filter((f) =>
     f.length === 3 && (f[0] === user || f[0] === String(uid))
@@ -134,8 +149,13 @@ export function prepareIdMapHelpers(plan: Plan, host: HelperHost): HelperPlan | 
 
 /**
  * Writes the id maps of the held child `pid`, through the helpers where
- * needed. Throws {@link HakoniwaError}
- * with the helper's own message when one fails.
+ * needed. Throws {@link HakoniwaError} with the helper's own message when
+ * one fails.
+ *
+ * @example
+ * ```ts ignore
+ * runIdMapHelpers(pid, plan, prepareIdMapHelpers(plan, currentHelperHost())!);
+ * ```
  */
 export function runIdMapHelpers(pid: number, plan: Plan, helpers: HelperPlan): void {
   const maps = [["uid", helpers.newuidmap, plan.uidMap], ["gid", helpers.newgidmap, plan.gidMap]] as const;

@@ -169,7 +169,15 @@ function seccompSection(c: PolicyCursor, path: KeyPath, v: unknown): SeccompProf
   return seedProfile(syscalls, dismatch as typeof DISMATCH_ACTIONS[number]);
 }
 
-/** Top-level keys this module handles. */
+/**
+ * Top-level keys this module handles.
+ *
+ * @example
+ * ```ts
+ * import { CORE_KEYS } from "./policy.ts";
+ * console.log(CORE_KEYS.includes("mounts")); // true
+ * ```
+ */
 export const CORE_KEYS = [
   "include",
   "mount_new_tmpfs",
@@ -358,7 +366,16 @@ function mergeLayers(base: Layer, next: Layer): Layer {
   return out;
 }
 
-/** How {@link parsePolicy} reads an included file. */
+/**
+ * How {@link parsePolicy} reads an included file.
+ *
+ * @example
+ * ```ts
+ * import { parsePolicy, type PolicyReader } from "./policy.ts";
+ * const read: PolicyReader = () => 'hostname = "inc"';
+ * console.log(parsePolicy('include = ["x.toml"]', "/p.toml", read).hostname); // "inc"
+ * ```
+ */
 export type PolicyReader = (path: string) => string;
 
 function dirname(path: string): string {

@@ -11,7 +11,15 @@ import { PolicyError, type PolicyLocation } from "./errors.ts";
 /** A key path inside a policy, e.g. `["mounts", 2, "target"]`. */
 export type KeyPath = (string | number)[];
 
-/** Finds the 1-based line and column of a key path in the source text, best effort. */
+/**
+ * Finds the 1-based line and column of a key path in the source text, best effort.
+ *
+ * @example
+ * ```ts
+ * import { locate } from "./policy_check.ts";
+ * console.log(locate("a = 1\n[limits]\ncpu = 2\n", ["limits", "cpu"])); // { line: 3, column: 1 }
+ * ```
+ */
 export function locate(text: string, path: KeyPath): { line?: number; column?: number } {
   const lines = text.split("\n");
   let from = 0;
@@ -61,7 +69,15 @@ function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** Formats a key path: `mounts[2].target`. */
+/**
+ * Formats a key path.
+ *
+ * @example
+ * ```ts
+ * import { keyName } from "./policy_check.ts";
+ * console.log(keyName(["mounts", 2, "target"])); // "mounts[2].target"
+ * ```
+ */
 export function keyName(path: KeyPath): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${p}` : p)).join("");
 }

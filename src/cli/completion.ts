@@ -9,7 +9,15 @@
 // deno-lint-ignore no-import-prefix
 import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
 
-/** The shells `hakoniwa completion` supports. */
+/**
+ * The shells `hakoniwa completion` supports.
+ *
+ * @example
+ * ```ts
+ * import { SHELLS } from "./completion.ts";
+ * console.log(SHELLS.join(" ")); // "bash zsh fish"
+ * ```
+ */
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 
 interface Sub {

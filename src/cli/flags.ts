@@ -36,12 +36,28 @@ export interface FlagState {
   gidMaps: { container: number; host: number; count: number }[];
 }
 
-/** A fresh, empty {@link FlagState}. */
+/**
+ * A fresh, empty {@link FlagState}.
+ *
+ * @example
+ * ```ts
+ * import { newFlagState } from "./flags.ts";
+ * console.log(newFlagState().mounts.length); // 0
+ * ```
+ */
 export function newFlagState(): FlagState {
   return { mounts: [], env: [], namespaces: [], uidMaps: [], gidMaps: [] };
 }
 
-/** A whole number parser for `flag`. */
+/**
+ * A whole number parser for `flag`.
+ *
+ * @example
+ * ```ts
+ * import { wholeNumber } from "./flags.ts";
+ * console.log(wholeNumber("--limit-cpu")("5")); // 5
+ * ```
+ */
 export function wholeNumber(flag: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min || Number(value) > max) {
@@ -53,7 +69,15 @@ export function wholeNumber(flag: string, min = 0, max = Number.MAX_SAFE_INTEGER
   };
 }
 
-/** Splits on `:`; a backslash escapes a `:` or a `\`. */
+/**
+ * Splits on `:`; a backslash escapes a `:` or a `\`.
+ *
+ * @example
+ * ```ts
+ * import { splitColons } from "./flags.ts";
+ * console.log(splitColons("a\\:b:c")); // ["a:b", "c"]
+ * ```
+ */
 export function splitColons(value: string): string[] {
   const parts: string[] = [""];
   for (let i = 0; i < value.length; i++) {
@@ -123,12 +147,30 @@ const LIMIT_WHAT: Record<string, string> = {
   nproc: "processes",
 };
 
-/** The policy file flag. */
+/**
+ * The policy file flag.
+ *
+ * @example
+ * ```ts ignore
+ * import { Command } from "@commander-js/extra-typings";
+ * import { addPolicyFlags } from "./flags.ts";
+ * addPolicyFlags(new Command("run"));
+ * ```
+ */
 export function addPolicyFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C) {
   return cmd.option("--policy-file <FILE>", "use a policy file instead of the embedded KISS-policy.toml");
 }
 
-/** Mount and filesystem flags; they keep their command-line order. */
+/**
+ * Mount and filesystem flags; they keep their command-line order.
+ *
+ * @example
+ * ```ts ignore
+ * import { Command } from "@commander-js/extra-typings";
+ * import { addMountFlags, newFlagState } from "./flags.ts";
+ * addMountFlags(new Command("run"), newFlagState());
+ * ```
+ */
 export function addMountFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C, state: FlagState) {
   const push = (m: ContainerMount) => state.mounts.push(m);
   const bind = (flag: string, readonly: boolean) => (v: string) => {
@@ -177,7 +219,16 @@ export function addMountFlags<C extends Command<unknown[], Record<string, unknow
     .option("-w, --work-dir <DIR>", "bind DIR read-write and run the command in it");
 }
 
-/** Environment flags. */
+/**
+ * Environment flags.
+ *
+ * @example
+ * ```ts ignore
+ * import { Command } from "@commander-js/extra-typings";
+ * import { addEnvFlags, newFlagState } from "./flags.ts";
+ * addEnvFlags(new Command("run"), newFlagState());
+ * ```
+ */
 export function addEnvFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C, state: FlagState) {
   return cmd.option(
     "-e, --setenv <NAME=VALUE|NAME>",
@@ -197,7 +248,16 @@ export function addEnvFlags<C extends Command<unknown[], Record<string, unknown>
   );
 }
 
-/** Namespace and hostname flags; they keep their command-line order. */
+/**
+ * Namespace and hostname flags; they keep their command-line order.
+ *
+ * @example
+ * ```ts ignore
+ * import { Command } from "@commander-js/extra-typings";
+ * import { addNamespaceFlags, newFlagState } from "./flags.ts";
+ * addNamespaceFlags(new Command("run"), newFlagState());
+ * ```
+ */
 export function addNamespaceFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C, state: FlagState) {
   const ns = (op: "share" | "unshare", ...which: Namespace[]) => () => {
     for (const n of which) state.namespaces.push([op, n]);
@@ -218,7 +278,16 @@ export function addNamespaceFlags<C extends Command<unknown[], Record<string, un
     .option("--unshare-uts", "new uts namespace", ns("unshare", "uts"));
 }
 
-/** Identity flags: ids inside and the id maps. */
+/**
+ * Identity flags: ids inside and the id maps.
+ *
+ * @example
+ * ```ts ignore
+ * import { Command } from "@commander-js/extra-typings";
+ * import { addIdentityFlags, newFlagState } from "./flags.ts";
+ * addIdentityFlags(new Command("run"), newFlagState());
+ * ```
+ */
 export function addIdentityFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C, state: FlagState) {
   const uid = Deno.uid() ?? 0, gid = Deno.gid() ?? 0;
   return cmd
@@ -235,7 +304,16 @@ export function addIdentityFlags<C extends Command<unknown[], Record<string, unk
     });
 }
 
-/** Resource limit flags. */
+/**
+ * Resource limit flags.
+ *
+ * @example
+ * ```ts ignore
+ * import { Command } from "@commander-js/extra-typings";
+ * import { addLimitFlags } from "./flags.ts";
+ * addLimitFlags(new Command("run"));
+ * ```
+ */
 export function addLimitFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C) {
   for (const name of RLIMIT_NAMES) {
     cmd.addOption(
@@ -251,7 +329,16 @@ export function addLimitFlags<C extends Command<unknown[], Record<string, unknow
 }
 
 // --- network and Landlock flags (hakoniwa 1.x spelling) ---
-/** Network and Landlock flags. */
+/**
+ * Network and Landlock flags.
+ *
+ * @example
+ * ```ts ignore
+ * import { Command } from "@commander-js/extra-typings";
+ * import { addIsolationFlags } from "./flags.ts";
+ * addIsolationFlags(new Command("run"));
+ * ```
+ */
 export function addIsolationFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C): C {
   const list = (v: string, prev: string[] = []) => [...prev, v];
   cmd.option("--network <MODE>", "none (default: new namespace, lo up), host, or pasta[:OPT,OPT...]")
@@ -270,7 +357,14 @@ export function addIsolationFlags<C extends Command<unknown[], Record<string, un
   return cmd;
 }
 
-/** Applies the network and Landlock flags. */
+/**
+ * Applies the network and Landlock flags.
+ *
+ * @example
+ * ```ts ignore
+ * applyIsolation(container, { network: "host" });
+ * ```
+ */
 export function applyIsolation(c: Container, o: Record<string, unknown>): void {
   const strings = (v: unknown) => (v ?? []) as string[];
   if (typeof o.network === "string") {
@@ -307,7 +401,16 @@ export function applyIsolation(c: Container, o: Record<string, unknown>): void {
   }
 }
 
-/** The seccomp flag. */
+/**
+ * The seccomp flag.
+ *
+ * @example
+ * ```ts ignore
+ * import { Command } from "@commander-js/extra-typings";
+ * import { addSeccompFlags } from "./flags.ts";
+ * addSeccompFlags(new Command("run"));
+ * ```
+ */
 export function addSeccompFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C): C {
   cmd.option(
     "--seccomp <PROFILE>",
@@ -316,7 +419,16 @@ export function addSeccompFlags<C extends Command<unknown[], Record<string, unkn
   return cmd;
 }
 
-/** Every flag that shapes a sandbox, in help order. */
+/**
+ * Every flag that shapes a sandbox, in help order.
+ *
+ * @example
+ * ```ts ignore
+ * import { Command } from "@commander-js/extra-typings";
+ * import { addSandboxFlags, newFlagState } from "./flags.ts";
+ * addSandboxFlags(new Command("run"), newFlagState());
+ * ```
+ */
 export function addSandboxFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C, state: FlagState): C {
   addPolicyFlags(cmd);
   addMountFlags(cmd, state);

@@ -45,7 +45,14 @@ export async function resolve(commandArgs: string[], o: SandboxFlags, state: Fla
   return { policy, plan };
 }
 
-/** Logs the plan at info level, the way the seed's `--verbose` did. */
+/**
+ * Logs the plan at info level, the way the seed's `--verbose` did.
+ *
+ * @example
+ * ```ts ignore
+ * logPlan((await resolve(["true"], {}, newFlagState())).plan);
+ * ```
+ */
 export function logPlan(plan: Plan): void {
   const log = logger("executor");
   log.info(
@@ -70,7 +77,14 @@ export function logPlan(plan: Plan): void {
   log.info(`Execve: ${plan.program} ${JSON.stringify(plan.argv)}, cwd: ${JSON.stringify(plan.cwd)}`);
 }
 
-/** The plan as an aligned, human-readable table. */
+/**
+ * The plan as an aligned, human-readable table.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(planTable((await resolve(["true"], {}, newFlagState())).plan));
+ * ```
+ */
 export function planTable(plan: Plan): string {
   const rows: [string, string][] = [];
   const add = (k: string, v: string) => rows.push([k, v]);

@@ -120,7 +120,7 @@ Examples:
       for (const file of files) {
         const policy = await loadPolicyFile(file);
         containerFromPolicy(policy); // resolves `user`, checks hostname and limits
-        console.log(`${file}: ok (${policy.files_read.length} file${policy.files_read.length > 1 ? "s" : ""})`);
+        console.log(`${file}: ok (${policy.filesRead.length} file${policy.filesRead.length > 1 ? "s" : ""})`);
       }
     });
 }

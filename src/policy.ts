@@ -41,7 +41,7 @@ export interface Policy {
   /** Where it came from (a path or `<string>`). */
   file: string;
   /** Every file read, the policy's own last. */
-  files_read: string[];
+  filesRead: string[];
   /** Mount a new tmpfs at /tmp. */
   mountNewTmpfs: boolean;
   /** Mount a minimal devfs at /dev. */
@@ -203,7 +203,7 @@ export const CORE_KEYS = [
 ] as const;
 
 /** One file's settings before defaults: absent keys stay undefined. */
-type Layer = Partial<Omit<Policy, "file" | "files_read" | "sections">> & {
+type Layer = Partial<Omit<Policy, "file" | "filesRead" | "sections">> & {
   sections: Record<string, unknown>;
   /** Where each mount target was set, for duplicate reports across files. */
   mountAt: Map<string, PolicyLocation>;
@@ -453,7 +453,7 @@ export function parsePolicy(
   const l = parseFile(source, file, read, [self], seen);
   return {
     file,
-    files_read: [...seen, file],
+    filesRead: [...seen, file],
     mountNewTmpfs: l.mountNewTmpfs ?? false,
     mountNewDevfs: l.mountNewDevfs ?? false,
     mounts: l.mounts ?? [],

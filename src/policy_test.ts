@@ -174,7 +174,7 @@ Deno.test("include: relative to the including file, lists concatenated, single v
   assert.equal(p.hostname, "main");
   assert.equal(p.shareNet, true);
   assert.deepEqual(p.env, { A: "base", B: "main" });
-  assert.deepEqual(p.files_read, ["/p/lib/base.toml", "/p/common.toml", "/p/main.toml"]);
+  assert.deepEqual(p.filesRead, ["/p/lib/base.toml", "/p/common.toml", "/p/main.toml"]);
 });
 
 Deno.test("include cycles and missing includes are reported", () => {

@@ -381,6 +381,11 @@ Deno.test("--help of every subcommand has examples; unknown flags suggest the ne
   assert.match(typo.stderr, /unknown option '--jsno'\s+\(Did you mean --json\?\)/);
   const typo2 = await hakoniwa(["run", "--unshare-netwrk", "--", "true"]);
   assert.match(typo2.stderr, /Did you mean --unshare-network\?/);
+  for (const value of ["0", "-1", "99999999999999999999", "1.5"]) {
+    const w = await hakoniwa(["run", "--limit-walltime", value, "--", "true"]);
+    assert.equal(w.code, 2, value);
+    assert.match(w.stderr, /--limit-walltime: expected a whole number from 1 to 31536000/);
+  }
   const sub = await hakoniwa(["rn"]);
   assert.equal(sub.code, 2);
   assert.match(sub.stderr, /Did you mean run\?/);

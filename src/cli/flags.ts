@@ -61,9 +61,8 @@ export function newFlagState(): FlagState {
 export function wholeNumber(flag: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min || Number(value) > max) {
-      throw new InvalidArgumentError(
-        `${flag}: expected a whole number${min ? ` of at least ${min}` : ""}, got "${value}"`,
-      );
+      const range = max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min ? ` of at least ${min}` : "";
+      throw new InvalidArgumentError(`${flag}: expected a whole number${range}, got "${value}"`);
     }
     return Number(value);
   };

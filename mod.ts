@@ -35,7 +35,14 @@ export {
   type SetupStep,
   UsageError,
 } from "./src/errors.ts";
-export { containerFromPolicy, loadPolicyFile, parsePolicy, type Policy, type PolicyMount } from "./src/policy.ts";
+export {
+  containerFromPolicy,
+  loadPolicyFile,
+  parsePolicy,
+  type Policy,
+  type PolicyMount,
+  type PolicyReader,
+} from "./src/policy.ts";
 export { type Report, reportJson, type Status } from "./src/report.ts";
 export { nativeLibraryInfo } from "./src/ffi.ts";
 export { type Namespace, NAMESPACE_FLAGS } from "./src/namespace.ts";

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { newFlagState } from "../src/cli/flags.ts";
 import { resolve } from "../src/cli/sandbox.ts";
-import { planFromJson } from "../src/plan.ts";
+import { type Plan, planFromJson, planToJson } from "../src/plan.ts";
 import { encodeSpec } from "../src/spec.ts";
 import { hakoniwa, IS_ROOT, ROOT, sandboxSh, sandboxTest, tempDir, waitFor } from "./helpers.ts";
 
@@ -290,8 +290,11 @@ Deno.test("explain --json round-trips to the same plan and the same spec bytes",
   assert.deepEqual(read, plan);
   const io = { stdio: [0, 1, 2] as [number, number, number], session: "new" as const, setgroups: false };
   assert.deepEqual(encodeSpec(read, io), encodeSpec(plan, io));
-  assert.throws(() => planFromJson(JSON.stringify({ ...plan, mounts: [{ kind: "nope", target: "/" }] })), /kind/);
-  assert.throws(() => planFromJson(JSON.stringify({ ...plan, uid: "0" })), /plan\.uid: expected number/);
+  assert.throws(
+    () => planFromJson(planToJson({ ...plan, mounts: [{ kind: "nope", target: "/" }] } as unknown as Plan)),
+    /kind/,
+  );
+  assert.throws(() => planFromJson(planToJson({ ...plan, uid: "0" } as unknown as Plan)), /plan\.uid: expected number/);
 });
 
 Deno.test("check validates policies: 0 for valid ones, 2 naming file, line and key otherwise", async () => {

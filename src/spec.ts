@@ -192,7 +192,9 @@ export function encodeSpec(
   }
   w.record(T.HOSTNAME, () => w.str(plan.hostname));
   w.record(T.ROOT, () => {
-    w.u32(MF.NOSUID); // read-only comes after the build, see F.ROOT_RDONLY
+    // A read-only rootdir is read-only before anything is built in it, so the build never writes to the
+    // host's directory (a missing mount point is an error); a new tmpfs root becomes read-only after the build.
+    w.u32(plan.root.source !== null && plan.root.readonly ? MF.NOSUID | MF.RDONLY : MF.NOSUID);
     w.str(plan.root.source ?? "");
   });
   for (const op of plan.mounts) mountRecord(w, op);

@@ -79,6 +79,11 @@ sandboxTest("--rootdir DIR is a read-only root, DIR:rw a writable one", async ()
     const rw = await sandboxSh("echo new > /x && cat /x", ["--rootdir", `${dir}:rw`]);
     assert.equal(rw.code, 0, rw.stderr);
     assert.equal(await Deno.readTextFile(`${dir}/x`), "new\n");
+    // A read-only rootdir is never written on the host: a missing mount point is an error, not a new directory.
+    const missing = await sandboxSh("true", ["--rootdir", dir, "--tmpfs", "/scratch"]);
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /\/scratch: Read-only file system/);
+    assert.throws(() => Deno.statSync(`${dir}/scratch`), Deno.errors.NotFound);
     const gone = await hakoniwa(["run", "--rootdir", `${dir}/nope`, "--", "true"]);
     assert.equal(gone.code, 2);
     assert.match(gone.stderr, /rootdir .*nope.* does not exist/);

@@ -32,9 +32,13 @@ static volatile pid_t command_pid = -1;
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 
+/* To the command's whole process group (it leads its own session), as a
+ * terminal would: a shell waiting for a foreground child ignores SIGINT
+ * itself, so the child must get it too. Before the command's setsid the
+ * group does not exist yet: then to the command alone. */
 static void forward(int sig) {
   int saved = errno;
-  if (command_pid > 0) kill(command_pid, sig);
+  if (command_pid > 0 && kill(-command_pid, sig) < 0) kill(command_pid, sig);
   errno = saved;
 }
 

@@ -175,12 +175,32 @@ static void apply(struct hk_spec *s, int root, struct hk_mount *m) {
   close(dir);
 }
 
+/*
+ * Clone the host tree at src. The plan names sources by their resolved
+ * path, so no component may be a symlink: one swapped in since the plan
+ * was built (say in a directory another user can write) fails with ELOOP
+ * instead of redirecting the bind somewhere else.
+ */
+static int open_source(const char *src) {
+  struct open_how how;
+  memset(&how, 0, sizeof(how));
+  how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = (int)syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof(how));
+  if (fd < 0) return -1;
+  int tree = sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return tree;
+}
+
 /* Open every host source while the host's tree is still in view. */
 static void open_sources(struct hk_spec *s) {
   for (size_t i = 0; i < s->n_mounts; i++) {
     struct hk_mount *m = &s->mounts[i];
     if (m->kind != HK_M_BIND) continue;
-    m->src_fd = sys_open_tree(AT_FDCWD, m->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    m->src_fd = open_source(m->src);
     if (m->src_fd < 0 && errno == ENOENT && (m->flags & HK_MF_OPTIONAL)) continue;
     if (m->src_fd < 0) hk_fail(s, HK_S_OPEN_SOURCE, errno, m->src);
     if (set_attrs(m->src_fd, m->flags, 1) < 0) hk_fail(s, HK_S_BIND, errno, m->src);
@@ -191,7 +211,7 @@ static void open_sources(struct hk_spec *s) {
 static int attach_root(struct hk_spec *s) {
   int src = -1;
   if (s->root_src[0]) {
-    src = sys_open_tree(AT_FDCWD, s->root_src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    src = open_source(s->root_src);
     if (src < 0 || set_attrs(src, s->root_flags, 1) < 0) hk_fail(s, HK_S_ROOT, errno, s->root_src);
   } else {
     struct hk_mount m = {.kind = HK_M_TMPFS, .flags = HK_MF_NOSUID | HK_MF_NODEV, .mode = 0755, .dst = "/"};

@@ -44,7 +44,8 @@ static int set_attrs(int fd, uint32_t flags, int recursive) {
 static int open_beneath(int dirfd, const char *name, uint64_t flags) {
   struct open_how how;
   memset(&how, 0, sizeof(how));
-  how.flags = flags | O_CLOEXEC | O_NOFOLLOW;
+  /* No O_NOFOLLOW: with O_PATH it would hand back the symlink itself; RESOLVE_NO_SYMLINKS refuses it (ELOOP). */
+  how.flags = flags | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   return (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
 }
@@ -184,7 +185,7 @@ static void apply(struct hk_spec *s, int root, struct hk_mount *m) {
 static int open_source(const char *src) {
   struct open_how how;
   memset(&how, 0, sizeof(how));
-  how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW;
+  how.flags = O_PATH | O_CLOEXEC; /* O_NOFOLLOW would return a trailing symlink itself */
   how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   int fd = (int)syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof(how));
   if (fd < 0) return -1;

@@ -101,7 +101,7 @@ static void init_loop(struct hk_spec *s, pid_t child) {
 
 void hk_child_main(struct hk_spec *s) {
   /* The parent is the Deno thread that called clone; if Deno dies, so do we. */
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_PDEATHSIG");
   hk_reset_signals();
   umask(0);
   if (arrange_fds(s) < 0) hk_fail(s, HK_S_STDIO, errno, "stdio");

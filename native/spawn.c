@@ -152,9 +152,17 @@ int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
   }
   /* One byte releases the child; closing the pipe alone would mean "abort". */
   if (hk_write_all(sync[1], "g", 1) < 0) {
-    put_error(err, HK_S_SYNC, errno, "sync pipe");
+    int e = errno;
     reap(pidfd);
     close(pidfd);
+    /* The child gave up first: its own report names the step that failed. */
+    struct hk_record rec;
+    if (read(report[0], &rec, sizeof(rec)) == (ssize_t)sizeof(rec) && rec.kind == HK_REC_ERROR) {
+      rec.path[HK_REC_PATH_MAX - 1] = 0;
+      put_error(err, rec.step, rec.err, rec.path);
+    } else {
+      put_error(err, HK_S_SYNC, e, "sync pipe");
+    }
     goto fail;
   }
   close(sync[1]);

@@ -58,7 +58,10 @@ Deno.test({
     await Deno.symlink(`${dir}/outside/f`, `${dir}/w/file`); // a file mount point
     for (const [src, dst] of [["/usr/share", "/w/sub/share"], ["/etc/hostname", "/w/file"], ["/usr/share", "/w/sub"]]) {
       // The library keeps this order: the writable bind first, then mount points inside it.
-      const c = Container.empty().bindRo("/usr").bindRo("/bin").bindRo("/lib").bindRw(`${dir}/w`, "/w").bindRo(src, dst);
+      const c = Container.empty().bindRo("/usr").bindRo("/bin").bindRo("/lib").bindRw(`${dir}/w`, "/w").bindRo(
+        src,
+        dst,
+      );
       if (currentHost().realPath("/lib64")) c.bindRo("/lib64");
       const plan = buildPlan(c.settings, { program: "/bin/sh", args: ["-c", "touch /w/ran"] }, currentHost());
       const sb = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: IS_ROOT });

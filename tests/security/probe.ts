@@ -2,7 +2,7 @@
  * Shared pieces of the adversarial suite: small C probes built with gcc
  * into a host directory that sandboxes bind at /probe, and the two
  * policies every attack is tried under (the default one and a stronger
- * one with limits and, when the CLI has it, the default seccomp
+ * one with limits and, when the CLI has it, the strict seccomp
  * profile).
  */
 import { type CliResult, hakoniwa, ROOT } from "../helpers.ts";
@@ -61,7 +61,7 @@ export const STRONG_POLICY = `${ROOT}/tests/security/strong-policy.toml`;
 /** The policies each attack is tried under: the default one, and the strongest one available. */
 export async function policies(): Promise<{ name: string; flags: string[] }[]> {
   const strong = ["--policy-file", STRONG_POLICY];
-  if (await hasSeccompFlag()) strong.push("--seccomp", "default");
+  if (await hasSeccompFlag()) strong.push("--seccomp", "strict");
   return [{ name: "default", flags: [] }, { name: "strong", flags: strong }];
 }
 

@@ -31,3 +31,13 @@ sandboxTest("proc/sys: every write to /proc/sys, sysrq and a new sysfs/proc moun
     }
   }
 });
+
+sandboxTest(
+  "nested user namespaces: --seccomp strict forbids them (the switch); default allows them unprivileged",
+  async () => {
+    const r = await inSandbox(["--seccomp", "strict"], ["/bin/sh", "-c", "unshare -U true && echo NESTED"]);
+    assert.doesNotMatch(r.stdout, /NESTED/, "a user namespace was created under --seccomp strict");
+    const d = await inSandbox([], ["/bin/sh", "-c", "unshare -U true && echo NESTED"]);
+    assert.match(d.stdout, /NESTED/, d.stderr);
+  },
+);

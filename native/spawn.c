@@ -100,6 +100,15 @@ static void reap(int pidfd) {
   }
 }
 
+/* After the child is gone: copy the error it reported, if any, into err. Returns 1 when there was one. */
+static int child_error(int report_fd, uint8_t *err) {
+  struct hk_record rec;
+  if (read(report_fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec) || rec.kind != HK_REC_ERROR) return 0;
+  rec.path[HK_REC_PATH_MAX - 1] = 0;
+  put_error(err, rec.step, rec.err, rec.path);
+  return 1;
+}
+
 int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
   struct hk_spec s;
   const char *why = NULL;
@@ -139,8 +148,10 @@ int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
 
   uint32_t step = write_maps(&s, (pid_t)pid, path, sizeof(path));
   if (step) {
-    put_error(err, step, errno, path);
+    int e = errno;
     reap(pidfd);
+    /* A child that died first (say its prctl failed) is why: its report names the step. */
+    if (!child_error(report[0], err)) put_error(err, step, e, path);
     close(pidfd);
     goto fail;
   }
@@ -155,14 +166,7 @@ int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
     int e = errno;
     reap(pidfd);
     close(pidfd);
-    /* The child gave up first: its own report names the step that failed. */
-    struct hk_record rec;
-    if (read(report[0], &rec, sizeof(rec)) == (ssize_t)sizeof(rec) && rec.kind == HK_REC_ERROR) {
-      rec.path[HK_REC_PATH_MAX - 1] = 0;
-      put_error(err, rec.step, rec.err, rec.path);
-    } else {
-      put_error(err, HK_S_SYNC, e, "sync pipe");
-    }
+    if (!child_error(report[0], err)) put_error(err, HK_S_SYNC, e, "sync pipe");
     goto fail;
   }
   close(sync[1]);

@@ -38,8 +38,6 @@ sandboxTest(
         ]);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(await Deno.readTextFile(victim), "precious\n", `${p.name}: the report went through the symlink`);
-        assert.match(await Deno.readTextFile(`${dir}/w/report.json`), /"status":"OK"/);
-        assert.ok(!(await Deno.lstat(`${dir}/w/report.json`)).isSymlink);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -20,6 +20,7 @@ import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors
 import { logger, setupLogging } from "./src/log.ts";
 import { containerFromPolicy, loadPolicyFile } from "./src/policy.ts";
 import { reportJson } from "./src/report.ts";
+import { openReport } from "./src/cli/report_file.ts";
 import { startSandbox } from "./src/runner.ts";
 import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
 
@@ -60,6 +61,7 @@ Examples:
       await setupLogging(!opts.verbose ? "warning" : opts.verbose > 1 ? "debug" : "info");
       const { plan } = await resolve(commandArgs, opts, state);
       logPlan(plan);
+      const reportFile = opts.reportFile ? await openReport(opts.reportFile, plan) : null;
       // A terminal on stdin: the command gets its own pty, which also passes window size changes on.
       const tty = await isTerminal(0);
       const sandbox = tty
@@ -74,7 +76,10 @@ Examples:
       const json = JSON.stringify(reportJson(report));
       if (report.status === "SE") console.error(`hakoniwa: ${report.reason}`);
       logger("executor").info(`Result: ${json}`);
-      if (opts.reportFile) await Deno.writeTextFile(opts.reportFile, json + "\n");
+      if (reportFile) {
+        await reportFile.write(json + "\n");
+        reportFile.close();
+      }
       done(report.exitCode);
     });
   return cmd;

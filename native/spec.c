@@ -166,7 +166,7 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
       return -1;
     }
     s->filter.len = (unsigned short)(n / sizeof(struct sock_filter));
-    s->filter.filter = (struct sock_filter *)f; /* the spec buffer is 8-byte aligned by the caller */
+    s->filter.filter = (struct sock_filter *)f; /* not aligned in the spec: only the kernel reads it (it copies) */
     return 0;
   }
   case HK_T_FLAGS: return u32(r, &s->flags);

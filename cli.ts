@@ -21,22 +21,12 @@ import { logger, setupLogging } from "./src/log.ts";
 import { containerFromPolicy, loadPolicyFile } from "./src/policy.ts";
 import { reportJson } from "./src/report.ts";
 import { openReport } from "./src/cli/report_file.ts";
-import { startSandbox } from "./src/runner.ts";
+import { canSetgroups, startSandbox } from "./src/runner.ts";
 import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
 
 export { parseBind } from "./src/cli/flags.ts";
 
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
-
-/** setgroups is allowed in a new user namespace only for a privileged caller whose own namespace allows it. */
-function canSetgroups(): boolean {
-  if (Deno.uid() !== 0) return false;
-  try {
-    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
-  } catch {
-    return false;
-  }
-}
 
 function runCommand(state: FlagState, done: (code: number) => void) {
   const cmd = new Command("run")

@@ -11,7 +11,7 @@ import * as mod from "../mod.ts";
 import { POLICIES } from "../src/generated/policies.ts";
 import { loadNative } from "../src/ffi.ts";
 import { buildPlan, currentHost } from "../src/plan.ts";
-import { type RunningSandbox, startSandbox } from "../src/runner.ts";
+import { canSetgroups, type RunningSandbox, startSandbox } from "../src/runner.ts";
 import type { SpawnIo } from "../src/spec.ts";
 
 /** What one sandboxed run reports back to the benchmark. */
@@ -41,15 +41,6 @@ export type AdapterMode = "output()" | "startSandbox";
 
 type OutputLike = { code: number; stdout?: Uint8Array; success?: boolean; report?: { maxRssKb?: number } };
 type CommandLike = { output(): Promise<OutputLike> };
-
-function canSetgroups(): boolean {
-  if (Deno.uid() !== 0) return false;
-  try {
-    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
-  } catch {
-    return false;
-  }
-}
 
 /** The default container: the embedded KISS policy, as the CLI builds it. */
 export function defaultContainer(): mod.Container {

@@ -16,7 +16,9 @@ function snapshot() {
     fds: [...Deno.readDirSync("/proc/self/fd")].length,
     children,
     mounts: Deno.readTextFileSync("/proc/self/mountinfo").split("\n").length,
-    tmp: [...Deno.readDirSync("/tmp")].map((e) => e.name).filter((n) => !n.startsWith("hakoniwa-")).sort().join(" "),
+    // Only this user's entries: what other users' processes do in /tmp meanwhile is not ours to count.
+    tmp: [...Deno.readDirSync("/tmp")].map((e) => e.name).filter((n) => !n.startsWith("hakoniwa-") && ownedByMe(n))
+      .sort().join(" "),
   };
 }
 
@@ -53,4 +55,12 @@ export async function soak(serial: number, parallel: number, inProcess = true): 
   }
   const after = snapshot();
   assert.deepEqual(after, before, `${serial} in a row and ${parallel} at once left something behind`);
+}
+
+function ownedByMe(name: string): boolean {
+  try {
+    return Deno.lstatSync(`/tmp/${name}`).uid === Deno.uid();
+  } catch {
+    return false; // gone meanwhile
+  }
 }

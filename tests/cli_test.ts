@@ -4,7 +4,7 @@ import { newFlagState } from "../src/cli/flags.ts";
 import { resolve } from "../src/cli/sandbox.ts";
 import { type Plan, planFromJson, planToJson } from "../src/plan.ts";
 import { encodeSpec } from "../src/spec.ts";
-import { hakoniwa, IS_ROOT, ROOT, sandboxSh, sandboxTest, tempDir, waitFor } from "./helpers.ts";
+import { CLI_SH, hakoniwa, IS_ROOT, ROOT, sandboxSh, sandboxTest, tempDir, waitFor } from "./helpers.ts";
 
 function has(program: string): boolean {
   return ["/usr/bin", "/bin"].some((d) => {
@@ -323,7 +323,7 @@ Deno.test("check validates policies: 0 for valid ones, 2 naming file, line and k
 });
 
 Deno.test("completion: bash, zsh and fish load and complete subcommands, flags and files", async () => {
-  const cli = `${Deno.execPath()} run -A --no-check ${ROOT}/cli.ts`;
+  const cli = CLI_SH;
   const script = `source <(${cli} completion bash) || exit 9
 complete -p hakoniwa >/dev/null || exit 8
 COMP_WORDS=(hakoniwa ex); COMP_CWORD=1; _hakoniwa; echo "\${COMPREPLY[*]}"

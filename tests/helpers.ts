@@ -14,13 +14,22 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The argv that runs this checkout's CLI: `[deno, "run", "-A", "--no-check", ".../cli.ts", ...args]`. */
+export function cliArgv(...args: string[]): string[] {
+  return [Deno.execPath(), "run", "-A", "--no-check", `${ROOT}/cli.ts`, ...args];
+}
+
+/** The same argv as one shell word list, for scripts that exec the CLI. */
+export const CLI_SH: string = cliArgv().join(" ");
+
 /** Runs `deno run -A cli.ts ARGS` and collects its output. */
 export async function hakoniwa(
   args: string[],
   options: { stdin?: string; env?: Record<string, string>; clearEnv?: boolean } = {},
 ): Promise<CliResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", `${ROOT}/cli.ts`, ...args],
+  const [deno, ...argv] = cliArgv(...args);
+  const child = new Deno.Command(deno, {
+    args: argv,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

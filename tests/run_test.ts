@@ -1,11 +1,12 @@
 // Integration tests of `hakoniwa run`: each starts real sandboxes.
 import assert from "node:assert/strict";
 import {
+  CLI_SH,
+  cliArgv,
   hakoniwa,
   hostMounts,
   IS_ROOT,
   processesWith,
-  ROOT,
   sandboxSh,
   sandboxTest,
   tempDir,
@@ -94,17 +95,7 @@ sandboxTest("nothing of the sandbox is visible on the host, during or after", as
   const marker = `hk-visible-${crypto.randomUUID().slice(0, 8)}`;
   const tag = `${70000 + Math.floor(Math.random() * 9999)}`;
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-check",
-      `${ROOT}/cli.ts`,
-      "run",
-      "--",
-      "/bin/sh",
-      "-c",
-      `touch /tmp/${marker}; exec sleep ${tag}`,
-    ],
+    args: [...cliArgv().slice(1), "run", "--", "/bin/sh", "-c", `touch /tmp/${marker}; exec sleep ${tag}`],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -153,7 +144,7 @@ sandboxTest("read-only binds stay read-only for every submount, even for uid 0 i
     await Deno.mkdir(`${dir}/sub`);
     // A private mount namespace on the host side gives the bind source a submount.
     const unshare = IS_ROOT ? ["unshare", "-m"] : ["unshare", "-Urm"];
-    const script = `mount -t tmpfs sub ${dir}/sub && exec ${Deno.execPath()} run -A --no-check ${ROOT}/cli.ts run ` +
+    const script = `mount -t tmpfs sub ${dir}/sub && exec ${CLI_SH} run ` +
       `--ro-bind ${dir} --uid 0 -- /bin/sh -c 'touch ${dir}/sub/f 2>/dev/null && echo sub-writable; ` +
       `mount -o remount,rw ${dir}/sub 2>/dev/null && echo remounted; mount -o remount,rw ${dir} 2>/dev/null && echo remounted2; echo end'`;
     const out = await new Deno.Command(unshare[0], { args: [...unshare.slice(1), "/bin/sh", "-c", script] }).output();
@@ -242,8 +233,7 @@ sandboxTest("only fds 0, 1 and 2 enter the sandbox", async () => {
   const dir = await tempDir();
   try {
     await Deno.writeTextFile(`${dir}/secret`, "s3cret");
-    const script =
-      `exec 7<${dir}/secret 9<${dir}/secret; exec ${Deno.execPath()} run -A --no-check ${ROOT}/cli.ts run ` +
+    const script = `exec 7<${dir}/secret 9<${dir}/secret; exec ${CLI_SH} run ` +
       `-- /bin/sh -c 'ls /proc/self/fd; cat <&7 2>/dev/null; echo end'`;
     const out = await new Deno.Command("/bin/sh", { args: ["-c", script] }).output();
     const text = new TextDecoder().decode(out.stdout);
@@ -346,10 +336,7 @@ sandboxTest("init forwards SIGTERM to the command and kills what is left when it
   const tag = `${90000 + Math.floor(Math.random() * 9999)}`;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run",
-      "-A",
-      "--no-check",
-      `${ROOT}/cli.ts`,
+      ...cliArgv().slice(1),
       "run",
       "--",
       "/bin/sh",
@@ -370,7 +357,7 @@ sandboxTest("init forwards SIGTERM to the command and kills what is left when it
 sandboxTest("the sandbox dies with the Deno process, even by SIGKILL", async () => {
   const tag = `${80000 + Math.floor(Math.random() * 9999)}`;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", `${ROOT}/cli.ts`, "run", "--", "sleep", tag],
+    args: [...cliArgv().slice(1), "run", "--", "sleep", tag],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -412,7 +399,7 @@ sandboxTest("--verbose logs the plan and the result line; --report-file writes i
 });
 
 sandboxTest("an interactive shell in a terminal works", async () => {
-  const cmd = `${Deno.execPath()} run -A --no-check ${ROOT}/cli.ts run -- /bin/bash -i`;
+  const cmd = `${CLI_SH} run -- /bin/bash -i`;
   const out = await new Deno.Command("script", {
     args: ["-qec", cmd, "/dev/null"],
     stdin: "piped",

@@ -1,7 +1,7 @@
 // Integration tests of seccomp: each mode enforced on every ABI, OCI profiles, argument conditions,
 // the policies in policies/, and common programs under the default profile.
 import assert from "node:assert/strict";
-import { hakoniwa, IS_ROOT, ROOT, sandboxTest, SKIP_REASON, tempDir } from "./helpers.ts";
+import { CLI_SH, hakoniwa, IS_ROOT, ROOT, sandboxTest, SKIP_REASON, tempDir } from "./helpers.ts";
 
 const EPERM = 1, EACCES = 13, ENOTTY = 25, ENOSYS = 38;
 const NR = {
@@ -273,7 +273,7 @@ sandboxTest("seccomp default profile: TIOCSTI and TIOCLINUX refused under a real
     'for name, req, arg in (("TIOCSTI", termios.TIOCSTI, b"x"), ("TIOCLINUX", 0x541C, b"\\x03")):\n' +
     '    try:\n        fcntl.ioctl(0, req, arg); print(name, "done")\n' +
     '    except OSError as e:\n        print(name, "failed", e.errno)\n';
-  const cli = `${Deno.execPath()} run -A --no-check ${ROOT}/cli.ts run -- /usr/bin/python3 -c "$PY"`;
+  const cli = `${CLI_SH} run -- /usr/bin/python3 -c "$PY"`;
   // script(1) gives the CLI a terminal as stdin, so the command gets a pseudo-terminal of its own.
   const out = await new Deno.Command("script", {
     args: ["-qec", cli, "/dev/null"],

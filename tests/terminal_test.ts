@@ -3,10 +3,10 @@
  * whose shell runs the CLI. Screen contents are polled with a timeout.
  */
 import assert from "node:assert/strict";
-import { hakoniwa, processesWith, ROOT, sandboxTest, tempDir, waitFor } from "./helpers.ts";
+import { CLI_SH, hakoniwa, processesWith, sandboxTest, tempDir, waitFor } from "./helpers.ts";
 
 const TIMEOUT_MS = 30_000;
-const CLI = `${Deno.execPath()} run -A --no-check ${ROOT}/cli.ts`;
+const CLI = CLI_SH;
 
 /** A detached tmux server with one 100x30 pane running an interactive bash whose prompt is `outer$ `. */
 class Pane {

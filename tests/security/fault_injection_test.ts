@@ -2,7 +2,7 @@
 // to fail with strace's fault injection; the command (which would create a marker in a rw bind) must never
 // run, the exit must be 125 and the message must name the step.
 import assert from "node:assert/strict";
-import { ROOT, sandboxTest, tempDir } from "../helpers.ts";
+import { cliArgv, sandboxTest, tempDir } from "../helpers.ts";
 
 /** syscall, the step the message must name, extra flags that make the core use it. */
 const CASES: [string, RegExp, string[]][] = [
@@ -36,11 +36,7 @@ const CASES: [string, RegExp, string[]][] = [
 
 function cli(dir: string, extra: string[]): string[] {
   return [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--no-check",
-    `${ROOT}/cli.ts`,
+    ...cliArgv(),
     "run",
     "--rw-bind",
     `${dir}:/w`,

@@ -1,6 +1,6 @@
 // Class: inherited file descriptors.
 import assert from "node:assert/strict";
-import { ROOT, sandboxTest, tempDir } from "../helpers.ts";
+import { cliArgv, sandboxTest, tempDir } from "../helpers.ts";
 import { policies, probe, probesDir } from "./probe.ts";
 
 sandboxTest("fds: a secret open on fds 7 and 200 of the launcher is not reachable inside", async () => {
@@ -10,7 +10,7 @@ sandboxTest("fds: a secret open on fds 7 and 200 of the launcher is not reachabl
   try {
     await Deno.writeTextFile(`${tmp}/secret`, "HK-FD-SECRET\n");
     for (const p of await policies()) {
-      const cli = [Deno.execPath(), "run", "-A", "--no-check", `${ROOT}/cli.ts`, "run", "--ro-bind", `${dir}:/probe`];
+      const cli = [...cliArgv(), "run", "--ro-bind", `${dir}:/probe`];
       const line = [...cli, ...p.flags, "--", bin].map((a) => `'${a}'`).join(" ");
       const out = await new Deno.Command("bash", {
         args: ["-c", `exec 7<'${tmp}/secret' 200<'${tmp}/secret'; ${line}`],

@@ -1,6 +1,6 @@
 // Class: the session keyring shared with the host.
 import assert from "node:assert/strict";
-import { ROOT, sandboxTest } from "../helpers.ts";
+import { cliArgv, sandboxTest } from "../helpers.ts";
 import { policies, probe, probesDir } from "./probe.ts";
 
 sandboxTest("keyring: a key in the launcher's session keyring cannot be found or requested inside", async () => {
@@ -10,11 +10,7 @@ sandboxTest("keyring: a key in the launcher's session keyring cannot be found or
     const out = await new Deno.Command(`${dir}/keyring`, {
       args: [
         "host",
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--no-check",
-        `${ROOT}/cli.ts`,
+        ...cliArgv(),
         "run",
         "--ro-bind",
         `${dir}:/probe`,

@@ -1,11 +1,11 @@
 // Class: signals: Ctrl-C/SIGTERM ignored, orphans survive, the sandbox outlives its parent.
 import assert from "node:assert/strict";
-import { processesWith, ROOT, sandboxTest, waitFor } from "../helpers.ts";
+import { cliArgv, processesWith, sandboxTest, waitFor } from "../helpers.ts";
 import { policies } from "./probe.ts";
 
 function launch(flags: string[], script: string) {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", `${ROOT}/cli.ts`, "run", ...flags, "--", "/bin/sh", "-c", script],
+    args: [...cliArgv().slice(1), "run", ...flags, "--", "/bin/sh", "-c", script],
     stdout: "null",
     stderr: "null",
   }).spawn();

@@ -1,6 +1,6 @@
 // Class: keystrokes pushed into the caller's terminal (TIOCSTI, TIOCLINUX, high request bits).
 import assert from "node:assert/strict";
-import { ROOT, sandboxTest } from "../helpers.ts";
+import { cliArgv, sandboxTest } from "../helpers.ts";
 import { policies, probe, probesDir } from "./probe.ts";
 
 sandboxTest("terminal: TIOCSTI/TIOCLINUX from inside fail on every fd, with the caller's pty as stdio", async () => {
@@ -8,7 +8,7 @@ sandboxTest("terminal: TIOCSTI/TIOCLINUX from inside fail on every fd, with the 
   const dir = await probesDir();
   for (const p of await policies()) {
     // script(1) gives the launcher a pty as controlling terminal, like an interactive shell.
-    const cli = [Deno.execPath(), "run", "-A", "--no-check", `${ROOT}/cli.ts`, "run", "--ro-bind", `${dir}:/probe`];
+    const cli = [...cliArgv(), "run", "--ro-bind", `${dir}:/probe`];
     const line = [...cli, ...p.flags, "--", bin].map((a) => `'${a}'`).join(" ");
     const out = await new Deno.Command("script", {
       args: ["-qec", `${line}; echo "launcher-sid=$(ps -o sid= $$)"`, "/dev/null"],

@@ -1,16 +1,16 @@
 /*
- * Child side: the sandbox's init (PID 1 of the new pid namespace).
- * It is a copy of the multithreaded Deno process and never execs, so every
- * call here is async-signal-safe. It sets up the root, forks the command,
- * forwards signals to it, reaps orphans, and when the command exits kills
- * everything left and reports the command's wait status to the parent.
+ * Sandbox side: the sandbox's init (PID 1 of the new pid namespace), cloned
+ * by the monitor from the small hakoniwa-init program. It sets up the root,
+ * forks the command, forwards signals to it, reaps orphans, and when the
+ * command exits kills everything left and reports the command's wait status.
+ * No allocation here: the monitor decoded the spec before clone.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <linux/keyctl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -25,9 +25,6 @@
 
 #include "core.h"
 
-#define REPORT_FD 3
-#define FIRST_FREE_FD 4
-
 static volatile pid_t command_pid = -1;
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
@@ -40,24 +37,6 @@ static void forward(int sig) {
   int saved = errno;
   if (command_pid > 0 && kill(-command_pid, sig) < 0) kill(command_pid, sig);
   errno = saved;
-}
-
-/*
- * Keep only stdio (moved onto 0..2), the report pipe (moved to REPORT_FD)
- * and the sync pipe; every other inherited Deno fd is closed at once.
- */
-static int arrange_fds(struct hk_spec *s) {
-  int moved[3];
-  for (int i = 0; i < 3; i++)
-    if ((moved[i] = fcntl(s->stdio[i], F_DUPFD, 10)) < 0) return -1;
-  int report = fcntl(s->report_fd, F_DUPFD_CLOEXEC, 10);
-  int sync = fcntl(s->sync_fd, F_DUPFD_CLOEXEC, 10);
-  if (report < 0 || sync < 0) return -1;
-  for (int i = 0; i < 3; i++)
-    if (dup2(moved[i], i) < 0) return -1;
-  if (dup3(report, REPORT_FD, O_CLOEXEC) < 0 || dup3(sync, FIRST_FREE_FD, O_CLOEXEC) < 0) return -1;
-  s->report_fd = REPORT_FD, s->sync_fd = FIRST_FREE_FD;
-  return (int)syscall(SYS_close_range, FIRST_FREE_FD + 1, ~0U, 0);
 }
 
 static void loopback_up(struct hk_spec *s) {
@@ -85,7 +64,7 @@ static void init_loop(struct hk_spec *s, pid_t child) {
       kill(-1, SIGKILL); /* the command is done: nothing else may outlive it */
     }
   }
-  /* Usage of everything init reaped: the command and any orphans, not init (a copy of Deno). */
+  /* Usage of everything init reaped: the command and any orphans, not init itself. */
   struct rusage ru;
   memset(&ru, 0, sizeof(ru));
   getrusage(RUSAGE_CHILDREN, &ru);
@@ -100,24 +79,27 @@ static void init_loop(struct hk_spec *s, pid_t child) {
 }
 
 void hk_child_main(struct hk_spec *s) {
-  /* The parent is the Deno thread that called clone; if Deno dies, so do we. */
+  /* If the monitor dies, so do we (and with PID 1, the whole pid namespace). It
+   * keeps the sync pipe's write end for its whole life: a hang-up after the
+   * release byte means it died before this prctl took effect. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_PDEATHSIG");
   hk_reset_signals();
-  umask(0);
-  if (arrange_fds(s) < 0) hk_fail(s, HK_S_STDIO, errno, "stdio");
+  umask(0); /* the root is built with exact modes; exec.c gives the command the caller's umask */
+  /* Only stdio, the report pipe and the sync pipe's read end (moved to fd 4) stay open. */
+  if (s->sync_fd != HK_FD_SPEC) {
+    if (dup3(s->sync_fd, HK_FD_SPEC, O_CLOEXEC) < 0) hk_fail(s, HK_S_STDIO, errno, "dup3");
+    s->sync_fd = HK_FD_SPEC;
+  }
+  if (syscall(SYS_close_range, HK_FD_SPEC + 1, ~0U, 0) < 0) hk_fail(s, HK_S_STDIO, errno, "close_range");
 
-  /* Wait until the parent wrote the id maps; end of file means it gave up or died. */
+  /* Wait until the monitor wrote the id maps; end of file means it gave up or died. */
   char go;
   ssize_t n;
   while ((n = read(s->sync_fd, &go, 1)) < 0 && errno == EINTR) {
   }
-  if (n != 1) _exit(125);
+  struct pollfd alive = {.fd = s->sync_fd, .events = POLLIN};
+  if (n != 1 || poll(&alive, 1, 0) != 0) _exit(125);
   close(s->sync_fd);
-  /* From now on nothing of this process (a copy of Deno) may be read from inside. */
-  if (prctl(PR_SET_DUMPABLE, 0) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_DUMPABLE");
-  /* /proc/1/cmdline is world-readable: blank the launcher's argv and environment in our copy. */
-  if (s->arg_end > s->arg_start) memset((void *)s->arg_start, 0, s->arg_end - s->arg_start);
-  if (s->env_end > s->env_start) memset((void *)s->env_start, 0, s->env_end - s->env_start);
   prctl(PR_SET_NAME, "hakoniwa-init");
 
   if (s->ns_flags & CLONE_NEWNS) hk_build_root(s);
@@ -133,10 +115,10 @@ void hk_child_main(struct hk_spec *s) {
   sigemptyset(&fwd);
   for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) sigaddset(&fwd, forwarded[i]);
   sigprocmask(SIG_BLOCK, &fwd, &old);
-  /* Raw clone: glibc's fork() would take locks another Deno thread may hold. */
-  long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  /* The raw syscall: no atfork handlers, nothing but the fork. */
+  long pid = syscall(SYS_fork);
   if (pid == 0) hk_exec_command(s);
-  if (pid < 0) hk_fail(s, HK_S_FORK, errno, "clone");
+  if (pid < 0) hk_fail(s, HK_S_FORK, errno, "fork");
   command_pid = (pid_t)pid;
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));

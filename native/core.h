@@ -1,8 +1,13 @@
 /*
- * Internal declarations shared by the native core's files.
- * "parent side" functions run in the Deno process before or after clone;
- * "child side" functions run in the cloned sandbox and make only
- * async-signal-safe calls (raw syscalls, no malloc, no stdio, no locks).
+ * Internal declarations shared by the native core's files. Each function
+ * runs on one of three sides, named in its file's header:
+ * - "caller side": in the Deno process (libhakoniwa.so), before or after the
+ *   spawn; it never forks a copy of Deno, it vforks and execs hakoniwa-init;
+ * - "monitor side": hakoniwa-init in the caller's namespaces, a small static
+ *   single-threaded program that may allocate before it clones the sandbox;
+ * - "sandbox side": the sandbox's init (PID 1, cloned by the monitor) and the
+ *   command process it forks. Only async-signal-safe calls and no allocation:
+ *   everything they use was prepared by the monitor before clone.
  */
 #ifndef HAKONIWA_CORE_H
 #define HAKONIWA_CORE_H
@@ -55,28 +60,37 @@ struct hk_spec {
   uint64_t ll_fs, ll_net, ll_scoped;
   struct hk_ll_rule *ll_rules;
   size_t n_ll_rules;
-  /* Filled by the parent just before clone. */
+  /* Filled by the monitor before it clones the sandbox. */
+  uint32_t umask; /* the caller's, which the command gets */
   int report_fd, sync_fd;
-  uintptr_t arg_start, arg_end, env_start, env_end; /* the launcher's argv and environ strings */
 };
 
-/* spec.c, parent side: decode and check; on failure fill why (a short text). */
+/* Fds of the init program as hk_spawn leaves them (0..2 are the command's stdio). */
+#define HK_FD_REPORT 3 /* report pipe, write end */
+#define HK_FD_SPEC 4   /* the spec: a memfd at offset 0 */
+#define HK_FD_HOLD 5   /* HK_F_HOLD only: socket to the caller */
+#define HK_FD_FIRST_FREE 6
+
+/* spec.c, caller and monitor side: decode and check; on failure fill why (a short text). */
 int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char **why);
 void hk_spec_free(struct hk_spec *s);
 
-/* child.c, child side: the sandbox's init. Never returns. */
+/* init_image.c, caller side: the fd hk_spawn execs (prepared on first use), or -errno. */
+int hk_init_image_fd(void);
+
+/* child.c, sandbox side: the sandbox's init. Never returns. */
 void hk_child_main(struct hk_spec *s) __attribute__((noreturn));
 
-/* fail.c, child side: send (step, errno, path) to the parent and _exit(125). */
+/* fail.c, monitor and sandbox side: send (step, errno, path) to the caller and _exit(125). */
 void hk_fail(struct hk_spec *s, uint32_t step, int err, const char *path) __attribute__((noreturn));
 
-/* mounts.c, child side: build the new root from the mount ops and pivot into it. */
+/* mounts.c, sandbox side: build the new root from the mount ops and pivot into it. */
 void hk_build_root(struct hk_spec *s);
 
-/* exec.c, child side: turn the forked process into the command. Never returns. */
+/* exec.c, sandbox side: turn the forked process into the command. Never returns. */
 void hk_exec_command(struct hk_spec *s) __attribute__((noreturn));
 
-/* restrict.c, child side: limits, credentials, capabilities, Landlock, seccomp. */
+/* restrict.c, sandbox side: limits, credentials, capabilities, Landlock, seccomp. */
 void hk_apply_rlimits(struct hk_spec *s);
 void hk_apply_creds(struct hk_spec *s);
 void hk_apply_landlock(struct hk_spec *s);
@@ -86,6 +100,7 @@ void hk_apply_seccomp(struct hk_spec *s);
 size_t hk_strlen(const char *s);
 void hk_copy(char *dst, size_t cap, const char *a, const char *b, const char *c);
 int hk_write_all(int fd, const void *buf, size_t len);
+void hk_reset_dispositions(void);
 void hk_reset_signals(void);
 
 #endif

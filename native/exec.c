@@ -1,5 +1,5 @@
 /*
- * Child side: the command process, forked by init. It drops everything the
+ * Sandbox side: the command process, forked by the sandbox's init. It drops everything the
  * command must not have, installs the filters last and execs. Any failure
  * is reported and the command never runs (exit 125).
  */
@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,6 +50,7 @@ void hk_exec_command(struct hk_spec *s) {
   /* Only 0..2 survive exec; the report pipe closes exactly when exec succeeds. */
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) hk_fail(s, HK_S_STDIO, errno, "close_range");
   if (chdir(s->cwd) < 0) hk_fail(s, HK_S_CHDIR, errno, s->cwd);
+  umask((mode_t)s->umask); /* init built the root with exact modes (umask 0); the command gets the caller's */
   hk_apply_rlimits(s);
   hk_apply_creds(s);
   hk_apply_landlock(s);

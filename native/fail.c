@@ -1,6 +1,7 @@
 /*
- * Child side: error reporting and small helpers that are async-signal-safe
- * (no libc function here allocates or locks).
+ * Monitor and sandbox side: error reporting and small helpers that are
+ * async-signal-safe (no libc function here allocates or locks); the caller
+ * side uses the helpers too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,10 +47,10 @@ void hk_fail(struct hk_spec *s, uint32_t step, int err, const char *path) {
   _exit(125);
 }
 
-/* Every signal to its default and none blocked, through raw syscalls: glibc's
- * wrappers refuse to touch the signals it reserves (32, 33), which Deno may
- * have set to ignored. */
-void hk_reset_signals(void) {
+/* Every signal to its default disposition, through raw syscalls: libc
+ * wrappers refuse to touch the signals they reserve (32..34), which the caller
+ * may have set to ignored and an exec keeps ignored. */
+void hk_reset_dispositions(void) {
   struct {
     void (*handler)(int);
     unsigned long flags;
@@ -58,6 +59,11 @@ void hk_reset_signals(void) {
   } dfl = {SIG_DFL, 0, NULL, 0};
   for (int sig = 1; sig <= 64; sig++)
     if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+}
+
+/* Every signal to its default and none blocked. */
+void hk_reset_signals(void) {
+  hk_reset_dispositions();
   uint64_t none = 0;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
 }

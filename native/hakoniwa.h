@@ -3,10 +3,16 @@
  *
  * TypeScript decides, C executes. The caller sends one byte spec (see
  * src/spec.ts for the encoder and spec.c for the decoder); the core checks it
- * completely, clones the sandbox synchronously on the calling thread and
- * returns. Waiting happens through hk_wait, which the caller may run on a
- * worker thread. All buffers are owned by the caller; nothing allocated here
- * must be freed by the other side.
+ * completely, starts the small static hakoniwa-init program (vfork + exec, so
+ * no byte of the caller's memory reaches the sandbox) and returns. The init
+ * program creates the namespaces and builds the sandbox in its own processes.
+ * Waiting happens through hk_wait, which the caller may run on a worker
+ * thread. All buffers are owned by the caller; nothing allocated here must be
+ * freed by the other side.
+ *
+ * scripts/generate.ts reads the enums and HK_* constants of this file into
+ * src/generated/abi.ts: this header is the one list of tags, kinds, steps
+ * and slots for both languages.
  */
 #ifndef HAKONIWA_H
 #define HAKONIWA_H
@@ -16,7 +22,7 @@
 
 #define HK_SPEC_MAGIC 0x574e4b48u /* "HKNW" little-endian */
 #define HK_SPEC_VERSION 1u
-#define HK_ABI_VERSION 1
+#define HK_ABI_VERSION 2
 
 /* Record tags of the spec. Every record is [u16 tag][u16 0][u32 len][len bytes]. */
 enum hk_tag {
@@ -53,7 +59,6 @@ enum hk_mount_kind {
   HK_M_FILE = 5,    /* regular file with mode and data as contents */
   HK_M_SYMLINK = 6, /* symlink at dst pointing to src (verbatim) */
   HK_M_REBIND = 7,  /* bind a path already inside the new root onto itself (for flags) */
-  HK_M_MQUEUE = 8,  /* new mqueue fs at dst */
 };
 
 /* Mount flags (HK_T_MOUNT and HK_T_ROOT). */
@@ -72,13 +77,21 @@ enum hk_mount_kind {
 #define HK_F_NO_NEW_PRIVS 0x4u  /* prctl(PR_SET_NO_NEW_PRIVS) before exec */
 #define HK_F_KEYRING 0x8u       /* join a new anonymous session keyring */
 #define HK_F_LOOPBACK_UP 0x10u  /* bring lo up in a new network namespace */
-/* hk_spawn returns with the child held before any setup of its own: the id maps the
- * spec carries are written (a spec without them leaves them to the caller, e.g. to
- * newuidmap), nothing else is done yet. out[4] is then the hold fd: the caller does
- * what it needs with the child's namespaces (pasta, id maps) and calls hk_release. */
+/* The sandbox's init is held before any setup of its own: the id maps the spec
+ * carries are written (a spec without them leaves them to the caller, e.g. to
+ * newuidmap), nothing else is done yet. out[4] of hk_spawn is then the hold fd:
+ * hk_held tells the init's pid, the caller does what it needs with its namespaces
+ * (pasta, id maps) and calls hk_release. */
 #define HK_F_HOLD 0x80000000u
 
-/* Steps named in errors; src/errors.ts holds the same list as strings. */
+/* The signal hk_kill and hk_wait send the init program for SIGKILL: it kills the sandbox's init (and so
+ * its whole pid namespace), waits until every process is gone, then dies by SIGKILL itself; so when hk_wait
+ * returns, nothing of the sandbox is left. (A SIGKILL of the init program itself would leave that to the
+ * kernel, after hk_wait returned.) */
+#define HK_SIG_KILL 40
+
+/* Steps named in errors: src/generated/abi.ts spells each as lowercase words
+ * joined by "-" (HK_S_PIVOT_ROOT is "pivot-root"). */
 enum hk_step {
   HK_S_SPEC = 1,
   HK_S_PIPE,
@@ -107,7 +120,7 @@ enum hk_step {
   HK_S_RLIMIT,
   HK_S_SETGID,
   HK_S_SETUID,
-  HK_S_CAPS,
+  HK_S_CAPABILITIES,
   HK_S_NO_NEW_PRIVS,
   HK_S_LANDLOCK,
   HK_S_SECCOMP,
@@ -115,12 +128,13 @@ enum hk_step {
   HK_S_WAIT,
   HK_S_KEYRING,
   HK_S_LOOPBACK,
-  HK_S_MQUEUE,
+  HK_S_INIT,
 };
 
 /* Records sent from the sandbox to the parent over the report pipe. */
 #define HK_REC_ERROR 1u
 #define HK_REC_EXIT 2u
+#define HK_REC_INIT 3u /* status: the pid of the sandbox's init, in the caller's pid namespace */
 #define HK_REC_PATH_MAX 1000
 struct hk_record {
   uint32_t kind;   /* HK_REC_* */
@@ -142,6 +156,7 @@ enum hk_result_slot {
   HK_R_STIME_US,
   HK_R_MAXRSS_KB,
   HK_R_REAL_NS,
+  HK_R_INIT_PID,      /* pid of the sandbox's init (0 when it was never cloned) */
   HK_R_SLOTS,
 };
 /* The error path follows the slots: HK_R_SLOTS * 8 bytes in, HK_REC_PATH_MAX long. */
@@ -154,14 +169,33 @@ enum hk_result_slot {
 HK_EXPORT int32_t hk_abi_version(void);
 
 /*
- * Check the spec, clone the sandbox and start it. Fills out[0] = pid,
- * out[1] = pidfd, out[2] = report fd, out[3] = start time (CLOCK_MONOTONIC
- * nanoseconds), and with HK_F_HOLD out[4] = hold fd (out has 5 slots then;
- * see hk_release), and returns 0. On failure returns -1 and
+ * Prepare the init program's image once per process: a sealed memfd of the
+ * bytes this library carries, or where the kernel refuses executable memfds
+ * (vm.memfd_noexec), an unnamed O_TMPFILE in the first of dirs (":"-separated)
+ * that is a directory owned by the caller and writable by nobody else.
+ * Returns 1 (memfd) or 2 (a directory's unnamed file; why names it), or
+ * -errno with why saying what was tried. Later calls return the first result.
+ */
+HK_EXPORT int32_t hk_init_prepare(const char *dirs, uint8_t *why, size_t len);
+
+/*
+ * Check the spec and start the init program for it (vfork + exec on the
+ * calling thread; the init creates the namespaces). Fills out[0] = pid of
+ * the init program, out[1] = its pidfd, out[2] = report fd, out[3] = start
+ * time (CLOCK_MONOTONIC nanoseconds), and with HK_F_HOLD out[4] = hold fd (out
+ * has 5 slots then; see hk_held), and returns 0. On failure returns -1 and
  * fills err (HK_RESULT_SIZE bytes, same layout as hk_wait) with the step,
  * errno and path; nothing is left running.
  */
 HK_EXPORT int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err);
+
+/*
+ * For a sandbox spawned with HK_F_HOLD: block until its init exists and is
+ * held, and return its pid (in the caller's pid namespace); 0 when setup
+ * ended before (hk_wait's report says why); -errno on failure. Safe to run
+ * on a worker thread.
+ */
+HK_EXPORT int64_t hk_held(int32_t hold_fd);
 
 /*
  * Wait for the sandbox to end, killing it after timeout_ms (< 0: none).
@@ -172,8 +206,8 @@ HK_EXPORT int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_
 HK_EXPORT int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t start_ns, uint8_t *result);
 
 /*
- * Release a child spawned with HK_F_HOLD: it goes on with its setup. Closes
- * hold_fd. To abort instead, close hold_fd with hk_close (the child then
+ * Release a sandbox spawned with HK_F_HOLD: it goes on with its setup. Closes
+ * hold_fd. To abort instead, close hold_fd with hk_close (the init then
  * exits 125 before any setup) and wait for it.
  */
 HK_EXPORT int32_t hk_release(int32_t hold_fd);
@@ -181,7 +215,7 @@ HK_EXPORT int32_t hk_release(int32_t hold_fd);
 /* The Landlock ABI version the kernel offers (0: none), or -errno. */
 HK_EXPORT int32_t hk_landlock_abi(void);
 
-/* Send sig to the sandbox's init through its pidfd. */
+/* Send sig to the init program through its pidfd; it forwards it to the command. */
 HK_EXPORT int32_t hk_kill(int32_t pidfd, int32_t sig);
 
 /* Pipes and fds for piped stdio: pipe with O_CLOEXEC (fds[0] read, fds[1] write). */

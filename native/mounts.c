@@ -1,5 +1,5 @@
 /*
- * Child side: build the new root. Host sources are opened as detached mount
+ * Sandbox side: build the new root. Host sources are opened as detached mount
  * trees before anything covers the host's view; then a fresh tmpfs (or the
  * rootdir) is attached in this private mount namespace, every operation is
  * applied in spec order beneath it without following symlinks, and the
@@ -95,7 +95,7 @@ static int mount_point(struct hk_spec *s, int dir, const char *last, int is_dir,
   return fd;
 }
 
-/* A new filesystem (tmpfs, proc, mqueue) as a detached mount with flags applied. */
+/* A new filesystem (tmpfs, proc) as a detached mount with flags applied. */
 static int new_fs(struct hk_spec *s, const char *type, const struct hk_mount *m, uint32_t step) {
   int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
   if (fs < 0) hk_fail(s, step, errno, m->dst);
@@ -133,7 +133,7 @@ static void write_file(struct hk_spec *s, int dir, const char *last, const struc
 static void apply(struct hk_spec *s, int root, struct hk_mount *m) {
   char last[256];
   static const uint32_t steps[] = {0,         HK_S_BIND,    HK_S_TMPFS,   HK_S_PROC, HK_S_MKDIR,
-                                   HK_S_FILE, HK_S_SYMLINK, HK_S_REMOUNT, HK_S_MQUEUE};
+                                   HK_S_FILE, HK_S_SYMLINK, HK_S_REMOUNT};
   uint32_t step = steps[m->kind];
   if (m->kind == HK_M_BIND && m->src_fd < 0) return; /* optional source that does not exist */
   int dir = open_parent(s, root, m->dst, last, step);
@@ -149,8 +149,7 @@ static void apply(struct hk_spec *s, int root, struct hk_mount *m) {
     break;
   case HK_M_TMPFS:
   case HK_M_PROC:
-  case HK_M_MQUEUE:
-    mnt = new_fs(s, m->kind == HK_M_TMPFS ? "tmpfs" : m->kind == HK_M_PROC ? "proc" : "mqueue", m, step);
+    mnt = new_fs(s, m->kind == HK_M_TMPFS ? "tmpfs" : "proc", m, step);
     target = mount_point(s, dir, last, 1, m->dst);
     if (sys_move_mount(mnt, target) < 0) hk_fail(s, step, errno, m->dst);
     break;

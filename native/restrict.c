@@ -1,5 +1,5 @@
 /*
- * Child side, in the command process just before exec: resource limits,
+ * Sandbox side, in the command process just before exec: resource limits,
  * credentials and capabilities, no_new_privs, Landlock and seccomp. Each
  * step fails closed through hk_fail.
  */
@@ -32,24 +32,18 @@ void hk_apply_creds(struct hk_spec *s) {
   if (s->flags & HK_F_DROP_CAPS) {
     /* The bounding set needs CAP_SETPCAP, so it goes while we still have it. */
     for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) hk_fail(s, HK_S_CAPS, errno, "PR_CAPBSET_DROP");
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) hk_fail(s, HK_S_CAPABILITIES, errno, "PR_CAPBSET_DROP");
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-      hk_fail(s, HK_S_CAPS, errno, "PR_CAP_AMBIENT");
+      hk_fail(s, HK_S_CAPABILITIES, errno, "PR_CAP_AMBIENT");
   }
-  /*
-   * Raw syscalls only: glibc's setgroups/setuid/setgid broadcast the change to
-   * every thread glibc believes exists and wait on a futex for them. In this
-   * copy of the multithreaded Deno those threads do not exist: a wait forever.
-   */
-  if ((s->cred_flags & HK_CRED_SETGROUPS) && syscall(SYS_setgroups, 0, NULL) < 0)
-    hk_fail(s, HK_S_SETGROUPS, errno, "setgroups");
-  if (syscall(SYS_setresgid, s->gid, s->gid, s->gid) < 0) hk_fail(s, HK_S_SETGID, errno, "setresgid");
-  if (syscall(SYS_setresuid, s->uid, s->uid, s->uid) < 0) hk_fail(s, HK_S_SETUID, errno, "setresuid");
+  if ((s->cred_flags & HK_CRED_SETGROUPS) && setgroups(0, NULL) < 0) hk_fail(s, HK_S_SETGROUPS, errno, "setgroups");
+  if (setresgid(s->gid, s->gid, s->gid) < 0) hk_fail(s, HK_S_SETGID, errno, "setresgid");
+  if (setresuid(s->uid, s->uid, s->uid) < 0) hk_fail(s, HK_S_SETUID, errno, "setresuid");
   if (s->flags & HK_F_DROP_CAPS) {
     struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof(data));
-    if (syscall(SYS_capset, &hdr, data) < 0) hk_fail(s, HK_S_CAPS, errno, "capset");
+    if (syscall(SYS_capset, &hdr, data) < 0) hk_fail(s, HK_S_CAPABILITIES, errno, "capset");
   }
   if ((s->flags & HK_F_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     hk_fail(s, HK_S_NO_NEW_PRIVS, errno, "PR_SET_NO_NEW_PRIVS");

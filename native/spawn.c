@@ -1,19 +1,24 @@
 /*
- * Parent side: the exported ABI. hk_spawn runs on the Deno thread (clone
- * must happen there, see design notes on PR_SET_PDEATHSIG); hk_wait may run
- * on a worker thread. Nothing here calls exit().
+ * Caller side: the exported ABI. hk_spawn runs on the Deno thread: it vforks
+ * and execs hakoniwa-init there (the init's PR_SET_PDEATHSIG follows the
+ * thread that created it, and the JS thread lives as long as Deno); the
+ * thread waits only until the exec. hk_wait and hk_held may run on a worker
+ * thread. Nothing here calls exit().
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
+#include <linux/close_range.h>
+#include <pthread.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,6 +29,9 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+
+/* How long hk_wait lets the init program take the sandbox down after HK_SIG_KILL before killing it. */
+#define KILL_GRACE_NS (5 * 1000000000LL)
 
 int32_t hk_abi_version(void) { return HK_ABI_VERSION; }
 
@@ -40,147 +48,154 @@ static void put_error(uint8_t *err, uint32_t step, int errnum, const char *path)
   hk_copy((char *)err + sizeof(slots), HK_REC_PATH_MAX, path, NULL, NULL);
 }
 
-static int write_file(const char *path, const char *text) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
+/* What the vforked child needs; it runs in our memory until it execs. */
+struct spawn_args {
+  int fds[HK_FD_FIRST_FREE]; /* what becomes fds 0..5 of the init program (-1: none) */
+  int image_fd;
+  char *const *argv;
+  /* Written by the child when it failed: errno and HK_S_STDIO or HK_S_INIT. Volatile: the compiler must not
+   * conclude that a store on the child's noreturn path cannot be seen after vfork_exec returns. */
+  volatile int err, step;
+};
+
+/*
+ * Caller side, but in the vforked child: it runs in our memory, below the
+ * frame of hk_spawn, while the calling thread waits, with every signal
+ * blocked. Only raw fd syscalls, then exec: nothing that allocates, locks or
+ * touches state; never returns.
+ */
+static void spawn_child(struct spawn_args *a) __attribute__((noreturn, noinline));
+static void spawn_child(struct spawn_args *a) {
+  int moved[HK_FD_FIRST_FREE];
+  static char *const envp[] = {NULL};
+  a->step = HK_S_STDIO;
+  /* First above every target, so that placing one never clobbers another's source. */
+  for (int i = 0; i < HK_FD_FIRST_FREE; i++)
+    if (a->fds[i] >= 0 && (moved[i] = (int)syscall(SYS_fcntl, a->fds[i], F_DUPFD_CLOEXEC, 16)) < 0) goto fail;
+  for (int i = 0; i < HK_FD_FIRST_FREE; i++)
+    if (a->fds[i] >= 0 && syscall(SYS_dup3, moved[i], i, 0) < 0) goto fail;
+  /* Every other fd of ours closes at exec (the image fd too, once the kernel has it open). */
+  if (syscall(SYS_close_range, HK_FD_FIRST_FREE, ~0U, CLOSE_RANGE_CLOEXEC) < 0) goto fail;
+  a->step = HK_S_INIT;
+  syscall(SYS_execveat, a->image_fd, "", a->argv, envp, AT_EMPTY_PATH);
+fail:
+  a->err = errno ? errno : EINVAL;
+  syscall(SYS_exit, 127);
+  __builtin_unreachable();
+}
+
+/* vfork: no copy of our memory is ever made; the calling thread waits only until the exec. Its own
+ * frame, so that nothing of hk_spawn's lives across vfork. Returns the pid or -errno. */
+static pid_t vfork_exec(struct spawn_args *a) __attribute__((noinline));
+static pid_t vfork_exec(struct spawn_args *a) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = vfork();
+  if (pid == 0) spawn_child(a);
+  int e = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return pid < 0 ? -e : pid;
+}
+
+static int spec_memfd(const uint8_t *spec, size_t len) {
+  int fd = memfd_create("hakoniwa-spec", MFD_CLOEXEC);
   if (fd < 0) return -1;
-  int rc = hk_write_all(fd, text, strlen(text));
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return rc;
-}
-
-/* Write the id maps of a freshly cloned child; returns the failing step or 0. */
-static uint32_t write_maps(const struct hk_spec *s, pid_t pid, char *path, size_t cap) {
-  if (!(s->ns_flags & CLONE_NEWUSER)) return 0;
-  if (!(s->cred_flags & HK_CRED_SETGROUPS)) {
-    snprintf(path, cap, "/proc/%d/setgroups", (int)pid);
-    if (write_file(path, "deny") < 0 && errno != ENOENT) return HK_S_SETGROUPS;
+  if (hk_write_all(fd, spec, len) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
   }
-  if (s->uid_map) {
-    snprintf(path, cap, "/proc/%d/uid_map", (int)pid);
-    if (write_file(path, s->uid_map) < 0) return HK_S_UID_MAP;
-  }
-  if (s->gid_map) {
-    snprintf(path, cap, "/proc/%d/gid_map", (int)pid);
-    if (write_file(path, s->gid_map) < 0) return HK_S_GID_MAP;
-  }
-  return 0;
-}
-
-/* Where this process's argv and environment strings live (fields 48-51 of /proc/self/stat). */
-static void launcher_strings(struct hk_spec *s) {
-  static uintptr_t cached[4];
-  static int done;
-  if (!done) {
-    char buf[4096];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-    if (fd >= 0) close(fd);
-    if (n > 0) {
-      buf[n] = 0;
-      char *p = strrchr(buf, ')');
-      unsigned long long v[4];
-      int field = 2;
-      char *save = NULL;
-      for (char *tok = p ? strtok_r(p + 1, " ", &save) : NULL; tok; tok = strtok_r(NULL, " ", &save))
-        if (++field >= 48 && field <= 51) v[field - 48] = strtoull(tok, NULL, 10);
-      if (field >= 51)
-        for (int i = 0; i < 4; i++) cached[i] = (uintptr_t)v[i];
-    }
-    done = 1;
-  }
-  s->arg_start = cached[0], s->arg_end = cached[1], s->env_start = cached[2], s->env_end = cached[3];
-}
-
-static void reap(int pidfd) {
-  siginfo_t info;
-  syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-  while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0 && errno == EINTR) {
-  }
-}
-
-/* After the child is gone: copy the error it reported, if any, into err. Returns 1 when there was one. */
-static int child_error(int report_fd, uint8_t *err) {
-  struct hk_record rec;
-  if (read(report_fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec) || rec.kind != HK_REC_ERROR) return 0;
-  rec.path[HK_REC_PATH_MAX - 1] = 0;
-  put_error(err, rec.step, rec.err, rec.path);
-  return 1;
+  return fd;
 }
 
 int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
   struct hk_spec s;
   const char *why = NULL;
-  int report[2] = {-1, -1}, sync[2] = {-1, -1}, pidfd = -1;
-  char path[64];
+  int report[2] = {-1, -1}, hold[2] = {-1, -1}, spec_fd = -1, pidfd = -1;
 
   if (hk_spec_decode(spec, len, &s, &why) < 0) {
     put_error(err, HK_S_SPEC, EINVAL, why);
     return -1;
   }
-  if (pipe2(report, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0) {
+  int image_fd = hk_init_image_fd();
+  if (image_fd < 0) {
+    put_error(err, HK_S_INIT, -image_fd, "the hakoniwa-init image (see hk_init_prepare)");
+    goto fail;
+  }
+  if ((spec_fd = spec_memfd(spec, len)) < 0) {
+    put_error(err, HK_S_PIPE, errno, "memfd_create");
+    goto fail;
+  }
+  if (pipe2(report, O_CLOEXEC) < 0 ||
+      ((s.flags & HK_F_HOLD) && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hold) < 0)) {
     put_error(err, HK_S_PIPE, errno, "pipe2");
     goto fail;
   }
-  s.report_fd = report[1], s.sync_fd = sync[0];
-  launcher_strings(&s);
+  char ppid[24];
+  snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
+  char *const argv[] = {"hakoniwa-init", ppid, NULL};
+  struct spawn_args a = {
+      .fds = {s.stdio[0], s.stdio[1], s.stdio[2], report[1], spec_fd, hold[1]},
+      .image_fd = image_fd,
+      .argv = argv,
+      .err = 0,
+      .step = 0,
+  };
   int64_t start = now_ns();
-
-  struct clone_args args;
-  memset(&args, 0, sizeof(args));
-  args.flags = (uint64_t)s.ns_flags | CLONE_PIDFD;
-  args.pidfd = (uint64_t)(uintptr_t)&pidfd;
-  args.exit_signal = SIGCHLD;
-  long pid = syscall(SYS_clone3, &args, sizeof(args));
-  if (pid == 0) hk_child_main(&s); /* child side from here on; never returns */
+  pid_t pid = vfork_exec(&a);
   if (pid < 0) {
-    int e = errno;
-    put_error(err, HK_S_CLONE, e,
-              e == EPERM || e == ENOSPC || e == EUSERS
-                  ? "user namespaces may be disabled: see sysctl kernel.unprivileged_userns_clone and "
-                    "user.max_user_namespaces"
-                  : "clone3");
+    put_error(err, HK_S_INIT, -pid, "vfork");
     goto fail;
   }
-  close(report[1]), close(sync[0]);
-  report[1] = sync[0] = -1;
-
-  uint32_t step = write_maps(&s, (pid_t)pid, path, sizeof(path));
-  if (step) {
+  /* Our unreaped child: its pid cannot be reused before we wait for it. */
+  pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) {
     int e = errno;
-    reap(pidfd);
-    /* A child that died first (say its prctl failed) is why: its report names the step. */
-    if (!child_error(report[0], err)) put_error(err, step, e, path);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    put_error(err, HK_S_INIT, e, "pidfd_open");
+    goto fail;
+  }
+  if (a.err) {
+    siginfo_t info;
+    while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0 && errno == EINTR) {
+    }
     close(pidfd);
+    put_error(err, (uint32_t)a.step, a.err, a.step == HK_S_INIT ? "execveat of hakoniwa-init" : "stdio");
     goto fail;
   }
-  if (s.flags & HK_F_HOLD) {
-    /* The caller releases the child later (hk_release) or aborts it (hk_close). */
-    hk_spec_free(&s);
-    out[0] = pid, out[1] = pidfd, out[2] = report[0], out[3] = start, out[4] = sync[1];
-    return 0;
-  }
-  /* One byte releases the child; closing the pipe alone would mean "abort". */
-  if (hk_write_all(sync[1], "g", 1) < 0) {
-    int e = errno;
-    reap(pidfd);
-    close(pidfd);
-    if (!child_error(report[0], err)) put_error(err, HK_S_SYNC, e, "sync pipe");
-    goto fail;
-  }
-  close(sync[1]);
+  close(report[1]), close(spec_fd);
+  report[1] = spec_fd = -1;
+  if (hold[1] >= 0) close(hold[1]);
   hk_spec_free(&s);
   out[0] = pid, out[1] = pidfd, out[2] = report[0], out[3] = start;
+  if (s.flags & HK_F_HOLD) out[4] = hold[0];
   return 0;
 
 fail:
   for (int i = 0; i < 2; i++) {
     if (report[i] >= 0) close(report[i]);
-    if (sync[i] >= 0) close(sync[i]);
+    if (hold[i] >= 0) close(hold[i]);
   }
+  if (spec_fd >= 0) close(spec_fd);
   hk_spec_free(&s);
   return -1;
+}
+
+int64_t hk_held(int32_t hold_fd) {
+  int32_t pid;
+  size_t got = 0;
+  while (got < sizeof(pid)) {
+    ssize_t n = read(hold_fd, (char *)&pid + got, sizeof(pid) - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -errno;
+    if (n == 0) return 0;
+    got += (size_t)n;
+  }
+  return pid;
 }
 
 int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t start_ns, uint8_t *result) {
@@ -198,9 +213,14 @@ int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t st
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) break;
     if (r == 0 && deadline && now_ns() >= deadline) {
-      syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+      if (slots[HK_R_TIMED_OUT]) {
+        /* The init program did not end within a grace period after HK_SIG_KILL: kill it itself. */
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        break;
+      }
+      syscall(SYS_pidfd_send_signal, pidfd, HK_SIG_KILL, NULL, 0);
       slots[HK_R_TIMED_OUT] = 1;
-      break;
+      deadline = now_ns() + KILL_GRACE_NS;
     }
   }
   siginfo_t info;
@@ -214,14 +234,16 @@ int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t st
   slots[HK_R_STIME_US] = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
   slots[HK_R_MAXRSS_KB] = ru.ru_maxrss;
 
-  /* Every process of the sandbox is gone now, so the pipe is at end of file. */
+  /* The report pipe reaches end of file once the sandbox's init is gone too. */
   struct hk_record rec, error = {0}, exit_rec = {0};
+  int64_t init_pid = 0;
   for (;;) {
     ssize_t n = read(report_fd, &rec, sizeof(rec));
     if (n < 0 && errno == EINTR) continue;
     if (n != (ssize_t)sizeof(rec)) break;
     if (rec.kind == HK_REC_ERROR && !error.kind) error = rec;
     if (rec.kind == HK_REC_EXIT) exit_rec = rec;
+    if (rec.kind == HK_REC_INIT) init_pid = rec.status;
   }
   close(report_fd);
   memset(result, 0, HK_RESULT_SIZE);
@@ -236,11 +258,12 @@ int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t st
     slots[HK_R_UTIME_US] = exit_rec.utime_us, slots[HK_R_STIME_US] = exit_rec.stime_us;
     slots[HK_R_MAXRSS_KB] = exit_rec.maxrss_kb;
   } else if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED) {
-    /* init itself was killed (walltime, caller's kill, parent-side signal) */
+    /* the monitor was killed (walltime, caller's kill) or mirrored the init's death by a signal */
     slots[HK_R_STATE] = 2, slots[HK_R_CODE] = info.si_status;
   } else {
     slots[HK_R_STATE] = 4, slots[HK_R_CODE] = info.si_status;
   }
+  slots[HK_R_INIT_PID] = init_pid;
   memcpy(result, slots, sizeof(slots));
   return 0;
 }
@@ -252,6 +275,7 @@ int32_t hk_release(int32_t hold_fd) {
 }
 
 int32_t hk_kill(int32_t pidfd, int32_t sig) {
+  if (sig == SIGKILL) sig = HK_SIG_KILL; /* see HK_SIG_KILL: the init program takes everything down first */
   return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 

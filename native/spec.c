@@ -1,7 +1,8 @@
 /*
- * Spec decoding. Parent side only: runs on the Deno thread before clone, so
- * it may allocate. Every length, string and count is checked here so the
- * child never meets a malformed value.
+ * Spec decoding. Caller side (hk_spawn checks the spec before it starts
+ * anything) and monitor side (hakoniwa-init decodes it for the sandbox before
+ * clone); both may allocate. Every length, string and count is checked here so
+ * the sandbox side never meets a malformed value.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -119,7 +120,7 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
         str(r, &m->src) < 0 || str(r, &m->dst) < 0 || bytes(r, &m->data, &m->data_len) < 0)
       return -1;
     m->src_fd = -1;
-    if (m->kind < HK_M_BIND || m->kind > HK_M_MQUEUE || sandbox_path(m->dst) < 0 || m->mode > 07777 ||
+    if (m->kind < HK_M_BIND || m->kind > HK_M_REBIND || sandbox_path(m->dst) < 0 || m->mode > 07777 ||
         ((m->kind == HK_M_BIND) && m->src[0] != '/')) {
       r->why = "mount operation is invalid (kind, path or mode)";
       return -1;
@@ -171,6 +172,7 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
   }
   case HK_T_FLAGS: return u32(r, &s->flags);
   case HK_T_SETSID: return u32(r, &s->setsid_mode);
+
   case HK_T_LANDLOCK:
     return u32(r, &s->ll_abi) < 0 || u64(r, &s->ll_fs) < 0 || u64(r, &s->ll_net) < 0 ? -1
                                                                                      : u64(r, &s->ll_scoped);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SETUP_STEPS as GENERATED_STEPS } from "./generated/abi.ts";
 
 /**
  * Base class of every error hakoniwa raises.
@@ -85,46 +86,8 @@ export class PolicyError extends HakoniwaError {
   }
 }
 
-/** Setup steps of the native core, in the order of `enum hk_step` in native/hakoniwa.h. */
-export const SETUP_STEPS = [
-  "",
-  "spec",
-  "pipe",
-  "clone",
-  "uid-map",
-  "gid-map",
-  "setgroups",
-  "sync",
-  "prctl",
-  "mount-private",
-  "open-source",
-  "root",
-  "mkdir",
-  "bind",
-  "tmpfs",
-  "proc",
-  "file",
-  "symlink",
-  "remount",
-  "pivot-root",
-  "hostname",
-  "fork",
-  "setsid",
-  "stdio",
-  "chdir",
-  "rlimit",
-  "setgid",
-  "setuid",
-  "capabilities",
-  "no-new-privs",
-  "landlock",
-  "seccomp",
-  "execve",
-  "wait",
-  "keyring",
-  "loopback",
-  "mqueue",
-] as const;
+/** Setup steps of the native core by number (`enum hk_step` of native/hakoniwa.h, generated). */
+export const SETUP_STEPS = GENERATED_STEPS;
 
 /** The name of a setup step, e.g. `"bind"` or `"execve"`. */
 export type SetupStep = (typeof SETUP_STEPS)[number];
@@ -155,6 +118,7 @@ const WHAT: Partial<Record<SetupStep, string>> = {
   execve: "cannot execute the command",
   loopback: "cannot bring up the loopback interface",
   keyring: "cannot create a session keyring",
+  init: "cannot start the hakoniwa-init program",
 };
 
 /**

@@ -1,17 +1,20 @@
 /**
  * The one symbol table of the native core (native/hakoniwa.h) and the order
  * in which the library is found: an explicit path, then the
- * `HAKONIWA_NATIVE_PATH` environment variable, then the library a checkout
- * builds (`native/build/libhakoniwa.so`), then the copy embedded in the
- * module graph.
+ * `HAKONIWA_NATIVE_PATH` environment variable, then the copy embedded in
+ * the module graph (loaded from a sealed memfd, see native_image.ts; `npm
+ * run build` regenerates it from native/, and CI checks it is fresh). The
+ * library carries the hakoniwa-init program it execs; see
+ * {@link prepareInit} for where that image lives.
  *
  * @module
  */
 import { HakoniwaError } from "./errors.ts";
-import { materialize } from "./native_cache.ts";
+import { ABI } from "./generated/abi.ts";
+import { embeddedLibraryImage } from "./native_image.ts";
 
 /** The C ABI version this module speaks; must equal `HK_ABI_VERSION`. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = ABI.VERSION;
 
 /** Symbols of native/hakoniwa.h. */
 export const SYMBOLS = {
@@ -21,6 +24,10 @@ export const SYMBOLS = {
   hk_spawn: { parameters: ["buffer", "usize", "buffer", "buffer"], result: "i32" },
   /** int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t start_ns, uint8_t *result) */
   hk_wait: { parameters: ["i32", "i32", "i64", "i64", "buffer"], result: "i32", nonblocking: true },
+  /** int32_t hk_init_prepare(const char *dirs, uint8_t *why, size_t len) */
+  hk_init_prepare: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
+  /** int64_t hk_held(int32_t hold_fd), on a worker thread */
+  hk_held: { parameters: ["i32"], result: "i64", nonblocking: true },
   /** int32_t hk_release(int32_t hold_fd) */
   hk_release: { parameters: ["i32"], result: "i32" },
   /** int32_t hk_landlock_abi(void) */
@@ -68,27 +75,12 @@ export type Native = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 let loaded: { path: string; from: string; lib: Deno.DynamicLibrary<typeof SYMBOLS> } | undefined;
 
-function checkoutLibrary(): string | undefined {
-  // A compiled binary keeps its modules' original file: URLs; it must use the core it carries.
-  if ((Deno.build as { standalone?: boolean }).standalone) return undefined;
-  const url = new URL("../native/build/libhakoniwa.so", import.meta.url);
-  if (url.protocol !== "file:") return undefined;
-  try {
-    const path = decodeURIComponent(url.pathname);
-    return Deno.statSync(path).isFile ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Paths tried in order, each with where it came from for error messages. */
-function* candidates(explicit?: string): Generator<{ path: string; from: string }> {
-  if (explicit) return yield { path: explicit, from: "the nativePath option" };
+/** Where the library comes from; the embedded one is put into a sealed memfd only when it is the one. */
+function candidate(explicit?: string): { path: string; from: string; fd?: number } {
+  if (explicit) return { path: explicit, from: "the nativePath option" };
   const env = Deno.env.get("HAKONIWA_NATIVE_PATH");
-  if (env) return yield { path: env, from: "HAKONIWA_NATIVE_PATH" };
-  const local = checkoutLibrary();
-  if (local) return yield { path: local, from: "the checkout build" };
-  for (const path of materialize()) yield { path, from: "the embedded library" };
+  if (env) return { path: env, from: "HAKONIWA_NATIVE_PATH" };
+  return { ...embeddedLibraryImage(), from: "the embedded library" };
 }
 
 /**
@@ -103,23 +95,25 @@ function* candidates(explicit?: string): Generator<{ path: string; from: string 
  */
 export function loadNativeSync(explicitPath?: string): Native {
   if (loaded && (!explicitPath || loaded.path === explicitPath)) return loaded.lib.symbols;
-  const errors: string[] = [];
-  for (const { path, from } of candidates(explicitPath)) {
-    try {
-      const lib = Deno.dlopen(path, SYMBOLS);
-      const abi = lib.symbols.hk_abi_version();
-      if (abi !== ABI_VERSION) {
-        lib.close();
-        errors.push(`${path} (${from}) speaks ABI ${abi}, expected ${ABI_VERSION}`);
-        continue;
-      }
-      loaded = { path, from, lib };
-      return lib.symbols;
-    } catch (e) {
-      errors.push(`${path} (${from}): ${e instanceof Error ? e.message : String(e)}`);
-    }
+  const { path, from, fd } = candidate(explicitPath);
+  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  try {
+    lib = Deno.dlopen(path, SYMBOLS);
+  } catch (e) {
+    throw new HakoniwaError(
+      `cannot load the native core from ${path} (${from}): ${e instanceof Error ? e.message : e}`,
+    );
   }
-  throw new HakoniwaError(`cannot load the native core: ${errors.join("; ")}`);
+  if (fd !== undefined) lib.symbols.hk_close(fd); // mapped now; the memfd is no longer needed
+  const abi = lib.symbols.hk_abi_version();
+  if (abi !== ABI_VERSION) {
+    lib.close();
+    throw new HakoniwaError(
+      `cannot load the native core: ${path} (${from}) speaks ABI ${abi}, expected ${ABI_VERSION}`,
+    );
+  }
+  loaded = { path, from, lib };
+  return lib.symbols;
 }
 
 /**
@@ -142,7 +136,7 @@ export function loadNative(explicitPath?: string): Promise<Native> {
 
 /**
  * Which native core this process loaded and where it came from (`"the
- * checkout build"`, `"the embedded library"`, ...), or null before the
+ * embedded library"`, `"HAKONIWA_NATIVE_PATH"`, ...), or null before the
  * first sandbox.
  *
  * @example
@@ -153,6 +147,58 @@ export function loadNative(explicitPath?: string): Promise<Native> {
  */
 export function nativeLibraryInfo(): { path: string; from: string } | null {
   return loaded ? { path: loaded.path, from: loaded.from } : null;
+}
+
+/**
+ * Directories where the init program's image may go when the kernel refuses
+ * executable memfds: only the caller's own (checked by the core on the
+ * opened directory: owned by the caller, writable by nobody else).
+ *
+ * @example
+ * ```ts
+ * import { initFallbackDirs } from "./ffi.ts";
+ * console.log(initFallbackDirs());
+ * ```
+ */
+export function initFallbackDirs(): string[] {
+  const env = (k: string) => Deno.env.get(k);
+  return [env("XDG_RUNTIME_DIR"), env("HOME") ? `${env("HOME")}/.cache/hakoniwa` : undefined]
+    .filter((d): d is string => !!d && d.startsWith("/") && !d.includes(":"));
+}
+
+let initImage: { kind: "memfd" | "file"; where: string } | undefined;
+
+/**
+ * Prepares the image of the hakoniwa-init program once per process: a
+ * sealed memfd, or where `vm.memfd_noexec` refuses that, an unnamed file in
+ * one of {@link initFallbackDirs} (created 0700 when missing). Returns where
+ * it lives; throws a HakoniwaError saying what was tried when nothing works.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadNativeSync, prepareInit } from "./ffi.ts";
+ * console.log(prepareInit(loadNativeSync()).where); // "a sealed memfd"
+ * ```
+ */
+export function prepareInit(native: Native): { kind: "memfd" | "file"; where: string } {
+  if (initImage) return initImage;
+  const dirs = initFallbackDirs();
+  const why = new Uint8Array(1024);
+  let rc = native.hk_init_prepare(new TextEncoder().encode(`${dirs.join(":")}\0`), why, BigInt(why.length));
+  if (rc === 1) return initImage = { kind: "memfd", where: "a sealed memfd" };
+  if (rc < 0) {
+    // The fallback directory may simply not exist yet: make ours and try once more (the core re-checks it).
+    const own = dirs.at(-1);
+    if (own) {
+      try {
+        Deno.mkdirSync(own, { recursive: true, mode: 0o700 });
+      } catch { /* the core says why it is unusable */ }
+    }
+    rc = native.hk_init_prepare(new TextEncoder().encode(`${dirs.join(":")}\0`), why, BigInt(why.length));
+  }
+  const text = new TextDecoder().decode(why.subarray(0, why.indexOf(0)));
+  if (rc === 2) return initImage = { kind: "file", where: text };
+  throw new HakoniwaError(`cannot prepare the hakoniwa-init program: ${text}`);
 }
 
 /** Describes an errno as `[name, text]`, e.g. `["ENOENT", "No such file or directory"]`. */

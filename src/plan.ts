@@ -80,12 +80,6 @@ export type MountOp =
     target: string;
     /** Skip silently when the path does not exist. */
     optional: boolean;
-  }
-  | {
-    /** A new mqueue filesystem (with a new ipc namespace). */
-    kind: "mqueue";
-    /** Path inside the sandbox. */
-    target: string;
   };
 
 /** A resource limit, soft = hard. */
@@ -185,7 +179,6 @@ export function describeMount(op: MountOp): string {
       }`;
     case "tmpfs":
     case "proc":
-    case "mqueue":
       return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.kind}`;
     case "dir":
       return `dir: ${JSON.stringify(op.target)}, mode: 0o${op.mode.toString(8)}`;
@@ -377,7 +370,6 @@ const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
   file: { target: "string", contents: "string", mode: "number" },
   symlink: { original: "string", target: "string" },
   readonly: { target: "string", optional: "boolean" },
-  mqueue: { target: "string" },
 };
 
 function typeOf(v: unknown): string {

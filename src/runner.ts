@@ -1,12 +1,16 @@
 /**
  * Runs a plan: encodes it, hands it to the native core, and turns what the
- * core reports into a {@link Report}. The clone happens synchronously on
- * the JS thread; only the wait runs on a worker thread.
+ * core reports into a {@link Report}. The core vforks and execs the small
+ * hakoniwa-init program synchronously on the JS thread (the thread waits
+ * only for the exec); the namespaces and the root are built in the init's
+ * own processes, so many sandboxes start in parallel. Waits run on worker
+ * threads.
  *
  * @module
  */
 import { HakoniwaError, SETUP_STEPS, SetupError } from "./errors.ts";
-import { describeErrno, loadNativeSync, type Native } from "./ffi.ts";
+import { describeErrno, loadNativeSync, type Native, prepareInit } from "./ffi.ts";
+import { RESULT_SLOT } from "./generated/abi.ts";
 import type { Plan } from "./plan.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
 import { compileProfile } from "./seccomp.ts";
@@ -17,12 +21,12 @@ import { type PastaHandle, startPasta } from "./network.ts";
 import { currentHelperHost, prepareIdMapHelpers, runIdMapHelpers } from "./idmap_helper.ts";
 import { logger } from "./log.ts";
 
-const SLOTS = 9; // HK_R_SLOTS
-const RESULT_SIZE = SLOTS * 8 + 1000; // HK_RESULT_SIZE
+const SLOTS = RESULT_SLOT.SLOTS;
+const RESULT_SIZE = SLOTS * 8 + 1000; // HK_RESULT_SIZE: the slots, then the error path
 
 /** A started sandbox. */
 export interface RunningSandbox {
-  /** pid of the sandbox's init, in the caller's pid namespace. */
+  /** pid of the sandbox's monitor (the hakoniwa-init program), in the caller's pid namespace. */
   readonly pid: number;
   /** Resolves once every process of the sandbox is gone. */
   readonly finished: Promise<Report>;
@@ -124,6 +128,8 @@ function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Pla
   };
 }
 
+let warnedImage = false;
+
 /** Negotiates the plan's Landlock settings with the kernel; logs what best effort leaves out. */
 function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
   const kernel = native.hk_landlock_abi();
@@ -140,6 +146,7 @@ function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
  * `log` action let through (logged as warnings).
  */
 async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: number) {
+  if (!initPid) return audit.close(); // the sandbox was never cloned: nothing ran under the filter
   try {
     const killed = report.status === "RFE";
     const events = await audit.events(initPid, killed);
@@ -175,6 +182,11 @@ async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: numb
  */
 export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): RunningSandbox {
   const native = loadNativeSync(nativePath);
+  const image = prepareInit(native);
+  if (image.kind === "file" && !warnedImage) {
+    warnedImage = true;
+    logger("native").warn(`hakoniwa-init runs from ${image.where}`);
+  }
   if (plan.landlock && !io.landlock) io = { ...io, landlock: landlockRuleset(native, plan) };
   // Id maps an unprivileged caller cannot write itself go through newuidmap/newgidmap while the child is held.
   const helpers = prepareIdMapHelpers(plan, currentHelperHost());
@@ -197,11 +209,18 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   const wait = native.hk_wait(pidfd, reportFd, timeoutMs, BigInt(startNs), result);
   let pasta: PastaHandle | undefined;
   const ready = !hold ? Promise.resolve() : (async () => {
-    // The child waits before any setup until its id maps are written and pasta has configured its network.
+    // The sandbox's init waits before any setup until its id maps are written and pasta has configured its network.
     try {
-      if (helpers) runIdMapHelpers(pid, plan, helpers);
+      const initPid = Number(await native.hk_held(holdFd));
+      if (initPid <= 0) {
+        // Setup ended before the init was held: the report names the step (or the errno here does).
+        if (initPid < 0) throw new SetupError("sync", -initPid, ...describeErrno(native, -initPid), "hold socket");
+        native.hk_close(holdFd);
+        return;
+      }
+      if (helpers) runIdMapHelpers(initPid, plan, helpers);
       if (plan.network.mode === "pasta") {
-        pasta = await startPasta(plan.network.options, pid);
+        pasta = await startPasta(plan.network.options, initPid);
         logger("network").info(`pasta (pid ${pasta.pid}) serves the sandbox's network namespace`);
       }
     } catch (e) {
@@ -224,7 +243,9 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
       throw started.reason;
     }
     const report = toReport(native, result, startTime, plan);
-    if (audit) await explainSeccomp(report, audit, pid);
+    if (audit) {
+      await explainSeccomp(report, audit, Number(new BigInt64Array(result.buffer, 0, SLOTS)[RESULT_SLOT.INIT_PID]));
+    }
     return report;
   });
   ready.catch(() => {});

@@ -10,40 +10,26 @@ import { formatIdMap } from "./idmap.ts";
 import { cloneFlags } from "./namespace.ts";
 import type { MountOp, Plan } from "./plan.ts";
 import { RLIMITS } from "./rlimit.ts";
+import { CRED, FLAG, MOUNT_FLAG, MOUNT_KIND, SESSION_MODE, SPEC, TAG } from "./generated/abi.ts";
 
-const MAGIC = 0x574e4b48;
 /** Version of the spec layout; must equal HK_SPEC_VERSION. */
-export const SPEC_VERSION = 1;
-
-const T = {
-  NAMESPACES: 1,
-  UID_MAP: 2,
-  GID_MAP: 3,
-  HOSTNAME: 4,
-  ROOT: 5,
-  MOUNT: 6,
-  RLIMIT: 7,
-  ENV: 8,
-  ARG: 9,
-  PROGRAM: 10,
-  CWD: 11,
-  CREDS: 12,
-  STDIO: 13,
-  SECCOMP: 14,
-  FLAGS: 15,
-  LANDLOCK: 16,
-  LL_PATH: 17,
-  LL_PORT: 18,
-  SETSID: 19,
-} as const;
-
-const M = { bind: 1, tmpfs: 2, proc: 3, dir: 4, file: 5, symlink: 6, readonly: 7, mqueue: 8 } as const;
-const MF = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, OPTIONAL: 16 } as const;
-const F = { DROP_CAPS: 1, ROOT_RDONLY: 2, NO_NEW_PRIVS: 4, KEYRING: 8, LOOPBACK_UP: 16, HOLD: 0x80000000 } as const;
-const CRED_SETGROUPS = 1;
+export const SPEC_VERSION = SPEC.VERSION;
+const T = TAG;
+const MF = MOUNT_FLAG;
+const F = FLAG;
+/** Plan mount kinds as HK_M_* (a "readonly" op rebinds a path of the new root with flags). */
+const M = {
+  bind: MOUNT_KIND.BIND,
+  tmpfs: MOUNT_KIND.TMPFS,
+  proc: MOUNT_KIND.PROC,
+  dir: MOUNT_KIND.DIR,
+  file: MOUNT_KIND.FILE,
+  symlink: MOUNT_KIND.SYMLINK,
+  readonly: MOUNT_KIND.REBIND,
+} as const satisfies Record<MountOp["kind"], number>;
 
 /** Session modes (HK_SESSION_*). */
-export const SESSION = { new: 0, tty: 1 } as const;
+export const SESSION = { new: SESSION_MODE.NEW, tty: SESSION_MODE.TTY } as const;
 
 /** Host-side inputs of a spawn that are not part of the plan. */
 export interface SpawnIo {
@@ -137,7 +123,6 @@ function mountRecord(w: Writer, op: MountOp) {
       size = op.size;
       break;
     case "proc":
-    case "mqueue":
       flags = MF.NOSUID | MF.NODEV | MF.NOEXEC;
       break;
     case "dir":
@@ -181,7 +166,7 @@ export function encodeSpec(
   options: { hold?: boolean; callerWritesMaps?: boolean } = {},
 ): Uint8Array {
   const w = new Writer();
-  w.u32(MAGIC);
+  w.u32(SPEC.MAGIC);
   w.u32(SPEC_VERSION);
   w.u32(0);
   w.record(T.NAMESPACES, () => w.u32(cloneFlags(plan.namespaces)));
@@ -217,7 +202,7 @@ export function encodeSpec(
   w.record(T.CREDS, () => {
     w.u32(plan.uid);
     w.u32(plan.gid);
-    w.u32(io.setgroups ? CRED_SETGROUPS : 0);
+    w.u32(io.setgroups ? CRED.SETGROUPS : 0);
   });
   w.record(T.STDIO, () => io.stdio.forEach((fd) => w.u32(fd)));
   w.record(T.SETSID, () => w.u32(SESSION[io.session]));

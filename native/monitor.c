@@ -1,0 +1,226 @@
+/*
+ * Monitor side: main() of the hakoniwa-init program. hk_spawn vforks and
+ * execs it in the caller's namespaces with fds 0..2 the command's stdio,
+ * HK_FD_REPORT the report pipe, HK_FD_SPEC the spec and, with HK_F_HOLD,
+ * HK_FD_HOLD a socket to the caller; argv[1] is the caller's pid. It is a
+ * small static single-threaded program: no byte of the caller's memory,
+ * argv or environment is in it. It clones the sandbox's init into the new
+ * namespaces, writes its id maps (or lets the caller do it while held),
+ * releases it, forwards signals to it and ends the way it ends.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#define SPEC_MAX (64u << 20)
+
+static volatile int sandbox_pidfd = -1;
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+
+/* A signal the caller sent the monitor goes on to the sandbox's init, which forwards it to the command. */
+static void forward(int sig) {
+  int saved = errno;
+  if (sandbox_pidfd >= 0) syscall(SYS_pidfd_send_signal, sandbox_pidfd, sig, NULL, 0);
+  errno = saved;
+}
+
+/* HK_SIG_KILL: kill the sandbox's init and let the wait in main() see the whole namespace gone. Before
+ * there is one, nothing can be left behind: die at once. */
+static void kill_all(int sig) {
+  (void)sig;
+  int saved = errno;
+  if (sandbox_pidfd >= 0) syscall(SYS_pidfd_send_signal, sandbox_pidfd, SIGKILL, NULL, 0);
+  else syscall(SYS_kill, getpid(), SIGKILL);
+  errno = saved;
+}
+
+/* The whole spec from its memfd, in an 8-byte aligned buffer (spec.c requires it). */
+static uint8_t *read_spec(size_t *len) {
+  struct stat st;
+  if (fstat(HK_FD_SPEC, &st) < 0 || st.st_size <= 0 || (uint64_t)st.st_size > SPEC_MAX) return NULL;
+  uint8_t *buf = aligned_alloc(8, ((size_t)st.st_size + 7) & ~(size_t)7);
+  size_t got = 0;
+  while (buf && got < (size_t)st.st_size) {
+    ssize_t n = pread(HK_FD_SPEC, buf + got, (size_t)st.st_size - got, (off_t)got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return NULL;
+    got += (size_t)n;
+  }
+  close(HK_FD_SPEC);
+  *len = got;
+  return buf;
+}
+
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = hk_write_all(fd, text, strlen(text));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
+}
+
+/* Write the id maps the spec carries into the held sandbox; returns the failing step or 0. */
+static uint32_t write_maps(const struct hk_spec *s, pid_t pid, char *path, size_t cap) {
+  if (!(s->ns_flags & CLONE_NEWUSER)) return 0;
+  if (!(s->cred_flags & HK_CRED_SETGROUPS)) {
+    snprintf(path, cap, "/proc/%d/setgroups", (int)pid);
+    if (write_file(path, "deny") < 0 && errno != ENOENT) return HK_S_SETGROUPS;
+  }
+  if (s->uid_map) {
+    snprintf(path, cap, "/proc/%d/uid_map", (int)pid);
+    if (write_file(path, s->uid_map) < 0) return HK_S_UID_MAP;
+  }
+  if (s->gid_map) {
+    snprintf(path, cap, "/proc/%d/gid_map", (int)pid);
+    if (write_file(path, s->gid_map) < 0) return HK_S_GID_MAP;
+  }
+  return 0;
+}
+
+/* Kill and reap the sandbox's init; whatever it reported before dying stays first in the pipe. */
+static void reap(int pidfd) {
+  siginfo_t info;
+  syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+  while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0 && errno == EINTR) {
+  }
+}
+
+static void report_init_pid(struct hk_spec *s, pid_t pid) {
+  struct hk_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.kind = HK_REC_INIT, rec.status = pid;
+  if (hk_write_all(s->report_fd, &rec, sizeof(rec)) < 0) _exit(125); /* the caller is gone */
+}
+
+/* With HK_F_HOLD: tell the caller the init's pid and wait for its go (end of file: abort). */
+static int held(pid_t pid) {
+  int32_t v = pid;
+  char go = 0;
+  if (hk_write_all(HK_FD_HOLD, &v, sizeof(v)) < 0) return -1;
+  ssize_t n;
+  while ((n = read(HK_FD_HOLD, &go, 1)) < 0 && errno == EINTR) {
+  }
+  close(HK_FD_HOLD);
+  return n == 1 && go == 'g' ? 0 : -1;
+}
+
+/* End the way the sandbox's init ended: its exit code, or the same signal. */
+static void mirror(const siginfo_t *info) __attribute__((noreturn));
+static void mirror(const siginfo_t *info) {
+  if (info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED) {
+    signal(info->si_status, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, info->si_status);
+    sigprocmask(SIG_UNBLOCK, &one, NULL);
+    kill(getpid(), info->si_status);
+  }
+  _exit(info->si_code == CLD_EXITED ? info->si_status : 125);
+}
+
+int main(int argc, char **argv) {
+  struct hk_spec s;
+  memset(&s, 0, sizeof(s));
+  s.report_fd = HK_FD_REPORT;
+  /* The caller's thread that vforked us is our parent: if it is gone already, nobody waits for us. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) hk_fail(&s, HK_S_PRCTL, errno, "PR_SET_PDEATHSIG");
+  if (argc < 2 || getppid() != (pid_t)atol(argv[1])) _exit(125);
+  memset(argv[1], 0, strlen(argv[1])); /* /proc/1/cmdline inside shows the program's name only */
+  prctl(PR_SET_NAME, "hakoniwa");
+  /* Signals stay blocked (hk_spawn blocked them across the vfork) until the handlers are in place; the
+   * forwarded ones until the sandbox's init exists. */
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  hk_reset_dispositions();
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_flags = SA_RESTART;
+  sa.sa_handler = kill_all;
+  sigaction(HK_SIG_KILL, &sa, NULL);
+  sa.sa_handler = forward;
+  for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) sigaction(forwarded[i], &sa, NULL);
+  sigset_t kill_only = all;
+  sigdelset(&kill_only, HK_SIG_KILL);
+  sigprocmask(SIG_SETMASK, &kill_only, NULL); /* forwarded signals wait until there is an init to forward to */
+
+  size_t len = 0;
+  uint8_t *buf = read_spec(&len);
+  if (!buf) hk_fail(&s, HK_S_SPEC, errno ? errno : EINVAL, "the spec could not be read");
+  const char *why = NULL;
+  if (hk_spec_decode(buf, len, &s, &why) < 0) hk_fail(&s, HK_S_SPEC, EINVAL, why);
+  s.report_fd = HK_FD_REPORT;
+  /* The caller's umask came through vfork and exec; the command gets it (the sandbox's init builds with 0). */
+  s.umask = umask(022);
+  umask((mode_t)s.umask);
+
+  int sync[2];
+  if (pipe2(sync, O_CLOEXEC) < 0) hk_fail(&s, HK_S_PIPE, errno, "pipe2");
+  s.sync_fd = sync[0];
+  /* Fork-like (no CLONE_VM): the child goes on with a copy of this small process. */
+  int pidfd = -1;
+  long pid = syscall(SYS_clone, (unsigned long)s.ns_flags | CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, 0);
+  if (pid == 0) hk_child_main(&s); /* sandbox side from here on; never returns */
+  if (pid < 0) {
+    int e = errno;
+    hk_fail(&s, HK_S_CLONE, e,
+            e == EPERM || e == ENOSPC || e == EUSERS
+                ? "user namespaces may be disabled: see sysctl kernel.unprivileged_userns_clone and "
+                  "user.max_user_namespaces"
+                : "clone");
+  }
+  close(sync[0]);
+  sandbox_pidfd = pidfd;
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  report_init_pid(&s, (pid_t)pid);
+
+  char path[64];
+  uint32_t step = write_maps(&s, (pid_t)pid, path, sizeof(path));
+  if (step) {
+    int e = errno;
+    reap(pidfd);
+    hk_fail(&s, step, e, path);
+  }
+  if ((s.flags & HK_F_HOLD) && held((pid_t)pid) < 0) {
+    reap(pidfd);
+    _exit(125);
+  }
+  /* The release byte; the write end stays open for our whole life (see hk_child_main). */
+  if (hk_write_all(sync[1], "g", 1) < 0) {
+    int e = errno;
+    reap(pidfd);
+    hk_fail(&s, HK_S_SYNC, e, "sync pipe");
+  }
+
+  /* The monitor needs no stdio: the command's pipes close when the command does. */
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int i = 0; i < 3; i++) null_fd >= 0 ? dup2(null_fd, i) : close(i);
+  if (null_fd > 2) close(null_fd);
+
+  siginfo_t info;
+  memset(&info, 0, sizeof(info));
+  while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0 && errno == EINTR) {
+  }
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  mirror(&info);
+}

@@ -1,0 +1,116 @@
+/**
+ * Puts the native core embedded in the module graph where `Deno.dlopen` can
+ * load it without a file anyone could swap: the bytes are decoded, checked
+ * against the SHA-256 compiled into the module, written into a memfd of this
+ * process, sealed against every change, and loaded through
+ * `/proc/self/fd/N`. What was checked is exactly what is loaded. No shared or
+ * predictable directory is ever used. Synchronous, so that `Command.spawn()`
+ * can be too.
+ *
+ * @module
+ */
+import { sha256 } from "./sha256.ts";
+import { HakoniwaError } from "./errors.ts";
+import { NATIVE_BASE64, NATIVE_SHA256 } from "./generated/native.ts";
+
+const MFD_CLOEXEC = 0x1, MFD_ALLOW_SEALING = 0x2, MFD_NOEXEC_SEAL = 0x8;
+const F_ADD_SEALS = 1033;
+const F_SEAL_SEAL = 0x1, F_SEAL_SHRINK = 0x2, F_SEAL_GROW = 0x4, F_SEAL_WRITE = 0x8;
+const EINVAL = 22;
+
+/** The few libc calls this needs, from the C library Deno itself runs on. */
+const LIBC = {
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * Lowercase hex of bytes.
+ *
+ * @example
+ * ```ts
+ * import { hex } from "./native_image.ts";
+ * console.log(hex(new Uint8Array([1, 255]))); // "01ff"
+ * ```
+ */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The embedded library's bytes, checked against its SHA-256.
+ *
+ * @example
+ * ```ts
+ * import { embeddedLibrary } from "./native_image.ts";
+ * console.log(embeddedLibrary().length > 0);
+ * ```
+ */
+export function embeddedLibrary(): Uint8Array {
+  const bytes = Uint8Array.from(atob(NATIVE_BASE64), (c) => c.charCodeAt(0));
+  if (hex(sha256(bytes)) !== NATIVE_SHA256) {
+    throw new HakoniwaError("the embedded native core does not match its SHA-256: the module is damaged");
+  }
+  return bytes;
+}
+
+/**
+ * Writes `bytes` into a new memfd sealed against writes, growth, shrinking
+ * and further seals, and returns its fd (close-on-exec). The fd stays open:
+ * `/proc/self/fd/N` names it for `Deno.dlopen`.
+ *
+ * @example
+ * ```ts
+ * import { sealedMemfd } from "./native_image.ts";
+ * const fd = sealedMemfd("example", new Uint8Array([1, 2, 3]));
+ * console.log(Deno.readFileSync(`/proc/self/fd/${fd}`)); // Uint8Array(3) [ 1, 2, 3 ]
+ * ```
+ */
+export function sealedMemfd(name: string, bytes: Uint8Array): number {
+  const libc = Deno.dlopen("libc.so.6", LIBC);
+  try {
+    const errno = () => new Deno.UnsafePointerView(libc.symbols.__errno_location()!).getInt32();
+    const cname = new TextEncoder().encode(`${name}\0`);
+    // The library is mapped, never executed as a program: MFD_NOEXEC_SEAL keeps it so where the kernel knows it.
+    let fd = libc.symbols.memfd_create(cname, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+    if (fd < 0 && errno() === EINVAL) fd = libc.symbols.memfd_create(cname, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) throw new HakoniwaError(`memfd_create failed (errno ${errno()}): cannot load the native core`);
+    try {
+      for (let off = 0; off < bytes.length;) {
+        const n = Number(libc.symbols.write(fd, bytes.subarray(off), BigInt(bytes.length - off)));
+        if (n <= 0) throw new HakoniwaError(`writing the native core to its memfd failed (errno ${errno()})`);
+        off += n;
+      }
+      const seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+      if (libc.symbols.fcntl(fd, F_ADD_SEALS, seals) < 0) {
+        throw new HakoniwaError(`sealing the native core's memfd failed (errno ${errno()})`);
+      }
+    } catch (e) {
+      libc.symbols.close(fd);
+      throw e;
+    }
+    return fd;
+  } finally {
+    libc.close();
+  }
+}
+
+/**
+ * A sealed memfd holding exactly the checked bytes of the embedded native
+ * core, and the path that loads it (`/proc/self/fd/N`). The caller closes
+ * the fd once the library is loaded.
+ *
+ * @example
+ * ```ts ignore
+ * import { embeddedLibraryImage } from "./native_image.ts";
+ * const { path } = embeddedLibraryImage();
+ * const lib = Deno.dlopen(path, { hk_abi_version: { parameters: [], result: "i32" } });
+ * ```
+ */
+export function embeddedLibraryImage(): { path: string; fd: number } {
+  const fd = sealedMemfd("libhakoniwa", embeddedLibrary());
+  return { path: `/proc/self/fd/${fd}`, fd };
+}

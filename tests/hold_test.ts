@@ -1,13 +1,15 @@
-// HK_F_HOLD without map records: hk_spawn returns with the child held; the caller writes the id maps and releases it.
+// HK_F_HOLD without map records: the sandbox's init is held; hk_held names it, the caller writes the id maps and
+// releases it.
 import assert from "node:assert/strict";
 import { Container } from "../src/container.ts";
 import { loadNative } from "../src/ffi.ts";
 import { formatIdMap } from "../src/idmap.ts";
 import { buildPlan, currentHost } from "../src/plan.ts";
 import { encodeSpec } from "../src/spec.ts";
+import { RESULT_SLOT } from "../src/generated/abi.ts";
 import { sandboxTest } from "./helpers.ts";
 
-const RESULT = 9 * 8 + 1000;
+const RESULT = RESULT_SLOT.SLOTS * 8 + 1000;
 const native = await loadNative();
 
 function spawnHeld(script: string) {
@@ -27,19 +29,21 @@ function spawnHeld(script: string) {
   const err = new Uint8Array(RESULT);
   assert.equal(native.hk_spawn(spec, BigInt(spec.length), out, err), 0);
   native.hk_close(devnull);
-  const [pid, pidfd, reportFd, start, hold] = Array.from(out, Number);
+  const [, pidfd, reportFd, start, hold] = Array.from(out, Number);
   const wait = async () => {
     const result = new Uint8Array(RESULT);
     await native.hk_wait(pidfd, reportFd, 10_000n, BigInt(start), result);
     native.hk_close(pidfd);
     return Array.from(new BigInt64Array(result.buffer, 0, 2), Number);
   };
-  return { plan, pid, hold, wait };
+  return { plan, hold, wait };
 }
 
 sandboxTest("a held child waits for its maps and runs once released", async () => {
-  const { plan, pid, hold, wait } = await spawnHeld("exit 7");
-  // Not mapped yet: the child waits before any setup.
+  const { plan, hold, wait } = spawnHeld("exit 7");
+  const pid = Number(await native.hk_held(hold));
+  assert.ok(pid > 0, `hk_held: ${pid}`);
+  // Not mapped yet: the sandbox's init waits before any setup.
   assert.equal(Deno.readTextFileSync(`/proc/${pid}/uid_map`), "");
   Deno.writeTextFileSync(`/proc/${pid}/uid_map`, formatIdMap(plan.uidMap));
   Deno.writeTextFileSync(`/proc/${pid}/gid_map`, formatIdMap(plan.gidMap));
@@ -48,9 +52,10 @@ sandboxTest("a held child waits for its maps and runs once released", async () =
 });
 
 sandboxTest("closing the hold fd without a release makes the child give up", async () => {
-  const { hold, wait } = await spawnHeld("exit 0");
+  const { hold, wait } = spawnHeld("exit 0");
+  assert.ok(Number(await native.hk_held(hold)) > 0);
   native.hk_close(hold);
   const [state, code] = await wait();
-  assert.equal(state, 4, "no report: init gave up before setup");
+  assert.equal(state, 4, "no report: the init program gave up before setup");
   assert.equal(code, 125);
 });

@@ -2,9 +2,8 @@
 // 100 sequential runs here; 1000 with HAKONIWA_SLOW=1 (npm run test:slow).
 import assert from "node:assert/strict";
 import { Container } from "../mod.ts";
-import { loadNativeSync } from "../src/ffi.ts";
+import { initFallbackDirs, loadNativeSync } from "../src/ffi.ts";
 import { compileProfile, defaultProfile } from "../src/seccomp.ts";
-import { cacheDirs } from "../src/native_cache.ts";
 import { sandboxTest, SKIP_REASON, waitFor } from "./helpers.ts";
 
 // Load the core and libseccomp once, before the tests' resource checks.
@@ -55,13 +54,13 @@ function snapshot() {
     fds: fds().length,
     children: children().length,
     mounts: Deno.readTextFileSync("/proc/self/mountinfo").split("\n").length,
-    cache: cacheDirs().map((d) => `${d}: ${listing(d).join(" ")}`),
+    fallbackDirs: initFallbackDirs().map((d) => `${d}: ${listing(d).join(" ")}`),
   };
 }
 
-/** Temporary names this process would leave: the cache's `NAME.PID.UUID` files. */
+/** Temporary names this process would leave: files named with its pid. */
 function ownTempFiles(): string[] {
-  const dirs = [...cacheDirs(), Deno.env.get("TMPDIR") ?? "/tmp", "/dev/shm"];
+  const dirs = [...initFallbackDirs(), Deno.env.get("TMPDIR") ?? "/tmp", "/dev/shm"];
   return dirs.flatMap((d) => listing(d).filter((n) => n.includes(`.${Deno.pid}.`)).map((n) => `${d}/${n}`));
 }
 

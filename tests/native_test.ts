@@ -1,22 +1,23 @@
 // The native core refuses malformed specs before anything is cloned.
 import assert from "node:assert/strict";
 import { loadNative } from "../src/ffi.ts";
+import { RESULT_SLOT, SPEC, STEP } from "../src/generated/abi.ts";
 
 const native = await loadNative();
 
 function spawnError(spec: Uint8Array): string {
   const out = new BigInt64Array(4);
-  const err = new Uint8Array(9 * 8 + 1000);
+  const err = new Uint8Array(RESULT_SLOT.SLOTS * 8 + 1000);
   const rc = native.hk_spawn(spec, BigInt(spec.length), out, err);
   assert.equal(rc, -1, "a malformed spec was accepted");
-  const slots = new BigInt64Array(err.buffer, 0, 9);
-  assert.equal(slots[0], 3n);
-  assert.equal(slots[2], 1n); // step "spec"
-  const text = err.subarray(72);
+  const slots = new BigInt64Array(err.buffer, 0, RESULT_SLOT.SLOTS);
+  assert.equal(slots[RESULT_SLOT.STATE], 3n);
+  assert.equal(slots[RESULT_SLOT.STEP], BigInt(STEP.SPEC));
+  const text = err.subarray(RESULT_SLOT.SLOTS * 8);
   return new TextDecoder().decode(text.subarray(0, text.indexOf(0)));
 }
 
-function header(len: number, magic = 0x574e4b48, version = 1): Uint8Array {
+function header(len: number, magic: number = SPEC.MAGIC, version: number = SPEC.VERSION): Uint8Array {
   const b = new Uint8Array(len);
   const v = new DataView(b.buffer);
   v.setUint32(0, magic, true);

@@ -87,7 +87,7 @@ export class PolicyError extends HakoniwaError {
 }
 
 /** Setup steps of the native core by number (`enum hk_step` of native/hakoniwa.h, generated). */
-export const SETUP_STEPS = GENERATED_STEPS;
+export const SETUP_STEPS: typeof GENERATED_STEPS = GENERATED_STEPS;
 
 /** The name of a setup step, e.g. `"bind"` or `"execve"`. */
 export type SetupStep = (typeof SETUP_STEPS)[number];

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the native core: native/build/hakoniwa-init (the static init program, with musl-gcc from Debian's
-# musl-tools) and native/build/libhakoniwa.so (the library, with cc), which carries the init program inside.
+# musl-tools) and native/build/libhakoniwa.so (the library, with cc), which carries the init program inside. The
+# library is never unloaded (-z nodelete): a worker thread may still be inside hk_wait when Deno exits and closes it.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/build"
@@ -21,7 +22,7 @@ ${MUSL_CC:-musl-gcc} $flags -Os -static -isystem "$out/kernel-include" -Wl,--bui
   "$here/restrict.c" "$here/fail.c" "$here/spec.c"
 mv "$out/hakoniwa-init.tmp" "$out/hakoniwa-init"
 
-${CC:-cc} $flags -O2 -fPIC -shared -fvisibility=hidden -Wa,-I,"$out" -Wl,--build-id=sha1 -Wl,-z,noexecstack \
+${CC:-cc} $flags -O2 -fPIC -shared -fvisibility=hidden -Wa,-I,"$out" -Wl,--build-id=sha1 -Wl,-z,noexecstack -Wl,-z,nodelete \
   -o "$out/libhakoniwa.so.tmp" "$here/spawn.c" "$here/init_image.c" "$here/init_image.S" "$here/landlock.c" \
   "$here/seccomp_host.c" "$here/pty.c" "$here/fail.c" "$here/spec.c"
 mv "$out/libhakoniwa.so.tmp" "$out/libhakoniwa.so"

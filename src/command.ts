@@ -21,7 +21,7 @@
 import { Child, type CommandOutput } from "./child.ts";
 import type { ContainerSettings } from "./container.ts";
 import { HakoniwaError } from "./errors.ts";
-import { describeErrno, loadNativeSync, type Native } from "./ffi.ts";
+import { describeErrno, loadNative, loadNativeSync, type Native } from "./ffi.ts";
 import { buildPlan, currentHost, type Plan } from "./plan.ts";
 import { canSetgroups, startSandboxSync } from "./runner.ts";
 import type { SpawnIo } from "./spec.ts";
@@ -120,11 +120,8 @@ export class Command {
     if (this.#options.stdin === "piped") {
       return Promise.reject(new TypeError('output() cannot feed a piped stdin: use spawn() for stdin: "piped"'));
     }
-    try {
-      return this.#spawn("piped", "null").output();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    // Loading the core first lets its check run on Web Crypto (spawn() has to check synchronously).
+    return loadNative(this.#options.nativePath).then(() => this.#spawn("piped", "null").output());
   }
 
   /**

@@ -11,7 +11,7 @@
  */
 import { HakoniwaError } from "./errors.ts";
 import { ABI } from "./generated/abi.ts";
-import { embeddedLibraryImage } from "./native_image.ts";
+import { embeddedLibraryAsync, embeddedLibraryImage } from "./native_image.ts";
 
 /** The C ABI version this module speaks; must equal `HK_ABI_VERSION`. */
 export const ABI_VERSION = ABI.VERSION;
@@ -76,11 +76,16 @@ export type Native = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 let loaded: { path: string; from: string; lib: Deno.DynamicLibrary<typeof SYMBOLS> } | undefined;
 
 /** Where the library comes from; the embedded one is put into a sealed memfd only when it is the one. */
-function candidate(explicit?: string): { path: string; from: string; fd?: number } {
+function candidate(explicit?: string, checked?: Uint8Array): { path: string; from: string; fd?: number } {
   if (explicit) return { path: explicit, from: "the nativePath option" };
   const env = Deno.env.get("HAKONIWA_NATIVE_PATH");
   if (env) return { path: env, from: "HAKONIWA_NATIVE_PATH" };
-  return { ...embeddedLibraryImage(), from: "the embedded library" };
+  return { ...embeddedLibraryImage(checked), from: "the embedded library" };
+}
+
+/** Whether loading now would use the embedded library (no explicit path, no environment override). */
+function wantsEmbedded(explicit?: string): boolean {
+  return !explicit && !Deno.env.get("HAKONIWA_NATIVE_PATH");
 }
 
 /**
@@ -93,9 +98,9 @@ function candidate(explicit?: string): { path: string; from: string; fd?: number
  * console.log(loadNativeSync().hk_abi_version());
  * ```
  */
-export function loadNativeSync(explicitPath?: string): Native {
+export function loadNativeSync(explicitPath?: string, checked?: Uint8Array): Native {
   if (loaded && (!explicitPath || loaded.path === explicitPath)) return loaded.lib.symbols;
-  const { path, from, fd } = candidate(explicitPath);
+  const { path, from, fd } = candidate(explicitPath, checked);
   let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
   try {
     lib = Deno.dlopen(path, SYMBOLS);
@@ -126,12 +131,11 @@ export function loadNativeSync(explicitPath?: string): Native {
  * console.log(native.hk_abi_version());
  * ```
  */
-export function loadNative(explicitPath?: string): Promise<Native> {
-  try {
-    return Promise.resolve(loadNativeSync(explicitPath));
-  } catch (e) {
-    return Promise.reject(e);
-  }
+export async function loadNative(explicitPath?: string): Promise<Native> {
+  if (loaded && (!explicitPath || loaded.path === explicitPath)) return loaded.lib.symbols;
+  // Where the caller can wait, the embedded bytes are checked by Web Crypto rather than the synchronous digest.
+  const checked = wantsEmbedded(explicitPath) ? await embeddedLibraryAsync() : undefined;
+  return loadNativeSync(explicitPath, checked);
 }
 
 /**

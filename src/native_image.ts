@@ -4,8 +4,9 @@
  * against the SHA-256 compiled into the module, written into a memfd of this
  * process, sealed against every change, and loaded through
  * `/proc/self/fd/N`. What was checked is exactly what is loaded. No shared or
- * predictable directory is ever used. Synchronous, so that `Command.spawn()`
- * can be too.
+ * predictable directory is ever used. The check runs on Web Crypto where the
+ * caller can wait, and synchronously (src/sha256.ts) for a first
+ * `Command.spawn()`, which must return at once.
  *
  * @module
  */
@@ -40,8 +41,17 @@ export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+function decode(base64: string): Uint8Array {
+  const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+  return native ? native(base64) : Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+function damaged(): HakoniwaError {
+  return new HakoniwaError("the embedded native core does not match its SHA-256: the module is damaged");
+}
+
 /**
- * The embedded library's bytes, checked against its SHA-256.
+ * The embedded library's bytes, checked against its SHA-256 (synchronously).
  *
  * @example
  * ```ts
@@ -50,10 +60,24 @@ export function hex(bytes: Uint8Array): string {
  * ```
  */
 export function embeddedLibrary(): Uint8Array {
-  const bytes = Uint8Array.from(atob(NATIVE_BASE64), (c) => c.charCodeAt(0));
-  if (hex(sha256(bytes)) !== NATIVE_SHA256) {
-    throw new HakoniwaError("the embedded native core does not match its SHA-256: the module is damaged");
-  }
+  const bytes = decode(NATIVE_BASE64);
+  if (hex(sha256(bytes)) !== NATIVE_SHA256) throw damaged();
+  return bytes;
+}
+
+/**
+ * The embedded library's bytes, checked against its SHA-256 with Web Crypto.
+ *
+ * @example
+ * ```ts
+ * import { embeddedLibraryAsync } from "./native_image.ts";
+ * console.log((await embeddedLibraryAsync()).length > 0);
+ * ```
+ */
+export async function embeddedLibraryAsync(): Promise<Uint8Array> {
+  const bytes = decode(NATIVE_BASE64);
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  if (hex(new Uint8Array(digest)) !== NATIVE_SHA256) throw damaged();
   return bytes;
 }
 
@@ -100,8 +124,9 @@ export function sealedMemfd(name: string, bytes: Uint8Array): number {
 
 /**
  * A sealed memfd holding exactly the checked bytes of the embedded native
- * core, and the path that loads it (`/proc/self/fd/N`). The caller closes
- * the fd once the library is loaded.
+ * core (checked here unless the caller passes bytes it checked), and the
+ * path that loads it (`/proc/self/fd/N`). The caller closes the fd once the
+ * library is loaded.
  *
  * @example
  * ```ts ignore
@@ -110,7 +135,7 @@ export function sealedMemfd(name: string, bytes: Uint8Array): number {
  * const lib = Deno.dlopen(path, { hk_abi_version: { parameters: [], result: "i32" } });
  * ```
  */
-export function embeddedLibraryImage(): { path: string; fd: number } {
-  const fd = sealedMemfd("libhakoniwa", embeddedLibrary());
+export function embeddedLibraryImage(bytes: Uint8Array = embeddedLibrary()): { path: string; fd: number } {
+  const fd = sealedMemfd("libhakoniwa", bytes);
   return { path: `/proc/self/fd/${fd}`, fd };
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { HakoniwaError, SETUP_STEPS, SetupError } from "./errors.ts";
-import { describeErrno, loadNativeSync, type Native, prepareInit } from "./ffi.ts";
+import { describeErrno, loadNative, loadNativeSync, type Native, prepareInit } from "./ffi.ts";
 import { RESULT_SLOT } from "./generated/abi.ts";
 import type { Plan } from "./plan.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
@@ -279,6 +279,7 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
  * ```
  */
 export async function startSandbox(plan: Plan, io: SpawnIo, nativePath?: string): Promise<RunningSandbox> {
+  await loadNative(nativePath); // the embedded core's check on Web Crypto
   const sandbox = startSandboxSync(plan, io, nativePath);
   try {
     await sandbox.ready;

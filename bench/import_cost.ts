@@ -42,7 +42,6 @@ export async function importCost(specifiers: string[], runs: number, warmup = 3)
       const target = spec.startsWith("./") || spec.startsWith("../")
         ? new URL(spec, `file://${Deno.cwd()}/`).href
         : spec;
-      // deno-lint-ignore no-import-prefix
       Deno.writeTextFileSync(file, `import ${JSON.stringify(target)};\n`);
       return { spec, file };
     });

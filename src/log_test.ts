@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { formatLine, logger, resetLogging, setupLogging } from "./log.ts";
 
-async function stderrOf(fn: () => Promise<void>): Promise<string> {
+async function stderrOf(fn: () => Promise<void> | void): Promise<string> {
   const chunks: Uint8Array[] = [];
   const original = Deno.stderr.writeSync;
   Deno.stderr.writeSync = (p: Uint8Array) => (chunks.push(p.slice()), p.length);
@@ -22,7 +22,7 @@ Deno.test("formatLine: the seed's line format", () => {
 Deno.test("logging: quiet before setup, warnings only by default, info and debug when asked", async () => {
   const log = logger("executor::t");
   try {
-    assert.equal(await stderrOf(async () => log.warn("before")), "");
+    assert.equal(await stderrOf(() => log.warn("before")), "");
     const warn = await stderrOf(async () => {
       await setupLogging("warning");
       log.info("hidden");

@@ -11,7 +11,7 @@ import { PolicyError, type PolicyLocation, UsageError } from "./errors.ts";
 import { type IdMapEntry, MAX_ID } from "./idmap.ts";
 import { type KeyPath, PolicyCursor, typeName } from "./policy_check.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "./rlimit.ts";
-import { renderTemplate, TemplateError } from "./template.ts";
+import { loadTemplateEngine, renderTemplate, TemplateEngineNotLoaded, TemplateError } from "./template.ts";
 import { parseToml, TomlSyntaxError } from "./toml.ts";
 import { resolveUser } from "./user.ts";
 import { type LandlockSettings, parseLandlockPolicy } from "./landlock.ts";
@@ -398,8 +398,9 @@ function parseFile(source: string, file: string, read: PolicyReader, chain: stri
   try {
     text = renderTemplate(source);
   } catch (e) {
-    if (e instanceof TemplateError) {
-      throw new PolicyError(`template: ${e.message}`, { file, line: e.line, column: e.column }, { cause: e });
+    if (e instanceof TemplateError || e instanceof TemplateEngineNotLoaded) {
+      const at = e instanceof TemplateError ? { line: e.line, column: e.column } : {};
+      throw new PolicyError(`template: ${e.message}`, { file, ...at }, { cause: e });
     }
     throw e;
   }
@@ -435,6 +436,10 @@ function parseFile(source: string, file: string, read: PolicyReader, chain: stri
 /**
  * Parses and validates a policy. `file` names it in errors and is the base
  * of relative `include` paths, which `read` loads (default: from disk).
+ * Synchronous: a policy (or an include) whose template needs more than
+ * plain helper calls throws a `PolicyError` caused by
+ * `TemplateEngineNotLoaded` unless the template engine was loaded before;
+ * {@link parsePolicyAsync} and {@link loadPolicyFile} load it.
  *
  * @example
  * ```ts
@@ -482,7 +487,33 @@ export function parsePolicy(
 }
 
 /**
- * Reads and validates a policy file.
+ * {@link parsePolicy}, loading the template engine first when the policy
+ * or one of its includes needs it (blocks, comments, subexpressions...).
+ *
+ * @example
+ * ```ts
+ * import { parsePolicyAsync } from "./policy.ts";
+ * const p = await parsePolicyAsync('hostname = "{{#if (path_exists "/")}}root{{/if}}"', "p.toml");
+ * console.log(p.hostname); // "root"
+ * ```
+ */
+export async function parsePolicyAsync(
+  source: string,
+  file = "<string>",
+  read: PolicyReader = (p) => Deno.readTextFileSync(p),
+): Promise<Policy> {
+  try {
+    return parsePolicy(source, file, read);
+  } catch (e) {
+    if (!(e instanceof PolicyError && e.cause instanceof TemplateEngineNotLoaded)) throw e;
+  }
+  await loadTemplateEngine();
+  return parsePolicy(source, file, read);
+}
+
+/**
+ * Reads and validates a policy file (loading the template engine when the
+ * policy needs it).
  *
  * @example
  * ```ts ignore
@@ -498,7 +529,7 @@ export async function loadPolicyFile(path: string): Promise<Policy> {
       cause: e,
     });
   }
-  return parsePolicy(text, path);
+  return await parsePolicyAsync(text, path);
 }
 
 /**

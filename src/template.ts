@@ -17,7 +17,7 @@
  *
  * @module
  */
-type Handlebars = typeof import("npm:handlebars@4.7.8").default;
+type Handlebars = typeof import("npm:handlebars@4.7.8");
 let engine: Handlebars | undefined;
 
 /**

@@ -11,7 +11,7 @@
  */
 // A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
 // deno-lint-ignore no-import-prefix
-import { Argument, Command, CommanderError } from "npm:@commander-js/extra-typings@15.1.0";
+import { Argument, Command, CommanderError } from "npm:@commander-js/extra-typings@14.0.0";
 import { addSandboxFlags, type FlagState, newFlagState, type SandboxFlags } from "./src/cli/flags.ts";
 import { completionScript, SHELLS } from "./src/cli/completion.ts";
 import { logPlan, planTable, resolve } from "./src/cli/sandbox.ts";

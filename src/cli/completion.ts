@@ -7,7 +7,7 @@
  */
 // A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
 // deno-lint-ignore no-import-prefix
-import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
+import type { Command } from "npm:@commander-js/extra-typings@14.0.0";
 
 /**
  * The shells `hakoniwa completion` supports.

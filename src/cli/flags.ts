@@ -11,7 +11,7 @@
  */
 // A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
 // deno-lint-ignore no-import-prefix
-import { type Command, InvalidArgumentError, Option } from "npm:@commander-js/extra-typings@15.1.0";
+import { type Command, InvalidArgumentError, Option } from "npm:@commander-js/extra-typings@14.0.0";
 import type { Container, ContainerMount } from "../container.ts";
 import { UsageError } from "../errors.ts";
 import { MAX_ID } from "../idmap.ts";

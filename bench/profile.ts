@@ -20,8 +20,8 @@ function step(name: string) {
 
 // Module loading, in the order cli.ts's graph reaches them. logtape (-v only) and handlebars (templates beyond plain
 // helper calls only) are not on this path: src/log.ts and src/template.ts import them when needed.
-await import("@commander-js/extra-typings");
-step("load the CLI parser (commander)");
+await import("@stricli/core");
+step("load the CLI parser (@stricli/core)");
 await import("smol-toml");
 step("load smol-toml");
 await import("../src/log.ts");

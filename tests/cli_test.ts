@@ -275,14 +275,7 @@ Deno.test("explain --json round-trips to the same plan and the same spec bytes",
   const read = planFromJson(r.stdout);
   const state = newFlagState();
   // The same request built in this process.
-  const { plan } = await resolve(["ls", "-l", "/"], {
-    roBind: true,
-    dir: true,
-    uidmap: true,
-    setenv: true,
-    limitWalltime: 3,
-    hostname: "h",
-  }, {
+  const { plan } = await resolve(["ls", "-l", "/"], { limitWalltime: 3, hostname: "h" }, {
     ...state,
     mounts: [{ kind: "bind", source: "/etc", target: "/etc", readonly: true }, {
       kind: "dir",
@@ -386,9 +379,9 @@ Deno.test("--help of every subcommand has examples; unknown flags suggest the ne
   }
   const typo = await hakoniwa(["explain", "--jsno", "--", "true"]);
   assert.equal(typo.code, 2);
-  assert.match(typo.stderr, /unknown option '--jsno'\s+\(Did you mean --json\?\)/);
+  assert.equal(typo.stderr, "hakoniwa: unknown flag --jsno; did you mean --json?\n");
   const typo2 = await hakoniwa(["run", "--unshare-netwrk", "--", "true"]);
-  assert.match(typo2.stderr, /Did you mean --unshare-network\?/);
+  assert.match(typo2.stderr, /did you mean --unshare-network\?/);
   for (const value of ["0", "-1", "99999999999999999999", "1.5"]) {
     const w = await hakoniwa(["run", "--limit-walltime", value, "--", "true"]);
     assert.equal(w.code, 2, value);
@@ -396,5 +389,5 @@ Deno.test("--help of every subcommand has examples; unknown flags suggest the ne
   }
   const sub = await hakoniwa(["rn"]);
   assert.equal(sub.code, 2);
-  assert.match(sub.stderr, /Did you mean run\?/);
+  assert.equal(sub.stderr, 'hakoniwa: unknown command "rn"; did you mean run?\n');
 });

@@ -82,6 +82,8 @@ export interface Policy {
   gidMaps: IdMapEntry[];
   /** The default command. */
   command?: { argv: string[]; cwd?: string };
+  /** The working directory inside (`command.cwd` wins for the policy's own command); nothing is bound there. */
+  cwd?: string;
   /** `[landlock]`: restrictions and rules. */
   landlock?: LandlockSettings;
   /** `[network]`: mode and pasta options. */
@@ -200,6 +202,7 @@ export const CORE_KEYS = [
   "uid_maps",
   "gid_maps",
   "command",
+  "cwd",
 ] as const;
 
 /** One file's settings before defaults: absent keys stay undefined. */
@@ -300,6 +303,7 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
         : c.int(["limits", k], v, 0, MAX_RLIMIT);
     }
   }
+  layer.cwd = top.cwd === undefined ? undefined : c.absPath(["cwd"], top.cwd);
   layer.hostname = str("hostname");
   if (layer.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(layer.hostname)) {
     c.fail(["hostname"], "expected 1 to 63 letters, digits, '.' or '-'");
@@ -468,6 +472,7 @@ export function parsePolicy(
     env: l.env ?? {},
     limits: l.limits ?? {},
     hostname: l.hostname,
+    cwd: l.cwd,
     uid: l.uid,
     gid: l.gid,
     user: l.user,
@@ -578,6 +583,7 @@ export function containerFromPolicy(policy: Policy): Container {
   if (policy.gid !== undefined) c.gid(policy.gid);
   for (const m of policy.uidMaps) c.uidMap(m.container, m.host, m.count);
   for (const m of policy.gidMaps) c.gidMap(m.container, m.host, m.count);
+  if (policy.cwd) c.workdir(policy.cwd);
   if (policy.command?.cwd) c.workdir(policy.command.cwd);
   if (policy.network) c.network(policy.network.mode, policy.network.options);
   if (policy.landlock) c.settings.landlock = structuredClone(policy.landlock);

@@ -96,6 +96,22 @@ Deno.test("unknown keys are rejected with file, line and key", () => {
   rejects('command = { argv = ["x"], dir = "/" }\n', 1, "command.dir", /unknown key/);
 });
 
+Deno.test("an unknown key names the nearest known one", () => {
+  rejects('hostname = "a"\nshare_netz = true\n', 2, "share_netz", /unknown key; did you mean share_net\?/);
+  rejects("[limits]\nnofiles = 1\n", 2, "limits.nofiles", /did you mean nofile\?/);
+  rejects("zzzzzz = 1\n", 1, "zzzzzz", /^[^;]*unknown key \(expected one of/);
+});
+
+Deno.test("cwd chooses the working directory without binding it; command.cwd wins for the policy's command", () => {
+  const p = parsePolicy('cwd = "/srv"\n', "/p/main.toml");
+  const c = containerFromPolicy(p);
+  assert.equal(c.settings.workdir, "/srv");
+  assert.ok(!c.settings.mounts.some((m) => m.target === "/srv"));
+  const both = containerFromPolicy(parsePolicy('cwd = "/srv"\ncommand = { argv = ["sh"], cwd = "/tmp" }\n', "/p.toml"));
+  assert.equal(both.settings.workdir, "/tmp");
+  rejects('cwd = "rel"\n', 1, "cwd", /absolute/);
+});
+
 Deno.test("wrong types are rejected with file, line and key", () => {
   rejects("\nshare_net = 1\n", 2, "share_net", /expected a boolean, got a number/);
   rejects('hostname = "a"\nuid = "0"\n', 2, "uid", /expected an integer, got a string/);

@@ -38,7 +38,7 @@ export const VERSION = "0.1.0";
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
 
 /** A subcommand: its documentation, flags and what its positional arguments are. */
-interface Sub extends CompletionCommand {
+interface Subcommand extends CompletionCommand {
   /** The usage line after `hakoniwa NAME`. */
   usage: string;
   /** Example command lines, each runnable as written. */
@@ -49,14 +49,8 @@ interface Sub extends CompletionCommand {
  * The subcommands with their help and examples. Every example runs as written
  * (tests/cli_test.ts runs them) from a checkout, with a `my-policy.toml` and
  * a `Makefile` in the current directory.
- *
- * @example
- * ```ts
- * import { SUBCOMMANDS } from "./cli.ts";
- * console.log(SUBCOMMANDS.map((s) => s.name).join(" ")); // "run explain check completion help"
- * ```
  */
-export const SUBCOMMANDS: readonly Sub[] = [
+const SUBCOMMANDS: readonly Subcommand[] = [
   {
     name: "run",
     brief: "run a command in a new sandbox",
@@ -210,7 +204,11 @@ function oneLine(message: string): string {
 
 function buildApp(scan: Scan | undefined, context: ApplicationContext, out: Outcome): Application<ApplicationContext> {
   const sub = (name: string) => SUBCOMMANDS.find((s) => s.name === name)!;
-  const docs = (s: Sub) => ({ brief: s.brief, fullDescription: describe(s.brief, s.examples), customUsage: [s.usage] });
+  const docs = (s: Subcommand) => ({
+    brief: s.brief,
+    fullDescription: describe(s.brief, s.examples),
+    customUsage: [s.usage],
+  });
   const guard = (fn: () => Promise<number | void>) => async () => {
     try {
       out.code = (await fn()) ?? 0;
@@ -218,7 +216,7 @@ function buildApp(scan: Scan | undefined, context: ApplicationContext, out: Outc
       out.failure = e;
     }
   };
-  const sandboxCommand = (s: Sub, table: readonly FlagSpec[], action: typeof runAction) =>
+  const sandboxCommand = (s: Subcommand, table: readonly FlagSpec[], action: typeof runAction) =>
     buildCommand({
       func: (parsed: Record<string, unknown>, ...command: string[]) =>
         guard(async () => {

@@ -1,7 +1,7 @@
 /**
  * The `hakoniwa` command line: argv -> policy and flags -> Container ->
  * Plan -> sandbox -> exit code. The only module that exits the process.
- * Subcommands: `run`, `explain`, `check`, `completion`.
+ * Subcommands: `run`, `explain`, `check`, `completion`, `help`.
  *
  * ```sh
  * deno run -A jsr:@hakoniwa/cli run -- sh
@@ -11,136 +11,323 @@
  */
 // A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
 // deno-lint-ignore no-import-prefix
-import { Argument, Command, CommanderError } from "npm:@commander-js/extra-typings@15.1.0";
-import { addSandboxFlags, type FlagState, newFlagState, type SandboxFlags } from "./src/cli/flags.ts";
-import { completionScript, SHELLS } from "./src/cli/completion.ts";
+import { type Application, type ApplicationContext, buildRouteMap, run, text_en } from "npm:@stricli/core@1.3.0";
+// deno-lint-ignore no-import-prefix
+import type { FlagParametersForType } from "npm:@stricli/core@1.3.0";
+// deno-lint-ignore no-import-prefix
+import { buildApplication, buildCommand, help, version } from "npm:@stricli/core@1.3.0";
+import { argumentError, collectFlags, parserFlags, type Scan, scanArgs } from "./src/cli/args.ts";
+import { EXPLAIN_FLAGS, type FlagSpec, RUN_FLAGS, type SandboxFlags } from "./src/cli/flags.ts";
+import { type CompletionCommand, completionScript, type Shell, SHELLS } from "./src/cli/completion.ts";
 import { logPlan, planTable, resolve } from "./src/cli/sandbox.ts";
 import { planToJson } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { containerFromPolicy, loadPolicyFile } from "./src/policy.ts";
 import { reportJson } from "./src/report.ts";
-import { openReport } from "./src/cli/report_file.ts";
+import { openReport, type ReportFile } from "./src/cli/report_file.ts";
 import { canSetgroups, startSandbox } from "./src/runner.ts";
 import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
+import { didYouMean } from "./src/suggest.ts";
 
 export { parseBind } from "./src/cli/flags.ts";
 
+/** The version `hakoniwa --version` prints. */
+export const VERSION = "0.1.0";
+
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
 
-function runCommand(state: FlagState, done: (code: number) => void) {
-  const cmd = new Command("run")
-    .description("run a command in a new sandbox")
-    .usage("[options] [-- COMMAND [ARGS...]]")
-    .argument("[command...]", "the command and its arguments (default: the policy's command, $SHELL, /bin/sh)");
-  addSandboxFlags(cmd, state)
-    .option("--report-file <FILE>", "write the result as JSON to FILE")
-    .option("-v, --verbose", "log the plan and the result; twice (-vv) for debug lines", (_v, n: number = 0) => n + 1)
-    .addHelpText(
-      "after",
-      `
-Examples:
-  hakoniwa run -- ls /
-  hakoniwa run --ro-bind /etc --limit-walltime 5 -- sh -c 'cat /etc/hostname'
-  hakoniwa run --policy-file policies/KISS-policy.toml -v -- /bin/bash
-  hakoniwa run -b /etc -B "$PWD":/work -w /work --unshare-all -e TERM -- make
-  hakoniwa run --rootdir /srv/rootfs:rw --uidmap 0 --user 0:0 -- /bin/sh`,
-    )
-    .action(async (commandArgs, o) => {
-      const opts = o as SandboxFlags & { verbose?: number; reportFile?: string };
-      await setupLogging(!opts.verbose ? "warning" : opts.verbose > 1 ? "debug" : "info");
-      const { plan } = await resolve(commandArgs, opts, state);
-      logPlan(plan);
-      const reportFile = opts.reportFile ? await openReport(opts.reportFile, plan) : null;
-      // A terminal on stdin: the command gets its own pty, which also passes window size changes on.
-      const tty = await isTerminal(0);
-      const sandbox = tty
-        ? await startTerminalSandbox(plan, { setgroups: canSetgroups() })
-        : await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: canSetgroups() });
-      const forward = FORWARDED.filter((sig) => !tty || sig !== "SIGWINCH").map((sig) =>
-        [sig, () => sandbox.kill(sig)] as const
-      );
-      for (const [sig, fn] of forward) Deno.addSignalListener(sig, fn);
-      const report = await sandbox.finished;
-      for (const [sig, fn] of forward) Deno.removeSignalListener(sig, fn);
-      const json = JSON.stringify(reportJson(report));
-      if (report.status === "SE") console.error(`hakoniwa: ${report.reason}`);
-      logger("executor").info(`Result: ${json}`);
-      if (reportFile) {
-        await reportFile.write(json + "\n");
-        reportFile.close();
-      }
-      done(report.exitCode);
-    });
-  return cmd;
+/** A subcommand: its documentation, flags and what its positional arguments are. */
+interface Subcommand extends CompletionCommand {
+  /** The usage line after `hakoniwa NAME`. */
+  usage: string;
+  /** Example command lines, each runnable as written. */
+  examples: string[];
 }
 
-function explainCommand(state: FlagState) {
-  const cmd = new Command("explain")
-    .description("print the resolved plan of a run without running anything")
-    .usage("[options] [-- COMMAND [ARGS...]]")
-    .argument("[command...]", "the command and its arguments")
-    .option("--json", "print the plan as JSON");
-  addSandboxFlags(cmd, state)
-    .addHelpText(
-      "after",
-      `
-Examples:
-  hakoniwa explain -- ls /
-  hakoniwa explain --policy-file policies/lang-python.toml -- python3 -V
-  hakoniwa explain --json --ro-bind /etc --share-net -- curl example.org > plan.json`,
-    )
-    .action(async (commandArgs, o) => {
-      const opts = o as SandboxFlags & { json?: boolean };
-      await setupLogging("warning");
-      const { plan } = await resolve(commandArgs, opts, state);
-      const out = opts.json ? planToJson(plan) + "\n" : planTable(plan);
-      await Deno.stdout.write(new TextEncoder().encode(out));
-    });
-  return cmd;
+/**
+ * The subcommands with their help and examples. Every example runs as written
+ * (tests/cli_test.ts runs them) from a checkout, with a `my-policy.toml` and
+ * a `Makefile` in the current directory.
+ */
+const SUBCOMMANDS: readonly Subcommand[] = [
+  {
+    name: "run",
+    brief: "run a command in a new sandbox",
+    usage: "[FLAGS] [--] [COMMAND [ARGS...]]",
+    flags: RUN_FLAGS,
+    words: "files",
+    examples: [
+      "hakoniwa run -- ls /",
+      "hakoniwa run --ro-bind /etc --limit-walltime 5 -- sh -c 'cat /etc/hostname'",
+      "hakoniwa run --policy-file policies/KISS-policy.toml -v -- /bin/bash",
+      'hakoniwa run -b /etc -B "$PWD":/work -w /work --unshare-all -e TERM -- make',
+      "hakoniwa run --rootfs / --chdir /etc --uidmap 0 --user 0:0 -- /bin/sh -c 'id -u; pwd'",
+      "hakoniwa run --report-file - -- /bin/true",
+    ],
+  },
+  {
+    name: "explain",
+    brief: "print the resolved plan of a run without running anything",
+    usage: "[FLAGS] [--] [COMMAND [ARGS...]]",
+    flags: EXPLAIN_FLAGS,
+    words: "files",
+    examples: [
+      "hakoniwa explain -- ls /",
+      "hakoniwa explain --policy-file policies/lang-python.toml -- python3 -V",
+      "hakoniwa explain --json --ro-bind /etc --share-net -- curl example.org > plan.json",
+    ],
+  },
+  {
+    name: "check",
+    brief: "validate policy files; exit 0 when every one is valid, 2 otherwise",
+    usage: "FILE...",
+    flags: [],
+    words: "files",
+    examples: [
+      "hakoniwa check policies/KISS-policy.toml",
+      "hakoniwa check my-policy.toml && hakoniwa run --policy-file my-policy.toml -- sh -c 'echo valid'",
+    ],
+  },
+  {
+    name: "completion",
+    brief: "print a shell completion script",
+    usage: SHELLS.join("|"),
+    flags: [],
+    words: SHELLS,
+    examples: [
+      "source <(hakoniwa completion bash)",
+      "hakoniwa completion zsh > ~/.zfunc/_hakoniwa    # a directory on $fpath",
+      "hakoniwa completion fish > ~/.config/fish/completions/hakoniwa.fish",
+    ],
+  },
+  {
+    name: "help",
+    brief: "print the help of a command",
+    usage: "[COMMAND]",
+    flags: [],
+    words: ["run", "explain", "check", "completion", "help"],
+    examples: ["hakoniwa help run"],
+  },
+];
+
+const ROOT_EXAMPLES = [
+  "hakoniwa run -- ls /",
+  "hakoniwa explain --json -- sh",
+  "hakoniwa check policies/KISS-policy.toml",
+  "source <(hakoniwa completion bash)",
+];
+
+function describe(brief: string, examples: string[]): string {
+  return `${brief}\n\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}`;
 }
 
-function checkCommand() {
-  return new Command("check")
-    .description("validate policy files; exit 0 when every one is valid, 2 otherwise")
-    .argument("<FILE...>", "policy files")
-    .addHelpText(
-      "after",
-      `
-Examples:
-  hakoniwa check policies/KISS-policy.toml
-  hakoniwa check my-policy.toml && hakoniwa run --policy-file my-policy.toml -- sh`,
-    )
-    .action(async (files) => {
-      for (const file of files) {
-        const policy = await loadPolicyFile(file);
-        containerFromPolicy(policy); // resolves `user`, checks hostname and limits
-        console.log(`${file}: ok (${policy.filesRead.length} file${policy.filesRead.length > 1 ? "s" : ""})`);
-      }
-    });
+/** What the commands report back to {@link main}. */
+interface Outcome {
+  code: number;
+  failure?: unknown;
 }
 
-function completionCommand(program: Command) {
-  return new Command("completion")
-    .description("print a shell completion script")
-    .addArgument(new Argument("<SHELL>", "the shell").choices(SHELLS))
-    .addHelpText(
-      "after",
-      `
-Examples:
-  source <(hakoniwa completion bash)
-  hakoniwa completion zsh > "\${fpath[1]}/_hakoniwa"
-  hakoniwa completion fish > ~/.config/fish/completions/hakoniwa.fish`,
-    )
-    .action(async (shell) => {
-      await Deno.stdout.write(new TextEncoder().encode(completionScript(program, shell)));
+const encoder = new TextEncoder();
+
+function writeAll(to: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  for (let n = 0; n < bytes.length;) n += to.writeSync(bytes.subarray(n));
+}
+
+/** The report destination of `--report-file`: `-` is stdout. */
+async function reportTo(path: string, open: () => Promise<ReportFile>): Promise<ReportFile> {
+  if (path !== "-") return await open();
+  return { write: (text) => Promise.resolve(writeAll(Deno.stdout, text)), close() {} };
+}
+
+async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[2], command: string[]) {
+  const verbose = (flags.verbose ?? 0) as number;
+  await setupLogging(!verbose ? "warning" : verbose > 1 ? "debug" : "info");
+  const { plan } = await resolve(command, flags, state);
+  logPlan(plan);
+  const reportPath = flags.reportFile as string | undefined;
+  const reportFile = reportPath ? await reportTo(reportPath, () => openReport(reportPath, plan)) : null;
+  // A terminal on stdin: the command gets its own pty, which also passes window size changes on.
+  const tty = await isTerminal(0);
+  const sandbox = tty
+    ? await startTerminalSandbox(plan, { setgroups: canSetgroups() })
+    : await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: canSetgroups() });
+  const forward = FORWARDED.filter((sig) => !tty || sig !== "SIGWINCH").map((sig) =>
+    [sig, () => sandbox.kill(sig)] as const
+  );
+  for (const [sig, fn] of forward) Deno.addSignalListener(sig, fn);
+  const report = await sandbox.finished;
+  for (const [sig, fn] of forward) Deno.removeSignalListener(sig, fn);
+  const json = JSON.stringify(reportJson(report));
+  if (report.status === "SE") console.error(`hakoniwa: ${report.reason}`);
+  logger("executor").info(`Result: ${json}`);
+  if (reportFile) {
+    await reportFile.write(json + "\n");
+    reportFile.close();
+  }
+  return report.exitCode;
+}
+
+async function explainAction(
+  flags: SandboxFlags,
+  state: Parameters<typeof resolve>[2],
+  command: string[],
+): Promise<number> {
+  await setupLogging("warning");
+  const { plan } = await resolve(command, flags, state);
+  writeAll(Deno.stdout, flags.json ? planToJson(plan) + "\n" : planTable(plan));
+  return 0;
+}
+
+/** Checks every file and reports each; returns how many are invalid. */
+async function checkAction(files: string[]): Promise<number> {
+  let bad = 0;
+  for (const file of files) {
+    try {
+      const policy = await loadPolicyFile(file);
+      containerFromPolicy(policy); // resolves `user`, checks hostname and limits
+      const n = policy.filesRead.length;
+      writeAll(Deno.stdout, `${file}: ok (${n} file${n > 1 ? "s" : ""})\n`);
+    } catch (e) {
+      if (!(e instanceof HakoniwaError)) throw e;
+      bad++;
+      console.error(`hakoniwa: ${oneLine(e.message)}`);
+    }
+  }
+  return bad;
+}
+
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, " ").trim();
+}
+
+function buildApp(scan: Scan | undefined, context: ApplicationContext, out: Outcome): Application<ApplicationContext> {
+  const sub = (name: string) => SUBCOMMANDS.find((s) => s.name === name)!;
+  const docs = (s: Subcommand) => ({
+    brief: s.brief,
+    fullDescription: describe(s.brief, s.examples),
+    customUsage: [s.usage],
+  });
+  const guard = (fn: () => Promise<number | void>) => async () => {
+    try {
+      out.code = (await fn()) ?? 0;
+    } catch (e) {
+      out.failure = e;
+    }
+  };
+  const sandboxCommand = (s: Subcommand, table: readonly FlagSpec[], action: typeof runAction) =>
+    buildCommand({
+      func: (parsed: Record<string, unknown>, ...command: string[]) =>
+        guard(async () => {
+          if (!scan) throw new Error(`${s.name}: the arguments were not scanned`);
+          const { flags, state } = collectFlags(table, scan, parsed, command);
+          return await action(flags, state, command);
+        })(),
+      parameters: {
+        // The table's values are typed per flag when they are applied (flags.ts), not here.
+        flags: parserFlags(table).flags as unknown as FlagParametersForType<Record<string, unknown>>,
+        aliases: parserFlags(table).aliases,
+        positional: {
+          kind: "array",
+          parameter: { brief: "the command and its arguments", placeholder: "COMMAND", parse: String },
+        },
+      },
+      docs: docs(s),
     });
+  const check = buildCommand({
+    func: (_flags: NonNullable<unknown>, ...files: string[]) => guard(async () => (await checkAction(files)) ? 2 : 0)(),
+    parameters: {
+      positional: {
+        kind: "array",
+        minimum: 1,
+        parameter: { brief: "policy files", placeholder: "FILE", parse: String },
+      },
+    },
+    docs: docs(sub("check")),
+  });
+  const completion = buildCommand({
+    func: (_flags: NonNullable<unknown>, shell: Shell) =>
+      guard(() => Promise.resolve(writeAll(Deno.stdout, completionScript(SUBCOMMANDS, shell))))(),
+    parameters: {
+      positional: {
+        kind: "tuple",
+        parameters: [{
+          brief: "the shell",
+          placeholder: "SHELL",
+          parse: (v: string): Shell => {
+            if (!(SHELLS as readonly string[]).includes(v)) {
+              throw new UsageError(`completion: expected ${SHELLS.join(", ")}, got "${v}"`);
+            }
+            return v as Shell;
+          },
+        }],
+      },
+    },
+    docs: docs(sub("completion")),
+  });
+  const helpCommand = buildCommand({
+    func: (_flags: NonNullable<unknown>, name?: string) =>
+      guard(async () => {
+        const names = SUBCOMMANDS.map((s) => s.name);
+        if (name !== undefined && !names.includes(name)) {
+          const near = didYouMean(name, names);
+          throw new UsageError(`help: unknown command "${name}"${near ? `; did you mean ${near}?` : ""}`);
+        }
+        await run(app, name === undefined ? ["--help"] : [name, "--help"], context);
+      })(),
+    parameters: {
+      positional: {
+        kind: "tuple",
+        parameters: [{ brief: "a command", placeholder: "COMMAND", parse: String, optional: true }],
+      },
+    },
+    docs: docs(sub("help")),
+  });
+  const root = buildRouteMap({
+    routes: {
+      run: sandboxCommand(sub("run"), RUN_FLAGS, runAction),
+      explain: sandboxCommand(sub("explain"), EXPLAIN_FLAGS, explainAction),
+      check,
+      completion,
+      help: helpCommand,
+    },
+    docs: {
+      brief: "Process isolation for Linux: namespaces, limits, seccomp and Landlock",
+      fullDescription: describe("Process isolation for Linux: namespaces, limits, seccomp and Landlock", ROOT_EXAMPLES),
+    },
+  });
+  const app: Application<ApplicationContext> = buildApplication(root, {
+    name: "hakoniwa",
+    scanner: { allowArgumentEscapeSequence: true },
+    documentation: { disableAnsiColor: true },
+    localization: {
+      text: {
+        ...text_en,
+        noCommandRegisteredForInput: ({ input, corrections }) => {
+          const near = corrections.map((c) => c.replaceAll("`", ""));
+          return `unknown command "${input}"${near.length ? `; did you mean ${near.join(" or ")}?` : ""}`;
+        },
+        exceptionWhileParsingArguments: (exc: unknown) => argumentError(exc),
+      },
+    },
+  }, {
+    help: help({
+      brief: "show help",
+      alias: "h",
+      defaultForRouteMap: true,
+      formatting: { useAliasInUsageLine: false, onlyRequiredInUsageLine: true, caseStyle: "original" },
+    }),
+    version: version({ brief: "print the version", alias: "V", info: { currentVersion: VERSION } }),
+  });
+  return app;
 }
 
 /**
  * Runs the CLI with `args` (without the program name) and returns the exit
  * code: the command's, 128+N for signal N, 125 when the sandbox could not
- * be set up, 2 for bad usage or an invalid policy.
+ * be set up, 2 for bad usage or an invalid policy. Every error is one line
+ * `hakoniwa: ...` on stderr.
  *
  * @example
  * ```ts ignore
@@ -149,55 +336,37 @@ Examples:
  * ```
  */
 export async function main(args: string[]): Promise<number> {
-  let code = 0;
-  const state = newFlagState();
-  const program = new Command("hakoniwa")
-    .description("Process isolation for Linux: namespaces, limits, seccomp and Landlock")
-    .version("0.1.0")
-    .enablePositionalOptions()
-    .exitOverride()
-    .showSuggestionAfterError(true)
-    .configureOutput({ outputError: (str, write) => write(str) })
-    .addHelpText(
-      "after",
-      `
-Examples:
-  hakoniwa run -- ls /
-  hakoniwa explain --json -- sh
-  hakoniwa check policies/KISS-policy.toml
-  source <(hakoniwa completion bash)`,
-    );
-  const subs: Command[] = [
-    runCommand(state, (c) => code = c) as unknown as Command,
-    explainCommand(state) as unknown as Command,
-    checkCommand() as unknown as Command,
-  ];
-  subs.push(completionCommand(program as unknown as Command) as unknown as Command);
-  for (const sub of subs) {
-    sub.exitOverride().showSuggestionAfterError(true).configureOutput({ outputError: (str, write) => write(str) });
-    if (sub.name() === "run" || sub.name() === "explain") sub.passThroughOptions();
-    program.addCommand(sub);
-  }
-  try {
-    await program.parseAsync(args, { from: "user" });
-    return code;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode === 0) return 0;
-      const sub = program.commands.find((c) => c.name() === args[0]);
-      console.error(`Usage: hakoniwa ${sub ? `${sub.name()} ${sub.usage()}` : program.usage()}`);
-      return 2;
-    }
+  const table = args[0] === "run" ? RUN_FLAGS : args[0] === "explain" ? EXPLAIN_FLAGS : undefined;
+  const scan = table ? scanArgs(table, args.slice(1)) : undefined;
+  const errors: string[] = [];
+  const context = {
+    process: {
+      stdout: { write: (text: string) => writeAll(Deno.stdout, text) },
+      stderr: { write: (text: string) => void errors.push(text) },
+      env: {},
+      exitCode: undefined as number | string | null | undefined,
+    },
+  };
+  const out: Outcome = { code: 0 };
+  await run(buildApp(scan, context, out), scan ? [args[0], ...scan.parserArgs] : args, context);
+  const e = out.failure;
+  if (e !== undefined) {
     if (e instanceof UsageError || e instanceof PolicyError) {
-      console.error(`hakoniwa: ${e.message}`);
+      console.error(`hakoniwa: ${oneLine(e.message)}`);
       return 2;
     }
     if (e instanceof SetupError || e instanceof HakoniwaError) {
-      console.error(`hakoniwa: ${e.message}`);
+      console.error(`hakoniwa: ${oneLine(e.message)}`);
       return 125;
     }
     throw e;
   }
+  if (errors.length) {
+    // The parser's complaint (it may find several; the first is the one to fix).
+    console.error(`hakoniwa: ${oneLine(errors[0])}`);
+    return 2;
+  }
+  return out.code;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

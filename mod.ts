@@ -39,6 +39,7 @@ export {
   containerFromPolicy,
   loadPolicyFile,
   parsePolicy,
+  parsePolicyAsync,
   type Policy,
   type PolicyMount,
   type PolicyReader,

@@ -18,15 +18,17 @@ function step(name: string) {
   last = now;
 }
 
-// Module loading, in the order cli.ts's graph reaches them.
-await import("@commander-js/extra-typings");
-step("load commander");
-await import("@logtape/logtape");
-step("load logtape");
+// Module loading, in the order cli.ts's graph reaches them. logtape (-v only) and handlebars (templates beyond plain
+// helper calls only) are not on this path: src/log.ts and src/template.ts import them when needed.
+await import("@stricli/core");
+step("load the CLI parser (@stricli/core)");
 await import("smol-toml");
 step("load smol-toml");
+await import("../src/log.ts");
 await import("../src/template.ts");
-step("load template.ts (handlebars when static)");
+step("load log.ts, template.ts (no logtape, no handlebars)");
+await import("../src/native_cache.ts");
+step("load native_cache.ts (node:crypto while it imports it)");
 const cli = await import("../cli.ts");
 step("load cli.ts and src/ modules");
 const { setupLogging } = await import("../src/log.ts");

@@ -31,6 +31,7 @@ import {
 } from "./lib.ts";
 import { sandboxMemory } from "./memory.ts";
 import { warmBreakdown } from "./warm.ts";
+import { staticGraph } from "./graph.ts";
 
 /** One row of the table. */
 interface Row {
@@ -196,6 +197,7 @@ summarize(
   ),
   "hakoniwa run",
 );
+const coldCli = lastSamples;
 
 // ---------------------------------------------------------------- 2b. library cold start
 // A new Deno process that imports the library and runs one sandbox: what a script pays before its first sandbox.
@@ -237,6 +239,7 @@ summarize(
   "lower",
   `hakoniwa: import mod.ts, the KISS policy, ${mode === "output()" ? "Container.command().output()" : "startSandbox"}`,
 );
+const coldLib = lastSamples;
 
 // ---------------------------------------------------------------- 3. seccomp
 const CALLS = "1000000";
@@ -428,6 +431,39 @@ summarize("5e", "hakoniwa report max_rss of /bin/true (upper bound, see README)"
   "report max_rss": reportRss,
 }, "report max_rss");
 
+const coldRss = lastSamples;
+
+// ---------------------------------------------------------------- 5f. cold start against Deno's own floor
+// What an empty `deno run` costs is the floor; these are the gates of a cold start (medians of paired rounds above),
+// and the start-up graphs must hold no node: built-in and no CommonJS (each boots Deno's Node compatibility layer).
+const pairedDelta = (s: Samples, a: string, b: string) => median(s[a].map((x, i) => x - s[b][i]));
+const coldStart = {
+  cliOverEmptyMs: pairedDelta(coldCli, "hakoniwa run", "deno run empty.ts"),
+  libraryOverEmptyMs: pairedDelta(coldLib, "hakoniwa", "deno run empty.ts"),
+  cliRssOverEmpty: median(coldRss["hakoniwa run"]) / median(coldRss["deno run empty.ts"]),
+  graphs: Object.fromEntries(["cli.ts", "mod.ts"].map((entry) => {
+    const g = staticGraph(`${ROOT}${entry}`);
+    return [entry, { files: g.files.length, builtins: [...g.builtins.keys()], commonjs: g.commonjs.length }];
+  })),
+};
+console.log("\n5f. cold start against an empty `deno run` (gates: +20 ms, +20 ms, 1.3x)");
+const gate = (ok: boolean) => ok ? "ok" : "OVER";
+console.log(
+  `  CLI run -- /bin/true        +${fmt(coldStart.cliOverEmptyMs)} ms  ${gate(coldStart.cliOverEmptyMs <= 20)}`,
+);
+console.log(
+  `  import mod.ts + output()    +${fmt(coldStart.libraryOverEmptyMs)} ms  ${gate(coldStart.libraryOverEmptyMs <= 20)}`,
+);
+console.log(
+  `  CLI peak RSS                ${fmt(coldStart.cliRssOverEmpty)}x    ${gate(coldStart.cliRssOverEmpty <= 1.3)}`,
+);
+for (const [entry, g] of Object.entries(coldStart.graphs)) {
+  console.log(
+    `  ${entry} start-up graph: ${g.files} files, node: built-ins ${g.builtins.join(" ") || "none"}, ` +
+      `CommonJS files ${g.commonjs}`,
+  );
+}
+
 // ---------------------------------------------------------------- 6. where the CLI's time goes
 const profiles: Record<string, number>[] = [];
 const profRuns = quick ? 5 : 25;
@@ -544,6 +580,7 @@ const out = {
   },
   cases: results,
   profile,
+  coldStart,
   warmPhases: warm.phases,
   seconds: (performance.now() - began) / 1000,
 };

@@ -11,7 +11,7 @@ import { PolicyError, type PolicyLocation, UsageError } from "./errors.ts";
 import { type IdMapEntry, MAX_ID } from "./idmap.ts";
 import { type KeyPath, PolicyCursor, typeName } from "./policy_check.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "./rlimit.ts";
-import { renderTemplate, TemplateError } from "./template.ts";
+import { loadTemplateEngine, renderTemplate, TemplateEngineNotLoaded, TemplateError } from "./template.ts";
 import { parseToml, TomlSyntaxError } from "./toml.ts";
 import { resolveUser } from "./user.ts";
 import { type LandlockSettings, parseLandlockPolicy } from "./landlock.ts";
@@ -82,6 +82,8 @@ export interface Policy {
   gidMaps: IdMapEntry[];
   /** The default command. */
   command?: { argv: string[]; cwd?: string };
+  /** The working directory inside (`command.cwd` wins for the policy's own command); nothing is bound there. */
+  cwd?: string;
   /** `[landlock]`: restrictions and rules. */
   landlock?: LandlockSettings;
   /** `[network]`: mode and pasta options. */
@@ -200,6 +202,7 @@ export const CORE_KEYS = [
   "uid_maps",
   "gid_maps",
   "command",
+  "cwd",
 ] as const;
 
 /** One file's settings before defaults: absent keys stay undefined. */
@@ -300,6 +303,7 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
         : c.int(["limits", k], v, 0, MAX_RLIMIT);
     }
   }
+  layer.cwd = top.cwd === undefined ? undefined : c.absPath(["cwd"], top.cwd);
   layer.hostname = str("hostname");
   if (layer.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(layer.hostname)) {
     c.fail(["hostname"], "expected 1 to 63 letters, digits, '.' or '-'");
@@ -398,8 +402,9 @@ function parseFile(source: string, file: string, read: PolicyReader, chain: stri
   try {
     text = renderTemplate(source);
   } catch (e) {
-    if (e instanceof TemplateError) {
-      throw new PolicyError(`template: ${e.message}`, { file, line: e.line, column: e.column }, { cause: e });
+    if (e instanceof TemplateError || e instanceof TemplateEngineNotLoaded) {
+      const at = e instanceof TemplateError ? { line: e.line, column: e.column } : {};
+      throw new PolicyError(`template: ${e.message}`, { file, ...at }, { cause: e });
     }
     throw e;
   }
@@ -435,6 +440,10 @@ function parseFile(source: string, file: string, read: PolicyReader, chain: stri
 /**
  * Parses and validates a policy. `file` names it in errors and is the base
  * of relative `include` paths, which `read` loads (default: from disk).
+ * Synchronous: a policy (or an include) whose template needs more than
+ * plain helper calls throws a `PolicyError` caused by
+ * `TemplateEngineNotLoaded` unless the template engine was loaded before;
+ * {@link parsePolicyAsync} and {@link loadPolicyFile} load it.
  *
  * @example
  * ```ts
@@ -463,6 +472,7 @@ export function parsePolicy(
     env: l.env ?? {},
     limits: l.limits ?? {},
     hostname: l.hostname,
+    cwd: l.cwd,
     uid: l.uid,
     gid: l.gid,
     user: l.user,
@@ -482,7 +492,33 @@ export function parsePolicy(
 }
 
 /**
- * Reads and validates a policy file.
+ * {@link parsePolicy}, loading the template engine first when the policy
+ * or one of its includes needs it (blocks, comments, subexpressions...).
+ *
+ * @example
+ * ```ts
+ * import { parsePolicyAsync } from "./policy.ts";
+ * const p = await parsePolicyAsync('hostname = "{{#if (path_exists "/")}}root{{/if}}"', "p.toml");
+ * console.log(p.hostname); // "root"
+ * ```
+ */
+export async function parsePolicyAsync(
+  source: string,
+  file = "<string>",
+  read: PolicyReader = (p) => Deno.readTextFileSync(p),
+): Promise<Policy> {
+  try {
+    return parsePolicy(source, file, read);
+  } catch (e) {
+    if (!(e instanceof PolicyError && e.cause instanceof TemplateEngineNotLoaded)) throw e;
+  }
+  await loadTemplateEngine();
+  return parsePolicy(source, file, read);
+}
+
+/**
+ * Reads and validates a policy file (loading the template engine when the
+ * policy needs it).
  *
  * @example
  * ```ts ignore
@@ -498,7 +534,7 @@ export async function loadPolicyFile(path: string): Promise<Policy> {
       cause: e,
     });
   }
-  return parsePolicy(text, path);
+  return await parsePolicyAsync(text, path);
 }
 
 /**
@@ -547,6 +583,7 @@ export function containerFromPolicy(policy: Policy): Container {
   if (policy.gid !== undefined) c.gid(policy.gid);
   for (const m of policy.uidMaps) c.uidMap(m.container, m.host, m.count);
   for (const m of policy.gidMaps) c.gidMap(m.container, m.host, m.count);
+  if (policy.cwd) c.workdir(policy.cwd);
   if (policy.command?.cwd) c.workdir(policy.command.cwd);
   if (policy.network) c.network(policy.network.mode, policy.network.options);
   if (policy.landlock) c.settings.landlock = structuredClone(policy.landlock);

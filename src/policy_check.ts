@@ -7,6 +7,7 @@
  * @module
  */
 import { PolicyError, type PolicyLocation } from "./errors.ts";
+import { didYouMean } from "./suggest.ts";
 
 /** A key path inside a policy, e.g. `["mounts", 2, "target"]`. */
 export type KeyPath = (string | number)[];
@@ -142,7 +143,12 @@ export class PolicyCursor {
     }
     if (keys) {
       for (const k of Object.keys(v)) {
-        if (!keys.includes(k)) this.fail([...path, k], `unknown key (expected one of: ${keys.join(", ")})`);
+        if (keys.includes(k)) continue;
+        const near = didYouMean(k, keys);
+        this.fail(
+          [...path, k],
+          `unknown key${near ? `; did you mean ${near}?` : ""} (expected one of: ${keys.join(", ")})`,
+        );
       }
     }
     return v as Record<string, unknown>;

@@ -1,7 +1,7 @@
 // Unit tests of policy parsing and validation: every error names file, line, column and key.
 import assert from "node:assert/strict";
 import { PolicyError } from "./errors.ts";
-import { containerFromPolicy, parsePolicy, POLICY_SECTIONS } from "./policy.ts";
+import { containerFromPolicy, parsePolicy, parsePolicyAsync, POLICY_SECTIONS } from "./policy.ts";
 
 /** Asserts that parsing fails with `FILE:LINE:COL: KEY: ...` matching `what`. */
 function rejects(
@@ -94,6 +94,22 @@ Deno.test("unknown keys are rejected with file, line and key", () => {
   rejects('mounts = [\n  { source = "/a", targte = "/b" },\n]\n', 2, "mounts[0].targte", /unknown key/);
   rejects("[limits]\ncpu = 1\nmemory = 5\n", 3, "limits.memory", /unknown key.*walltime/);
   rejects('command = { argv = ["x"], dir = "/" }\n', 1, "command.dir", /unknown key/);
+});
+
+Deno.test("an unknown key names the nearest known one", () => {
+  rejects('hostname = "a"\nshare_netz = true\n', 2, "share_netz", /unknown key; did you mean share_net\?/);
+  rejects("[limits]\nnofiles = 1\n", 2, "limits.nofiles", /did you mean nofile\?/);
+  rejects("zzzzzz = 1\n", 1, "zzzzzz", /^[^;]*unknown key \(expected one of/);
+});
+
+Deno.test("cwd chooses the working directory without binding it; command.cwd wins for the policy's command", () => {
+  const p = parsePolicy('cwd = "/srv"\n', "/p/main.toml");
+  const c = containerFromPolicy(p);
+  assert.equal(c.settings.workdir, "/srv");
+  assert.ok(!c.settings.mounts.some((m) => m.target === "/srv"));
+  const both = containerFromPolicy(parsePolicy('cwd = "/srv"\ncommand = { argv = ["sh"], cwd = "/tmp" }\n', "/p.toml"));
+  assert.equal(both.settings.workdir, "/tmp");
+  rejects('cwd = "rel"\n', 1, "cwd", /absolute/);
 });
 
 Deno.test("wrong types are rejected with file, line and key", () => {
@@ -227,8 +243,8 @@ H = {{ os_homedir }}
   }
 });
 
-Deno.test("a template error names the file and line", () => {
-  assert.throws(() => parsePolicy('\nA = {{ no_such_helper "x" }}\n', "t.toml"), (e: Error) => {
+Deno.test("a template error names the file and line", async () => {
+  await assert.rejects(() => parsePolicyAsync('\nA = {{ no_such_helper "x" }}\n', "t.toml"), (e: Error) => {
     assert.ok(e instanceof PolicyError);
     assert.match(e.message, /^t\.toml:2:5: template: .*unknown helper no_such_helper$/);
     return true;
@@ -254,4 +270,20 @@ Deno.test("user resolves through the host's passwd; an unknown one is a usage er
   assert.deepEqual([s.uid, s.gid], [0, 0]);
   assert.throws(() => containerFromPolicy(parsePolicy('user = "no-such-user-hk"')), /no user "no-such-user-hk"/);
   rejects('user = "a:b:c"\n', 1, "user", /USER or USER:GROUP/);
+});
+
+Deno.test("parsePolicyAsync loads the template engine for an include that needs it; parsePolicy names the async API", async () => {
+  const inc = 'hostname = "{{#if (path_exists "/")}}root{{/if}}"\n';
+  const read = () => inc;
+  const { TemplateEngineNotLoaded } = await import("./template.ts");
+  try {
+    parsePolicy('include = ["i.toml"]\n', "/p/main.toml", read);
+  } catch (e) {
+    // Loaded already when another test of this process needed it: then the sync path renders too.
+    assert.ok(e instanceof PolicyError && e.cause instanceof TemplateEngineNotLoaded, String(e));
+    assert.match(e.message, /^\/p\/i\.toml: template: .*parsePolicyAsync/);
+  }
+  const p = await parsePolicyAsync('include = ["i.toml"]\n', "/p/main.toml", read);
+  assert.equal(p.hostname, "root");
+  assert.equal(parsePolicy('include = ["i.toml"]\n', "/p/main.toml", read).hostname, "root");
 });

@@ -14,7 +14,7 @@ import type { Child } from "./child.ts";
 import type { Container } from "./container.ts";
 import { SetupError, UsageError } from "./errors.ts";
 import { POLICIES } from "./generated/policies.ts";
-import { containerFromPolicy, parsePolicy, type Policy } from "./policy.ts";
+import { containerFromPolicy, parsePolicy, parsePolicyAsync, type Policy } from "./policy.ts";
 import type { Report } from "./report.ts";
 import type { RlimitName } from "./rlimit.ts";
 import type { StdioOption } from "./command.ts";
@@ -38,14 +38,23 @@ export class SandboxPolicy {
     this.policy = policy;
   }
 
-  /** Parses a policy from TOML text; throws a `PolicyError` naming line, column and key. */
+  /**
+   * Parses a policy from TOML text; throws a `PolicyError` naming line,
+   * column and key. Synchronous: a template beyond plain helper calls needs
+   * {@link SandboxPolicy.fromStrAsync} (or {@link SandboxPolicy.fromFile}).
+   */
   static fromStr(toml: string, file = "<string>"): SandboxPolicy {
     return new SandboxPolicy(parsePolicy(toml, file));
   }
 
+  /** Parses a policy from TOML text, loading the template engine when the policy needs it. */
+  static async fromStrAsync(toml: string, file = "<string>"): Promise<SandboxPolicy> {
+    return new SandboxPolicy(await parsePolicyAsync(toml, file));
+  }
+
   /** Reads and parses a policy file. */
   static async fromFile(path: string): Promise<SandboxPolicy> {
-    return SandboxPolicy.fromStr(await Deno.readTextFile(path), path);
+    return SandboxPolicy.fromStrAsync(await Deno.readTextFile(path), path);
   }
 
   /** The embedded `KISS-policy.toml`, the CLI's default. */

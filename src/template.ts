@@ -2,6 +2,14 @@
  * Policy templates, through handlebars (HTML escaping off): the one module
  * that imports it. Helpers only read; none writes anywhere.
  *
+ * A template made only of plain helper calls (the default policies are)
+ * renders here without handlebars. handlebars is CommonJS, and loading it
+ * boots Deno's Node compatibility layer (tens of milliseconds), so it is
+ * imported only when a template needs more (blocks, comments,
+ * subexpressions, whitespace control...): {@link renderTemplateAsync}
+ * loads it; {@link renderTemplate} uses it once loaded and otherwise
+ * throws {@link TemplateEngineNotLoaded}.
+ *
  * - `{{ os_env "NAME" }}`: the variable as a quoted TOML string ("" when unset)
  * - `{{ os_homedir }}`: the caller's home directory, quoted
  * - `{{ fs_read_to_string "PATH" }}`: a file's contents, quoted
@@ -9,16 +17,31 @@
  *
  * @module
  */
-// A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
-// deno-lint-ignore no-import-prefix
-import Handlebars from "npm:handlebars@4.7.8";
+type Handlebars = typeof import("npm:handlebars@4.7.8");
+let engine: Handlebars | undefined;
 
-/** Quotes a string as a TOML basic string (JSON escapes are valid TOML). */
+/**
+ * Quotes a string as a TOML basic string (JSON escapes are valid TOML).
+ *
+ * @example
+ * ```ts
+ * import { tomlString } from "./template.ts";
+ * console.log(tomlString('a"b')); // "a\"b" with the quotes
+ * ```
+ */
 export function tomlString(s: string): string {
   return JSON.stringify(s).replace(/\u007f/g, "\\u007f");
 }
 
-/** Why a template failed, with the 1-based line when handlebars knows it. */
+/**
+ * Why a template failed, with the 1-based line when handlebars knows it.
+ *
+ * @example
+ * ```ts
+ * import { TemplateError } from "./template.ts";
+ * console.log(new TemplateError("bad", 2).line); // 2
+ * ```
+ */
 export class TemplateError extends Error {
   /** 1-based line, when known. */
   readonly line?: number;
@@ -43,7 +66,82 @@ function exists(path: string): boolean {
 }
 
 /**
- * Renders a policy template. Text without `{{` is returned as is.
+ * Thrown by {@link renderTemplate} for a template that needs handlebars
+ * before {@link loadTemplateEngine} (or {@link renderTemplateAsync}) has
+ * loaded it.
+ *
+ * @example
+ * ```ts
+ * import { renderTemplate, TemplateEngineNotLoaded } from "./template.ts";
+ * try {
+ *   renderTemplate('{{#if (path_exists "/")}}x{{/if}}');
+ * } catch (e) {
+ *   console.log(e instanceof TemplateEngineNotLoaded); // true unless loaded earlier
+ * }
+ * ```
+ */
+export class TemplateEngineNotLoaded extends Error {
+  /** Creates the error. */
+  constructor() {
+    super(
+      "this template uses more than plain helper calls; the template engine loads asynchronously " +
+        "(use the async API: renderTemplateAsync, parsePolicyAsync, loadPolicyFile)",
+    );
+    this.name = "TemplateEngineNotLoaded";
+  }
+}
+
+/**
+ * Whether `text` needs handlebars: it has `{{` beyond plain helper calls.
+ *
+ * @example
+ * ```ts
+ * import { needsTemplateEngine } from "./template.ts";
+ * console.log(needsTemplateEngine('A = {{ os_env "HOME" }}')); // false
+ * console.log(needsTemplateEngine("{{#if x}}y{{/if}}")); // true
+ * ```
+ */
+export function needsTemplateEngine(text: string): boolean {
+  return text.includes("{{") && simpleCalls(text) === undefined;
+}
+
+/**
+ * Loads handlebars (once); afterwards {@link renderTemplate} renders any
+ * template synchronously.
+ *
+ * @example
+ * ```ts
+ * import { loadTemplateEngine, renderTemplate } from "./template.ts";
+ * await loadTemplateEngine();
+ * console.log(renderTemplate("{{#if true}}y{{/if}}")); // "y"
+ * ```
+ */
+export async function loadTemplateEngine(): Promise<void> {
+  // A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
+  // deno-lint-ignore no-import-prefix
+  engine ??= (await import("npm:handlebars@4.7.8")).default;
+}
+
+/**
+ * Renders a policy template, loading handlebars first when the template
+ * needs it.
+ *
+ * @example
+ * ```ts
+ * import { renderTemplateAsync } from "./template.ts";
+ * console.log(await renderTemplateAsync('{{#if (path_exists "/")}}root{{/if}}')); // "root"
+ * ```
+ */
+export async function renderTemplateAsync(text: string): Promise<string> {
+  if (needsTemplateEngine(text)) await loadTemplateEngine();
+  return renderTemplate(text);
+}
+
+/**
+ * Renders a policy template. Text without `{{` is returned as is; plain
+ * helper calls render without handlebars; anything else needs handlebars
+ * loaded ({@link loadTemplateEngine}) or throws
+ * {@link TemplateEngineNotLoaded}.
  *
  * @example
  * ```ts
@@ -53,9 +151,10 @@ function exists(path: string): boolean {
  */
 export function renderTemplate(text: string): string {
   if (!text.includes("{{")) return text;
-  const simple = renderSimple(text);
-  if (simple !== undefined) return simple;
-  const hb = Handlebars.create();
+  const calls = simpleCalls(text);
+  if (calls !== undefined) return calls.map((c) => typeof c === "string" ? c : helperValue(c.helper, c.arg)).join("");
+  if (!engine) throw new TemplateEngineNotLoaded();
+  const hb = engine.create();
   hb.registerHelper("os_env", (name: unknown) => tomlString(Deno.env.get(String(name)) ?? ""));
   hb.registerHelper("os_homedir", () => tomlString(Deno.env.get("HOME") ?? ""));
   hb.registerHelper("fs_read_to_string", (path: unknown) => tomlString(Deno.readTextFileSync(String(path))));
@@ -79,24 +178,27 @@ export function renderTemplate(text: string): string {
 const SIMPLE = /(?<![\\{])\{\{\s*(os_env|fs_read_to_string|path_exists|os_homedir)(?:\s+"([^"\\{}]*)")?\s*\}\}(?!\})/g;
 
 /**
- * Renders a template made only of plain helper calls the way handlebars
- * would, without compiling it: the default policies are such templates.
- * Returns undefined for anything else (blocks, comments, subexpressions,
- * whitespace control...), which handlebars then renders.
+ * Splits a template made only of plain helper calls into text and calls,
+ * which render the way handlebars would render them without compiling:
+ * the default policies are such templates. Undefined for anything else
+ * (blocks, comments, subexpressions, whitespace control...), which
+ * handlebars renders.
  */
-function renderSimple(text: string): string | undefined {
-  let out = "";
+function simpleCalls(text: string): (string | { helper: string; arg: string })[] | undefined {
+  const out: (string | { helper: string; arg: string })[] = [];
   let at = 0;
   for (const m of text.matchAll(SIMPLE)) {
     const [call, helper, arg] = m;
     if ((helper === "os_homedir") !== (arg === undefined)) return undefined;
     const gap = text.slice(at, m.index);
     if (gap.includes("{{")) return undefined;
-    out += gap + helperValue(helper, arg ?? "");
+    out.push(gap, { helper, arg: arg ?? "" });
     at = m.index + call.length;
   }
   const rest = text.slice(at);
-  return rest.includes("{{") ? undefined : out + rest;
+  if (rest.includes("{{")) return undefined;
+  out.push(rest);
+  return out;
 }
 
 function helperValue(helper: string, arg: string): string {

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import Handlebars from "handlebars";
-import { renderTemplate, TemplateError, tomlString } from "./template.ts";
+import {
+  loadTemplateEngine,
+  needsTemplateEngine,
+  renderTemplate,
+  renderTemplateAsync,
+  TemplateEngineNotLoaded,
+  TemplateError,
+  tomlString,
+} from "./template.ts";
 
 /** handlebars itself, configured as renderTemplate configures it. */
 function reference(text: string): string {
@@ -20,7 +28,20 @@ function reference(text: string): string {
   return hb.compile(text, { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: known })({});
 }
 
-Deno.test("templates render exactly as handlebars renders them, with or without the fast path", () => {
+// Runs first: the engine is not loaded yet in this process.
+Deno.test("a template beyond plain helper calls needs the engine: sync throws until it is loaded, async loads it", async () => {
+  const block = '{{#if (path_exists "/")}}root{{/if}}';
+  assert.equal(needsTemplateEngine('A = {{ os_env "HOME" }} {{ os_homedir }}'), false);
+  assert.equal(needsTemplateEngine("no braces"), false);
+  assert.equal(needsTemplateEngine(block), true);
+  assert.throws(() => renderTemplate(block), TemplateEngineNotLoaded);
+  assert.equal(renderTemplate("H = {{ os_homedir }}"), `H = ${tomlString(Deno.env.get("HOME") ?? "")}`);
+  assert.equal(await renderTemplateAsync(block), "root");
+  assert.equal(renderTemplate(block), "root");
+});
+
+Deno.test("templates render exactly as handlebars renders them, with or without the fast path", async () => {
+  await loadTemplateEngine();
   Deno.env.set("HK_TEMPLATE_TEST", 'a"b\\c{{x}}\u007f');
   const file = Deno.makeTempFileSync();
   Deno.writeTextFileSync(file, "line 1\nline 2\n");

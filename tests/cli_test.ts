@@ -275,14 +275,7 @@ Deno.test("explain --json round-trips to the same plan and the same spec bytes",
   const read = planFromJson(r.stdout);
   const state = newFlagState();
   // The same request built in this process.
-  const { plan } = await resolve(["ls", "-l", "/"], {
-    roBind: true,
-    dir: true,
-    uidmap: true,
-    setenv: true,
-    limitWalltime: 3,
-    hostname: "h",
-  }, {
+  const { plan } = await resolve(["ls", "-l", "/"], { limitWalltime: 3, hostname: "h" }, {
     ...state,
     mounts: [{ kind: "bind", source: "/etc", target: "/etc", readonly: true }, {
       kind: "dir",
@@ -386,9 +379,9 @@ Deno.test("--help of every subcommand has examples; unknown flags suggest the ne
   }
   const typo = await hakoniwa(["explain", "--jsno", "--", "true"]);
   assert.equal(typo.code, 2);
-  assert.match(typo.stderr, /unknown option '--jsno'\s+\(Did you mean --json\?\)/);
+  assert.equal(typo.stderr, "hakoniwa: unknown flag --jsno; did you mean --json?\n");
   const typo2 = await hakoniwa(["run", "--unshare-netwrk", "--", "true"]);
-  assert.match(typo2.stderr, /Did you mean --unshare-network\?/);
+  assert.match(typo2.stderr, /did you mean --unshare-network\?/);
   for (const value of ["0", "-1", "99999999999999999999", "1.5"]) {
     const w = await hakoniwa(["run", "--limit-walltime", value, "--", "true"]);
     assert.equal(w.code, 2, value);
@@ -396,5 +389,118 @@ Deno.test("--help of every subcommand has examples; unknown flags suggest the ne
   }
   const sub = await hakoniwa(["rn"]);
   assert.equal(sub.code, 2);
-  assert.match(sub.stderr, /Did you mean run\?/);
+  assert.equal(sub.stderr, 'hakoniwa: unknown command "rn"; did you mean run?\n');
+});
+
+Deno.test("check reports every file, good and bad, and exits 2 when any is bad", async () => {
+  const dir = await tempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.toml`, 'hostname = "a"\n');
+    await Deno.writeTextFile(`${dir}/bad.toml`, "share_netz = true\n");
+    await Deno.writeTextFile(`${dir}/c.toml`, 'hostname = "c"\n');
+    const r = await hakoniwa(["check", `${dir}/a.toml`, `${dir}/bad.toml`, `${dir}/c.toml`, `${dir}/none.toml`]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, `${dir}/a.toml: ok (1 file)\n${dir}/c.toml: ok (1 file)\n`);
+    const errors = r.stderr.trim().split("\n");
+    assert.equal(errors.length, 2, r.stderr);
+    assert.match(errors[0], /^hakoniwa: .*bad\.toml:1:1: share_netz: unknown key; did you mean share_net\?/);
+    assert.match(errors[1], /^hakoniwa: .*none\.toml/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("help: help COMMAND prints that help, help bogus is an unknown command, help --help exits 0", async () => {
+  const run = await hakoniwa(["help", "run"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^USAGE\n {2}hakoniwa run /);
+  const bogus = await hakoniwa(["help", "bogus"]);
+  assert.equal(bogus.code, 2);
+  assert.equal(bogus.stderr, 'hakoniwa: help: unknown command "bogus"\n');
+  assert.equal(bogus.stdout, "");
+  const near = await hakoniwa(["help", "chekc"]);
+  assert.equal(near.stderr, 'hakoniwa: help: unknown command "chekc"; did you mean check?\n');
+  const self = await hakoniwa(["help", "--help"]);
+  assert.equal(self.code, 0);
+  assert.match(self.stdout, /hakoniwa help \[COMMAND\]/);
+  assert.equal(self.stderr, "");
+});
+
+Deno.test("usage errors are one line 'hakoniwa: ...' with exit 2, never a usage dump", async () => {
+  for (
+    const args of [
+      ["run", "--limit-as", "abc", "--", "true"],
+      ["run", "--ro-bind"],
+      ["run", "--hostname", "a", "--hostname", "b", "--", "true"],
+      ["bogus"],
+      ["completion"],
+      ["completion", "tcsh"],
+      ["check"],
+      ["explain", "-x", "--", "true"],
+    ]
+  ) {
+    const r = await hakoniwa(args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.match(r.stderr, /^hakoniwa: [^\n]+\n$/, args.join(" "));
+    assert.doesNotMatch(r.stderr, /Usage|USAGE|error: option/, args.join(" "));
+  }
+});
+
+sandboxTest("--report-file - writes the report to stdout; --chdir runs in a directory without binding it", async () => {
+  const r = await hakoniwa(["run", "--report-file", "-", "--chdir", "/usr", "--", "/bin/pwd"]);
+  assert.equal(r.code, 0, r.stderr);
+  const [pwd, report] = r.stdout.trim().split("\n");
+  assert.equal(pwd, "/usr");
+  assert.equal(JSON.parse(report).status, "OK");
+  assert.throws(() => Deno.statSync(`${Deno.cwd()}/-`), Deno.errors.NotFound);
+  const plan = await hakoniwa(["explain", "--json", "--chdir", "/srv", "--", "true"]);
+  assert.equal(planFromJson(plan.stdout).cwd, "/srv");
+});
+
+/** The examples of `--help` (every subcommand and the top level) and the CLI lines of the README. */
+async function examples(): Promise<string[]> {
+  const lines: string[] = [];
+  for (const sub of [[], ["run"], ["explain"], ["check"], ["completion"], ["help"]]) {
+    const help = (await hakoniwa([...sub, "--help"])).stdout;
+    const block = help.split("\nExamples:\n")[1].split("\n\n")[0];
+    lines.push(...block.split("\n").map((l) => l.trim()));
+  }
+  // README: the `$ deno run -A cli.ts ...` lines of text blocks and the `deno run -A cli.ts ...` lines of sh blocks.
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  for (const [, body] of readme.matchAll(/```(?:sh|text)\n([\s\S]*?)```/g)) {
+    for (const line of body.split("\n")) {
+      const m = /^(?:\$ )?deno run -A cli\.ts (.*)$/.exec(line);
+      if (m) lines.push(`hakoniwa ${m[1]}`);
+    }
+  }
+  return [...new Set(lines)];
+}
+
+sandboxTest("every example of --help and of the README runs as written", async () => {
+  const dir = await tempDir();
+  try {
+    // The examples' world: a checkout's policies/, your own my-policy.toml, a Makefile, a shell's home.
+    await Deno.symlink(`${ROOT}/policies`, `${dir}/policies`);
+    await Deno.copyFile(`${ROOT}/policies/KISS-policy.toml`, `${dir}/my-policy.toml`);
+    await Deno.writeTextFile(`${dir}/Makefile`, 'all:\n\t@echo "made in $$(pwd)"\n');
+    for (const d of [".zfunc", ".config/fish/completions"]) await Deno.mkdir(`${dir}/${d}`, { recursive: true });
+    const list = await examples();
+    assert.ok(list.length >= 15, `only ${list.length} examples found`);
+    for (const example of list) {
+      const script = `hakoniwa() { ${CLI_SH} "$@"; }\n${example}`;
+      const out = await new Deno.Command("bash", {
+        args: ["-c", script],
+        cwd: dir,
+        env: { HOME: dir, TERM: "dumb" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const err = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, `${example}\n${err}`);
+      assert.doesNotMatch(err, /^hakoniwa: /m, example);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

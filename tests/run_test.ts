@@ -48,9 +48,10 @@ sandboxTest("exit codes: command's own, 125 setup, 128+N signal, 2 usage", async
 
   const usage = await hakoniwa(["run", "--no-such-flag", "--", "true"]);
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /unknown option '--no-such-flag'/);
-  assert.match(usage.stderr, /^Usage: hakoniwa run/m);
-  assert.equal((await hakoniwa(["run", "--limit-cpu", "x", "--", "true"])).code, 2);
+  assert.equal(usage.stderr, "hakoniwa: unknown flag --no-such-flag\n", "one line, no usage dump");
+  const value = await hakoniwa(["run", "--limit-cpu", "x", "--", "true"]);
+  assert.equal(value.code, 2);
+  assert.equal(value.stderr, 'hakoniwa: --limit-cpu: expected a whole number, got "x"\n');
 });
 
 sandboxTest("a failed setup step never runs the command", async () => {

@@ -1,13 +1,12 @@
 /**
- * Shell completion scripts for bash, zsh and fish, generated from the
- * command tree: subcommands, their flags, and file names for flags whose
- * value is a path.
+ * Shell completion scripts for bash, zsh and fish, generated from the same
+ * flag tables as the parser (`src/cli/flags.ts`): subcommands, their flags,
+ * file names for flags whose value is a host path, and the words a
+ * positional argument may take.
  *
  * @module
  */
-// A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
-// deno-lint-ignore no-import-prefix
-import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
+import type { FlagSpec } from "./flags.ts";
 
 /**
  * The shells `hakoniwa completion` supports.
@@ -20,42 +19,70 @@ import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
  */
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 
-interface Sub {
+/** A shell `hakoniwa completion` supports. */
+export type Shell = (typeof SHELLS)[number];
+
+/**
+ * A subcommand as completion sees it.
+ *
+ * @example
+ * ```ts
+ * import type { CompletionCommand } from "./completion.ts";
+ * const check: CompletionCommand = { name: "check", brief: "validate policy files", flags: [], words: "files" };
+ * console.log(check.name);
+ * ```
+ */
+export interface CompletionCommand {
+  /** The subcommand's name. */
   name: string;
-  description: string;
-  flags: { long?: string; short?: string; value: boolean; files: boolean; description: string }[];
+  /** One line of description. */
+  brief: string;
+  /** Its flags (`--help` is added). */
+  flags: readonly FlagSpec[];
+  /** What its positional arguments are: file names, or one of a list of words. */
+  words: "files" | readonly string[];
 }
 
-// deno-lint-ignore no-explicit-any
-function describe(program: Command<any, any, any>): Sub[] {
-  return program.commands.map((c) => ({
-    name: c.name(),
-    description: c.description(),
-    flags: [...c.options, { long: "--help", short: "-h", flags: "-h, --help", description: "show help" }].map((
-      o,
-    ) => ({
-      long: o.long,
-      short: o.short,
-      value: /[<[]/.test(o.flags),
-      files: /<(FILE|DIR|SRC|ORIGINAL)/.test(o.flags),
-      description: o.description ?? "",
+interface Flag {
+  long: string;
+  short?: string;
+  value: boolean;
+  files: boolean;
+  brief: string;
+}
+
+const HELP: Flag = { long: "--help", short: "-h", value: false, files: false, brief: "show help" };
+
+function flagsOf(c: CompletionCommand): Flag[] {
+  return [
+    ...c.flags.map((f) => ({
+      long: `--${f.name}`,
+      short: f.short ? `-${f.short}` : undefined,
+      value: f.value !== undefined,
+      files: f.files === true,
+      brief: f.brief,
     })),
-  }));
+    HELP,
+  ];
 }
 
-function bash(subs: Sub[]): string {
-  const cases = subs.map((s) => {
-    const all = s.flags.flatMap((f) => [f.long, f.short]).filter(Boolean).join(" ");
-    const files = s.flags.filter((f) => f.files).flatMap((f) => [f.long, f.short]).filter(Boolean).join("|");
-    const values = s.flags.filter((f) => f.value && !f.files).flatMap((f) => [f.long, f.short]).filter(Boolean)
-      .join("|");
-    return `    ${s.name})
-      case "$prev" in
-        ${files || "--no-such-flag"}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        ${values || "--no-such-flag"}) return ;;
-      esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "${all}" -- "$cur"))
-      else COMPREPLY=($(compgen -f -- "$cur")); fi ;;`;
+const names = (fs: Flag[]) => fs.flatMap((f) => (f.short ? [f.long, f.short] : [f.long]));
+
+function bash(cmds: readonly CompletionCommand[]): string {
+  const cases = cmds.map((c) => {
+    const fs = flagsOf(c);
+    const arms: string[] = [];
+    const files = names(fs.filter((f) => f.files));
+    const values = names(fs.filter((f) => f.value && !f.files));
+    if (files.length) arms.push(`        ${files.join("|")}) COMPREPLY=($(compgen -f -- "$cur")); return ;;`);
+    if (values.length) arms.push(`        ${values.join("|")}) return ;;`);
+    const words = c.words === "files" ? `compgen -f -- "$cur"` : `compgen -W "${c.words.join(" ")}" -- "$cur"`;
+    return [
+      `    ${c.name})`,
+      ...(arms.length ? [`      case "$prev" in`, ...arms, `      esac`] : []),
+      `      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "${names(fs).join(" ")}" -- "$cur"))`,
+      `      else COMPREPLY=($(${words})); fi ;;`,
+    ].join("\n");
   }).join("\n");
   return `# bash completion for hakoniwa
 _hakoniwa() {
@@ -67,7 +94,7 @@ _hakoniwa() {
     case "\${COMP_WORDS[i]}" in -*) ;; *) sub="\${COMP_WORDS[i]}"; break ;; esac
   done
   if [[ -z "$sub" ]]; then
-    COMPREPLY=($(compgen -W "${subs.map((s) => s.name).join(" ")} --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "${cmds.map((c) => c.name).join(" ")} --help --version" -- "$cur"))
     return
   fi
   case "$sub" in
@@ -82,15 +109,16 @@ function quote(s: string): string {
   return s.replace(/[\[\]:'"\\]/g, (c) => (c === "'" ? "'\\''" : `\\${c}`));
 }
 
-function zsh(subs: Sub[]): string {
-  const fns = subs.map((s) => {
-    const specs = s.flags.map((f) => {
-      const names = [f.short, f.long].filter(Boolean) as string[];
+function zsh(cmds: readonly CompletionCommand[]): string {
+  const fns = cmds.map((c) => {
+    const specs = flagsOf(c).map((f) => {
+      const ns = f.short ? [f.short, f.long] : [f.long];
       const action = f.files ? ":file:_files" : f.value ? ":value: " : "";
-      const head = names.length > 1 ? `'(${names.join(" ")})'{${names.join(",")}}'` : `'${names[0]}`;
-      return `    ${head}[${quote(f.description)}]${action}'`;
+      const head = ns.length > 1 ? `'(${ns.join(" ")})'{${ns.join(",")}}'` : `'${ns[0]}`;
+      return `    ${head}[${quote(f.brief)}]${action}'`;
     });
-    return `_hakoniwa_${s.name}() {\n  _arguments -s \\\n${specs.join(" \\\n")} \\\n    '*:file:_files'\n}`;
+    const rest = c.words === "files" ? `'*:file:_files'` : `'*:word:(${c.words.join(" ")})'`;
+    return `_hakoniwa_${c.name}() {\n  _arguments -s \\\n${specs.join(" \\\n")} \\\n    ${rest}\n}`;
   }).join("\n\n");
   return `#compdef hakoniwa
 # zsh completion for hakoniwa
@@ -99,7 +127,7 @@ ${fns}
 _hakoniwa() {
   local -a subcommands
   subcommands=(
-${subs.map((s) => `    '${s.name}:${quote(s.description)}'`).join("\n")}
+${cmds.map((c) => `    '${c.name}:${quote(c.brief)}'`).join("\n")}
   )
   if (( CURRENT == 2 )); then
     _describe 'command' subcommands
@@ -114,42 +142,42 @@ compdef _hakoniwa hakoniwa
 `;
 }
 
-function fish(subs: Sub[]): string {
-  const names = subs.map((s) => s.name).join(" ");
+function fish(cmds: readonly CompletionCommand[]): string {
+  const all = cmds.map((c) => c.name).join(" ");
+  const esc = (s: string) => s.replace(/'/g, "\\'");
   const lines = [
     "# fish completion for hakoniwa",
     "complete -c hakoniwa -f",
-    ...subs.map((s) =>
-      `complete -c hakoniwa -n "not __fish_seen_subcommand_from ${names}" -a ${s.name} -d '${
-        s.description.replace(/'/g, "\\'")
-      }'`
+    ...cmds.map((c) =>
+      `complete -c hakoniwa -n "not __fish_seen_subcommand_from ${all}" -a ${c.name} -d '${esc(c.brief)}'`
     ),
   ];
-  for (const s of subs) {
-    for (const f of s.flags) {
-      const parts = [`complete -c hakoniwa -n "__fish_seen_subcommand_from ${s.name}"`];
-      if (f.long) parts.push(`-l ${f.long.slice(2)}`);
+  for (const c of cmds) {
+    const when = `complete -c hakoniwa -n "__fish_seen_subcommand_from ${c.name}"`;
+    for (const f of flagsOf(c)) {
+      const parts = [when, `-l ${f.long.slice(2)}`];
       if (f.short) parts.push(`-s ${f.short.slice(1)}`);
       if (f.files) parts.push("-r -F");
       else if (f.value) parts.push("-r");
-      parts.push(`-d '${f.description.replace(/'/g, "\\'")}'`);
+      parts.push(`-d '${esc(f.brief)}'`);
       lines.push(parts.join(" "));
     }
-    lines.push(`complete -c hakoniwa -n "__fish_seen_subcommand_from ${s.name}" -F`);
+    lines.push(c.words === "files" ? `${when} -F` : `${when} -a '${c.words.join(" ")}'`);
   }
   return lines.join("\n") + "\n";
 }
 
 /**
- * The completion script of `shell` for the commands of `program`.
+ * The completion script of `shell` for the subcommands `cmds`.
  *
  * @example
- * ```ts ignore
- * console.log(completionScript(program, "bash"));
+ * ```ts
+ * import { completionScript } from "./completion.ts";
+ * import { RUN_FLAGS } from "./flags.ts";
+ * const script = completionScript([{ name: "run", brief: "run", flags: RUN_FLAGS, words: "files" }], "bash");
+ * console.log(script.includes("--ro-bind")); // true
  * ```
  */
-// deno-lint-ignore no-explicit-any
-export function completionScript(program: Command<any, any, any>, shell: (typeof SHELLS)[number]): string {
-  const subs = describe(program);
-  return shell === "bash" ? bash(subs) : shell === "zsh" ? zsh(subs) : fish(subs);
+export function completionScript(cmds: readonly CompletionCommand[], shell: Shell): string {
+  return shell === "bash" ? bash(cmds) : shell === "zsh" ? zsh(cmds) : fish(cmds);
 }

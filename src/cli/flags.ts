@@ -1,17 +1,19 @@
 /**
- * The flags of `run` and `explain`, grouped by concern, and how they apply
- * to a {@link Container} built from a policy. Flags that add things (mounts,
- * environment, namespaces, id map ranges) apply in command-line order; the
- * policy is the base and flags add to it or override single values.
+ * The flags of `run` and `explain` as ONE table ({@link SANDBOX_FLAGS},
+ * {@link RUN_FLAGS}, {@link EXPLAIN_FLAGS}), their value parsers, and how
+ * they apply to a {@link Container} built from a policy. The parser
+ * (`src/cli/args.ts`), the help text and the completion scripts
+ * (`src/cli/completion.ts`) are all generated from the table. Flags that add
+ * things (mounts, environment, namespaces, id map ranges) apply in
+ * command-line order; the policy is the base and flags add to it or override
+ * single values.
  *
- * To add a group: write an `add...Flags(cmd)` function and call it from
- * {@link addSandboxFlags}, then apply its values in {@link applyFlags}.
+ * To add a flag: add a {@link FlagSpec} to the table (with `order` when its
+ * place among other flags matters), then apply its value in
+ * {@link applyFlags}.
  *
  * @module
  */
-// A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
-// deno-lint-ignore no-import-prefix
-import { type Command, InvalidArgumentError, Option } from "npm:@commander-js/extra-typings@15.1.0";
 import type { Container, ContainerMount } from "../container.ts";
 import { UsageError } from "../errors.ts";
 import { MAX_ID } from "../idmap.ts";
@@ -22,7 +24,7 @@ import { parsePort, parseResources } from "../landlock.ts";
 import { parseNetwork } from "../network.ts";
 import { resolveSeccomp } from "../seccomp_oci.ts";
 
-/** Values of the repeatable flags, in command-line order. */
+/** Values of the flags whose order matters, in command-line order. */
 export interface FlagState {
   /** Mounts and other filesystem entries. */
   mounts: ContainerMount[];
@@ -50,6 +52,38 @@ export function newFlagState(): FlagState {
 }
 
 /**
+ * One flag of the command line. The table of these is the only place a
+ * flag is declared: the parser, the help and the completion scripts read it.
+ *
+ * @example
+ * ```ts
+ * import type { FlagSpec } from "./flags.ts";
+ * const quiet: FlagSpec = { name: "quiet", short: "q", brief: "say nothing" };
+ * console.log(quiet.name);
+ * ```
+ */
+export interface FlagSpec {
+  /** The long name without the dashes, e.g. `ro-bind`. */
+  readonly name: string;
+  /** A one-letter alias without the dash, e.g. `b`. */
+  readonly short?: string;
+  /** The value's placeholder, e.g. `SRC[:DST]`; absent for a switch. */
+  readonly value?: string;
+  /** One line of help. */
+  readonly brief: string;
+  /** The flag may be given more than once; its value is then the list of values. */
+  readonly repeat?: boolean;
+  /** A switch that counts how often it is given (`-vv`). */
+  readonly count?: boolean;
+  /** The value is a path on the host: shells complete file names. */
+  readonly files?: boolean;
+  /** Turns the text into the value; throws a {@link UsageError} naming the flag. */
+  readonly parse?: (value: string) => unknown;
+  /** For a flag whose place among others matters: adds its parsed value to the ordered state. */
+  readonly order?: (state: FlagState, value: unknown) => void;
+}
+
+/**
  * A whole number parser for `flag`.
  *
  * @example
@@ -58,11 +92,11 @@ export function newFlagState(): FlagState {
  * console.log(wholeNumber("--limit-cpu")("5")); // 5
  * ```
  */
-export function wholeNumber(flag: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
+export function wholeNumber(flag: string, min = 0, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value: string): number => {
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min || Number(value) > max) {
       const range = max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min ? ` of at least ${min}` : "";
-      throw new InvalidArgumentError(`${flag}: expected a whole number${range}, got "${value}"`);
+      throw new UsageError(`${flag}: expected a whole number${range}, got "${value}"`, flag);
     }
     return Number(value);
   };
@@ -101,7 +135,7 @@ export function parseBind(flag: string): (value: string) => { source: string; ta
   return (value: string): { source: string; target: string } => {
     const parts = splitColons(value);
     if (parts.length > 2 || !parts[0] || parts[1] === "") {
-      throw new InvalidArgumentError(`${flag}: expected SRC[:DST], got "${value}"`);
+      throw new UsageError(`${flag}: expected SRC[:DST], got "${value}"`, flag);
     }
     return { source: parts[0], target: parts[1] ?? parts[0] };
   };
@@ -116,13 +150,16 @@ export function parseBind(flag: string): (value: string) => { source: string; ta
  * console.log(parseIdMap("--uidmap", 1000)("0")); // { container: 0, host: 1000, count: 1 }
  * ```
  */
-export function parseIdMap(flag: string, hostId: number) {
+export function parseIdMap(
+  flag: string,
+  hostId: number,
+): (value: string) => { container: number; host: number; count: number } {
   return (value: string): { container: number; host: number; count: number } => {
     const parts = value.split(":");
     const ok = parts.length <= 3 && parts.every((p) => /^\d+$/.test(p) && Number(p) <= MAX_ID);
     const [container, host = hostId, count = 1] = parts.map(Number);
     if (!ok || count < 1 || container + count - 1 > MAX_ID || host + count - 1 > MAX_ID) {
-      throw new InvalidArgumentError(`${flag}: expected CONTAINER[:HOST[:COUNT]] ids up to ${MAX_ID}, got "${value}"`);
+      throw new UsageError(`${flag}: expected CONTAINER[:HOST[:COUNT]] ids up to ${MAX_ID}, got "${value}"`, flag);
     }
     return { container, host, count };
   };
@@ -133,7 +170,7 @@ function absolute(path: string): string {
 }
 
 function target(path: string, flag: string): string {
-  if (!path.startsWith("/")) throw new InvalidArgumentError(`${flag}: expected an absolute path, got "${path}"`);
+  if (!path.startsWith("/")) throw new UsageError(`${flag}: expected an absolute path, got "${path}"`, flag);
   return path;
 }
 
@@ -146,222 +183,336 @@ const LIMIT_WHAT: Record<string, string> = {
   nproc: "processes",
 };
 
-/**
- * The policy file flag.
- *
- * @example
- * ```ts ignore
- * import { Command } from "@commander-js/extra-typings";
- * import { addPolicyFlags } from "./flags.ts";
- * addPolicyFlags(new Command("run"));
- * ```
- */
-export function addPolicyFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C) {
-  return cmd.option("--policy-file <FILE>", "use a policy file instead of the embedded KISS-policy.toml");
+const mount = (state: FlagState, m: unknown) => state.mounts.push(m as ContainerMount);
+
+function bindFlag(name: string, short: string | undefined, readonly: boolean, brief: string): FlagSpec {
+  return {
+    name,
+    short,
+    value: "SRC[:DST]",
+    brief,
+    repeat: true,
+    files: true,
+    parse: (v): ContainerMount => {
+      const b = parseBind(`--${name}`)(v);
+      return { kind: "bind", source: absolute(b.source), target: absolute(b.target), readonly };
+    },
+    order: mount,
+  };
 }
 
+function namespaceFlag(name: string, op: "share" | "unshare", brief: string, ...which: Namespace[]): FlagSpec {
+  return {
+    name,
+    brief,
+    order: (state, on) => {
+      if (on) { for (const n of which) state.namespaces.push([op, n]); }
+    },
+  };
+}
+
+const uid = Deno.uid() ?? 0, gid = Deno.gid() ?? 0;
+
 /**
- * Mount and filesystem flags; they keep their command-line order.
+ * Every flag that shapes a sandbox (`run` and `explain`), in help order.
  *
  * @example
- * ```ts ignore
- * import { Command } from "@commander-js/extra-typings";
- * import { addMountFlags, newFlagState } from "./flags.ts";
- * addMountFlags(new Command("run"), newFlagState());
+ * ```ts
+ * import { SANDBOX_FLAGS } from "./flags.ts";
+ * console.log(SANDBOX_FLAGS.some((f) => f.name === "ro-bind")); // true
  * ```
  */
-export function addMountFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C, state: FlagState) {
-  const push = (m: ContainerMount) => state.mounts.push(m);
-  const bind = (flag: string, readonly: boolean) => (v: string) => {
-    const b = parseBind(flag)(v);
-    push({ kind: "bind", source: absolute(b.source), target: absolute(b.target), readonly });
-    return true;
-  };
-  return cmd
-    .option("--ro-bind <SRC[:DST]>", "bind a host path read-only (repeatable)", bind("--ro-bind", true))
-    .option("-b, --bindmount-ro <SRC[:DST]>", "same as --ro-bind", bind("--bindmount-ro", true))
-    .option("--rw-bind <SRC[:DST]>", "bind a host path read-write (repeatable)", bind("--rw-bind", false))
-    .option("-B, --bindmount-rw <SRC[:DST]>", "same as --rw-bind", bind("--bindmount-rw", false))
-    .option("--tmpfs <DIR>", "mount a new tmpfs at DIR (repeatable)", (v: string) => {
-      push({ kind: "tmpfs", target: target(v, "--tmpfs") });
-      return true;
-    })
-    .option("--devfs <DIR>", "mount a minimal /dev at DIR (repeatable)", (v: string) => {
-      push({ kind: "devfs", target: target(v, "--devfs") });
-      return true;
-    })
-    .option("--dir <DIR[:MODE]>", "create a directory, MODE in octal (default 755; repeatable)", (v: string) => {
+export const SANDBOX_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "policy-file",
+    value: "FILE",
+    files: true,
+    brief: "use a policy file instead of the embedded KISS-policy.toml",
+  },
+  bindFlag("ro-bind", undefined, true, "bind a host path read-only (repeatable)"),
+  bindFlag("bindmount-ro", "b", true, "same as --ro-bind"),
+  bindFlag("rw-bind", undefined, false, "bind a host path read-write (repeatable)"),
+  bindFlag("bindmount-rw", "B", false, "same as --rw-bind"),
+  {
+    name: "tmpfs",
+    value: "DIR",
+    files: true,
+    repeat: true,
+    brief: "mount a new tmpfs at DIR (repeatable)",
+    parse: (v): ContainerMount => ({ kind: "tmpfs", target: target(v, "--tmpfs") }),
+    order: mount,
+  },
+  {
+    name: "devfs",
+    value: "DIR",
+    files: true,
+    repeat: true,
+    brief: "mount a minimal /dev at DIR (repeatable)",
+    parse: (v): ContainerMount => ({ kind: "devfs", target: target(v, "--devfs") }),
+    order: mount,
+  },
+  {
+    name: "dir",
+    value: "DIR[:MODE]",
+    files: true,
+    repeat: true,
+    brief: "create a directory, MODE in octal (default 755; repeatable)",
+    parse: (v): ContainerMount => {
       const [dir, mode, extra] = v.split(":");
       if (extra !== undefined || (mode !== undefined && !/^[0-7]{1,4}$/.test(mode))) {
-        throw new InvalidArgumentError(`--dir: expected DIR[:MODE] with an octal MODE, got "${v}"`);
+        throw new UsageError(`--dir: expected DIR[:MODE] with an octal MODE, got "${v}"`, "--dir");
       }
-      push({ kind: "dir", target: target(dir, "--dir"), mode: mode === undefined ? 0o755 : parseInt(mode, 8) });
-      return true;
-    })
-    .option("--symlink <ORIGINAL:LINK>", "create a symlink LINK pointing to ORIGINAL (repeatable)", (v: string) => {
+      return { kind: "dir", target: target(dir, "--dir"), mode: mode === undefined ? 0o755 : parseInt(mode, 8) };
+    },
+    order: mount,
+  },
+  {
+    name: "symlink",
+    value: "ORIGINAL:LINK",
+    files: true,
+    repeat: true,
+    brief: "create a symlink LINK pointing to ORIGINAL (repeatable)",
+    parse: (v): ContainerMount => {
       const parts = splitColons(v);
       if (parts.length !== 2 || !parts[0] || !parts[1]) {
-        throw new InvalidArgumentError(`--symlink: expected ORIGINAL:LINK, got "${v}"`);
+        throw new UsageError(`--symlink: expected ORIGINAL:LINK, got "${v}"`, "--symlink");
       }
-      push({ kind: "symlink", original: parts[0], target: target(parts[1], "--symlink") });
-      return true;
-    })
-    .option("--rootdir <DIR[:rw]>", "use a host directory as the root (read-only unless :rw)", (v: string) => {
+      return { kind: "symlink", original: parts[0], target: target(parts[1], "--symlink") };
+    },
+    order: mount,
+  },
+  {
+    name: "rootdir",
+    value: "DIR[:rw]",
+    files: true,
+    brief: "use a host directory as the root (read-only unless :rw)",
+    parse: (v) => {
       const m = /^(.+?)(:rw|:ro)?$/.exec(v);
-      if (!m) throw new InvalidArgumentError(`--rootdir: expected DIR[:rw], got "${v}"`);
+      if (!m) throw new UsageError(`--rootdir: expected DIR[:rw], got "${v}"`, "--rootdir");
       return { path: absolute(m[1]), rw: m[2] === ":rw" };
-    })
-    .option(
-      "--rootfs <DIR|none>",
-      "replace the policy's binds: bind DIR's bin, etc, lib*, sbin, usr read-only, or none",
-    )
-    .option("-w, --work-dir <DIR>", "bind DIR read-write and run the command in it");
-}
-
-/**
- * Environment flags.
- *
- * @example
- * ```ts ignore
- * import { Command } from "@commander-js/extra-typings";
- * import { addEnvFlags, newFlagState } from "./flags.ts";
- * addEnvFlags(new Command("run"), newFlagState());
- * ```
- */
-export function addEnvFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C, state: FlagState) {
-  return cmd.option(
-    "-e, --setenv <NAME=VALUE|NAME>",
-    "set an environment variable, or pass the host's NAME (repeatable)",
-    (v: string) => {
+    },
+  },
+  {
+    name: "rootfs",
+    value: "DIR|none",
+    files: true,
+    brief: "replace the policy's binds: bind DIR's bin, etc, lib*, sbin, usr read-only, or none",
+    parse: (v) => {
+      if (v !== "none" && !v.startsWith("/")) {
+        throw new UsageError(`--rootfs: expected an absolute directory or none, got "${v}"`, "--rootfs");
+      }
+      return v;
+    },
+  },
+  {
+    name: "work-dir",
+    short: "w",
+    value: "DIR",
+    files: true,
+    brief: "bind DIR read-write (unless another flag mounts something there) and run the command in it",
+  },
+  {
+    name: "chdir",
+    value: "DIR",
+    brief: "run the command in DIR, a path inside the sandbox (nothing is bound)",
+    parse: (v) => target(v, "--chdir"),
+  },
+  {
+    name: "setenv",
+    short: "e",
+    value: "NAME=VALUE|NAME",
+    repeat: true,
+    brief: "set an environment variable, or pass the host's NAME (repeatable)",
+    parse: (v): [string, string] | null => {
       const eq = v.indexOf("=");
       if (eq === 0 || !v || v.includes("\0")) {
-        throw new InvalidArgumentError(`--setenv: expected NAME=VALUE or NAME, got "${v}"`);
+        throw new UsageError(`--setenv: expected NAME=VALUE or NAME, got "${v}"`, "--setenv");
       }
-      if (eq > 0) state.env.push([v.slice(0, eq), v.slice(eq + 1)]);
-      else {
-        const host = Deno.env.get(v);
-        if (host !== undefined) state.env.push([v, host]);
-      }
-      return true;
+      if (eq > 0) return [v.slice(0, eq), v.slice(eq + 1)];
+      const host = Deno.env.get(v);
+      return host === undefined ? null : [v, host];
     },
-  );
-}
+    order: (state, kv) => {
+      if (kv) state.env.push(kv as [string, string]);
+    },
+  },
+  { name: "hostname", value: "NAME", brief: "hostname inside (default: hakoniwa)" },
+  namespaceFlag("share-net", "share", "share the host's network namespace", "network"),
+  namespaceFlag("share-uts", "share", "share the host's uts namespace (hostname)", "uts"),
+  namespaceFlag(
+    "unshare-all",
+    "unshare",
+    "new cgroup, ipc, network and uts namespaces",
+    "cgroup",
+    "ipc",
+    "network",
+    "uts",
+  ),
+  namespaceFlag("unshare-cgroup", "unshare", "new cgroup namespace", "cgroup"),
+  namespaceFlag("unshare-ipc", "unshare", "new ipc namespace", "ipc"),
+  namespaceFlag("unshare-network", "unshare", "new network namespace", "network"),
+  namespaceFlag("unshare-uts", "unshare", "new uts namespace", "uts"),
+  {
+    name: "uid",
+    short: "u",
+    value: "UID",
+    brief: "uid inside (default: your own)",
+    parse: wholeNumber("--uid", 0, MAX_ID),
+  },
+  {
+    name: "gid",
+    short: "g",
+    value: "GID",
+    brief: "gid inside (default: your own)",
+    parse: wholeNumber("--gid", 0, MAX_ID),
+  },
+  {
+    name: "user",
+    value: "USER[:GROUP]",
+    brief: "run as USER (and GROUP) of the host's /etc/passwd and /etc/group",
+    parse: (v) => {
+      if (!/^[^:\s]+(:[^:\s]+)?$/.test(v)) throw new UsageError(`--user: expected USER[:GROUP], got "${v}"`, "--user");
+      return v;
+    },
+  },
+  {
+    name: "uidmap",
+    value: "C[:H[:N]]",
+    repeat: true,
+    brief: "map N uids from C inside to H outside (repeatable)",
+    parse: parseIdMap("--uidmap", uid),
+    order: (state, m) => state.uidMaps.push(m as FlagState["uidMaps"][number]),
+  },
+  {
+    name: "gidmap",
+    value: "C[:H[:N]]",
+    repeat: true,
+    brief: "map N gids from C inside to H outside (repeatable)",
+    parse: parseIdMap("--gidmap", gid),
+    order: (state, m) => state.gidMaps.push(m as FlagState["gidMaps"][number]),
+  },
+  ...RLIMIT_NAMES.map((name): FlagSpec => ({
+    name: `limit-${name}`,
+    value: "N",
+    brief: `limit ${LIMIT_WHAT[name]}`,
+    parse: wholeNumber(`--limit-${name}`),
+  })),
+  {
+    name: "limit-walltime",
+    value: "SECS",
+    brief: "kill the sandbox after SECS seconds",
+    parse: wholeNumber("--limit-walltime", 1, 31_536_000),
+  },
+  { name: "network", value: "MODE", brief: "none (default: new namespace, lo up), host, or pasta[:OPT,OPT...]" },
+  {
+    name: "landlock-restrict",
+    value: "LIST",
+    repeat: true,
+    brief: "restrict fs,tcp.bind,tcp.connect,scope.abstract-unix-socket,scope.signal",
+  },
+  { name: "landlock-fs-ro", value: "PATH[:PATH...]", repeat: true, brief: "allow reading beneath PATH (implies fs)" },
+  {
+    name: "landlock-fs-rw",
+    value: "PATH[:PATH...]",
+    repeat: true,
+    brief: "allow reading and writing beneath PATH (implies fs)",
+  },
+  {
+    name: "landlock-fs-rx",
+    value: "PATH[:PATH...]",
+    repeat: true,
+    brief: "allow reading and executing beneath PATH (implies fs)",
+  },
+  {
+    name: "landlock-tcp-bind",
+    value: "PORT[,PORT...]",
+    repeat: true,
+    brief: "allow binding TCP PORT (implies tcp.bind)",
+  },
+  {
+    name: "landlock-tcp-connect",
+    value: "PORT[,PORT...]",
+    repeat: true,
+    brief: "allow connecting to TCP PORT (implies tcp.connect)",
+  },
+  {
+    name: "landlock-best-effort",
+    brief: "run with what the kernel's Landlock can enforce (logged) instead of failing",
+  },
+  { name: "landlock-abi", value: "N", brief: "use at most Landlock ABI N, as an older kernel would offer" },
+  {
+    name: "seccomp",
+    value: "PROFILE",
+    brief:
+      "seccomp profile: default, strict (default + no new namespaces), audit (log only), unconfined, or an OCI JSON file",
+  },
+];
 
 /**
- * Namespace and hostname flags; they keep their command-line order.
+ * The flags of `run`: the sandbox's, then the report and the verbosity.
  *
  * @example
- * ```ts ignore
- * import { Command } from "@commander-js/extra-typings";
- * import { addNamespaceFlags, newFlagState } from "./flags.ts";
- * addNamespaceFlags(new Command("run"), newFlagState());
+ * ```ts
+ * import { RUN_FLAGS } from "./flags.ts";
+ * console.log(RUN_FLAGS.find((f) => f.short === "v")?.name); // "verbose"
  * ```
  */
-export function addNamespaceFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C, state: FlagState) {
-  const ns = (op: "share" | "unshare", ...which: Namespace[]) => () => {
-    for (const n of which) state.namespaces.push([op, n]);
-    return true;
-  };
-  return cmd
-    .option("--hostname <NAME>", "hostname inside (default: hakoniwa)")
-    .option("--share-net", "share the host's network namespace", ns("share", "network"))
-    .option("--share-uts", "share the host's uts namespace (hostname)", ns("share", "uts"))
-    .option(
-      "--unshare-all",
-      "new cgroup, ipc, network and uts namespaces",
-      ns("unshare", "cgroup", "ipc", "network", "uts"),
-    )
-    .option("--unshare-cgroup", "new cgroup namespace", ns("unshare", "cgroup"))
-    .option("--unshare-ipc", "new ipc namespace", ns("unshare", "ipc"))
-    .option("--unshare-network", "new network namespace", ns("unshare", "network"))
-    .option("--unshare-uts", "new uts namespace", ns("unshare", "uts"));
-}
+export const RUN_FLAGS: readonly FlagSpec[] = [
+  ...SANDBOX_FLAGS,
+  { name: "report-file", value: "FILE", files: true, brief: "write the result as JSON to FILE (- for stdout)" },
+  { name: "verbose", short: "v", count: true, brief: "log the plan and the result; twice (-vv) for debug lines" },
+];
 
 /**
- * Identity flags: ids inside and the id maps.
+ * The flags of `explain`: the output format, then the sandbox's.
  *
  * @example
- * ```ts ignore
- * import { Command } from "@commander-js/extra-typings";
- * import { addIdentityFlags, newFlagState } from "./flags.ts";
- * addIdentityFlags(new Command("run"), newFlagState());
+ * ```ts
+ * import { EXPLAIN_FLAGS } from "./flags.ts";
+ * console.log(EXPLAIN_FLAGS[0].name); // "json"
  * ```
  */
-export function addIdentityFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C, state: FlagState) {
-  const uid = Deno.uid() ?? 0, gid = Deno.gid() ?? 0;
-  return cmd
-    .option("-u, --uid <UID>", "uid inside (default: your own)", wholeNumber("--uid", 0, MAX_ID))
-    .option("-g, --gid <GID>", "gid inside (default: your own)", wholeNumber("--gid", 0, MAX_ID))
-    .option("--user <USER[:GROUP]>", "run as USER (and GROUP) of the host's /etc/passwd and /etc/group")
-    .option("--uidmap <C[:H[:N]]>", "map N uids from C inside to H outside (repeatable)", (v: string) => {
-      state.uidMaps.push(parseIdMap("--uidmap", uid)(v));
-      return true;
-    })
-    .option("--gidmap <C[:H[:N]]>", "map N gids from C inside to H outside (repeatable)", (v: string) => {
-      state.gidMaps.push(parseIdMap("--gidmap", gid)(v));
-      return true;
-    });
-}
+export const EXPLAIN_FLAGS: readonly FlagSpec[] = [
+  { name: "json", brief: "print the plan as JSON" },
+  ...SANDBOX_FLAGS,
+];
 
 /**
- * Resource limit flags.
+ * The key of a flag in {@link SandboxFlags}: its long name in camelCase.
  *
  * @example
- * ```ts ignore
- * import { Command } from "@commander-js/extra-typings";
- * import { addLimitFlags } from "./flags.ts";
- * addLimitFlags(new Command("run"));
+ * ```ts
+ * import { flagKey } from "./flags.ts";
+ * console.log(flagKey("limit-walltime")); // "limitWalltime"
  * ```
  */
-export function addLimitFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C) {
-  for (const name of RLIMIT_NAMES) {
-    cmd.addOption(
-      new Option(`--limit-${name} <N>`, `limit ${LIMIT_WHAT[name]}`).argParser(wholeNumber(`--limit-${name}`)),
-    );
-  }
-  cmd.addOption(
-    new Option("--limit-walltime <SECS>", "kill the sandbox after SECS seconds").argParser(
-      wholeNumber("--limit-walltime", 1, 31_536_000),
-    ),
-  );
-  return cmd;
+export function flagKey(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-// --- network and Landlock flags (hakoniwa 1.x spelling) ---
-/**
- * Network and Landlock flags.
- *
- * @example
- * ```ts ignore
- * import { Command } from "@commander-js/extra-typings";
- * import { addIsolationFlags } from "./flags.ts";
- * addIsolationFlags(new Command("run"));
- * ```
- */
-export function addIsolationFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C): C {
-  const list = (v: string, prev: string[] = []) => [...prev, v];
-  cmd.option("--network <MODE>", "none (default: new namespace, lo up), host, or pasta[:OPT,OPT...]")
-    .option(
-      "--landlock-restrict <LIST>",
-      "restrict fs,tcp.bind,tcp.connect,scope.abstract-unix-socket,scope.signal",
-      list,
-    )
-    .option("--landlock-fs-ro <PATH[:PATH...]>", "allow reading beneath PATH (implies fs)", list)
-    .option("--landlock-fs-rw <PATH[:PATH...]>", "allow reading and writing beneath PATH (implies fs)", list)
-    .option("--landlock-fs-rx <PATH[:PATH...]>", "allow reading and executing beneath PATH (implies fs)", list)
-    .option("--landlock-tcp-bind <PORT[,PORT...]>", "allow binding TCP PORT (implies tcp.bind)", list)
-    .option("--landlock-tcp-connect <PORT[,PORT...]>", "allow connecting to TCP PORT (implies tcp.connect)", list)
-    .option("--landlock-best-effort", "run with what the kernel's Landlock can enforce (logged) instead of failing")
-    .option("--landlock-abi <N>", "use at most Landlock ABI N, as an older kernel would offer");
-  return cmd;
-}
-
+/** The parsed values of the flags, by {@link flagKey}, loosely typed. */
+export type SandboxFlags = Record<string, unknown> & {
+  policyFile?: string;
+  rootdir?: { path: string; rw: boolean };
+  rootfs?: string;
+  workDir?: string;
+  chdir?: string;
+  hostname?: string;
+  uid?: number;
+  gid?: number;
+  user?: string;
+  limitWalltime?: number;
+};
 /**
  * Applies the network and Landlock flags.
  *
  * @example
- * ```ts ignore
- * applyIsolation(container, { network: "host" });
+ * ```ts
+ * import { Container } from "../container.ts";
+ * import { applyIsolation } from "./flags.ts";
+ * const c = Container.empty();
+ * applyIsolation(c, { network: "host" });
+ * console.log(c.settings.network.mode); // "host"
  * ```
  */
 export function applyIsolation(c: Container, o: Record<string, unknown>): void {
@@ -400,74 +551,23 @@ export function applyIsolation(c: Container, o: Record<string, unknown>): void {
   }
 }
 
-/**
- * The seccomp flag.
- *
- * @example
- * ```ts ignore
- * import { Command } from "@commander-js/extra-typings";
- * import { addSeccompFlags } from "./flags.ts";
- * addSeccompFlags(new Command("run"));
- * ```
- */
-export function addSeccompFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C): C {
-  cmd.option(
-    "--seccomp <PROFILE>",
-    "seccomp profile: default, strict (default + no new namespaces), audit (log only), unconfined, or an OCI JSON file",
-  );
-  return cmd;
-}
-
-/**
- * Every flag that shapes a sandbox, in help order.
- *
- * @example
- * ```ts ignore
- * import { Command } from "@commander-js/extra-typings";
- * import { addSandboxFlags, newFlagState } from "./flags.ts";
- * addSandboxFlags(new Command("run"), newFlagState());
- * ```
- */
-export function addSandboxFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C, state: FlagState): C {
-  addPolicyFlags(cmd);
-  addMountFlags(cmd, state);
-  addEnvFlags(cmd, state);
-  addNamespaceFlags(cmd, state);
-  addIdentityFlags(cmd, state);
-  addLimitFlags(cmd);
-  addIsolationFlags(cmd);
-  addSeccompFlags(cmd);
-  return cmd;
-}
-
-/** The parsed values of {@link addSandboxFlags}, loosely typed. */
-export type SandboxFlags = Record<string, unknown> & {
-  rootdir?: { path: string; rw: boolean };
-  rootfs?: string;
-  workDir?: string;
-  hostname?: string;
-  uid?: number;
-  gid?: number;
-  user?: string;
-  limitWalltime?: number;
-};
-
 const ROOTFS_DIRS = ["bin", "etc", "lib", "lib32", "lib64", "libx32", "sbin", "usr"];
 
 /**
  * Applies the flags on top of a container built from a policy.
  *
  * @example
- * ```ts ignore
- * applyFlags(containerFromPolicy(policy), cmd.opts(), state);
+ * ```ts
+ * import { Container } from "../container.ts";
+ * import { applyFlags, newFlagState } from "./flags.ts";
+ * const c = Container.empty();
+ * applyFlags(c, { hostname: "box", chdir: "/tmp" }, newFlagState());
+ * console.log(c.settings.workdir); // "/tmp"
  * ```
  */
 export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): void {
   const s = c.settings;
   if (o.rootfs !== undefined) {
-    if (o.rootfs !== "none" && !o.rootfs.startsWith("/")) {
-      throw new UsageError(`--rootfs: expected an absolute directory or none, got "${o.rootfs}"`, "--rootfs");
-    }
     s.mounts = s.mounts.filter((m) => m.kind !== "bind");
     if (o.rootfs !== "none") {
       const base = o.rootfs.replace(/\/+$/, "");
@@ -480,15 +580,16 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
   s.mounts.push(...state.mounts);
   if (o.workDir) {
     const dir = absolute(o.workDir);
-    c.bindRw(dir, dir).workdir(dir);
+    const norm = (p: string) => p.replace(/\/+$/, "") || "/";
+    // `-B "$PWD":/work -w /work`: another flag already mounts something there; only run in it.
+    if (!state.mounts.some((m) => norm(m.target) === norm(dir))) c.bindRw(dir, dir);
+    c.workdir(dir);
   }
+  if (o.chdir !== undefined) c.workdir(o.chdir);
   for (const [k, v] of state.env) c.env(k, v);
   if (o.hostname !== undefined) c.hostname(o.hostname);
   for (const [op, ns] of state.namespaces) op === "share" ? c.share(ns) : c.unshare(ns);
   if (o.user !== undefined) {
-    if (!/^[^:\s]+(:[^:\s]+)?$/.test(o.user)) {
-      throw new UsageError(`--user: expected USER[:GROUP], got "${o.user}"`, "--user");
-    }
     const u = resolveUser(o.user);
     c.uid(u.uid).gid(u.gid);
   }

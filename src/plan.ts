@@ -13,7 +13,7 @@ import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
 import type { RlimitName } from "./rlimit.ts";
 import { type LandlockSettings, resolveLandlock } from "./landlock.ts";
 import type { NetworkSettings } from "./network.ts";
-import type { SeccompProfile } from "./seccomp.ts";
+import { type SeccompProfile, unconfinedProfile } from "./seccomp.ts";
 
 /** One mount operation, applied in order beneath the new root. */
 export type MountOp =
@@ -136,7 +136,12 @@ export interface Plan {
   landlock: LandlockSettings | null;
   /** Network mode: host when the network namespace is shared. */
   network: NetworkSettings;
-  /** The seccomp profile compiled before clone and installed just before execve, or null. */
+  /**
+   * The seccomp profile compiled before clone and installed just before
+   * execve, behind the guard (src/seccomp_guard.ts). Plans built here never
+   * hold null: a container without a profile gets `unconfined`, the guard
+   * alone.
+   */
   seccomp: SeccompProfile | null;
 }
 
@@ -163,8 +168,25 @@ export function devfsOps(target: string): MountOp[] {
   ];
 }
 
-/** Parts of procfs that a sandbox must not write, re-bound read-only after mounting it. */
-export function procOps(target: string): MountOp[] {
+/**
+ * Files of procfs that list what belongs to the whole machine's users
+ * rather than to the sandbox: /proc/keys lists every key the caller's uid
+ * may view (its user keyring among them). They are covered with /dev/null.
+ */
+export const PROC_MASKED = ["keys", "key-users"] as const;
+
+/**
+ * Parts of procfs that a sandbox must not write, re-bound read-only after
+ * mounting it, and the files of `masked` (those of {@link PROC_MASKED} this
+ * kernel has) covered with /dev/null.
+ *
+ * @example
+ * ```ts
+ * import { procOps } from "./plan.ts";
+ * console.log(procOps("/proc", ["keys"]).at(-1)); // { kind: "bind", source: "/dev/null", target: "/proc/keys", readonly: true, dev: true }
+ * ```
+ */
+export function procOps(target: string, masked: readonly string[] = PROC_MASKED): MountOp[] {
   const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
   return [
     { kind: "proc", target },
@@ -173,6 +195,7 @@ export function procOps(target: string): MountOp[] {
       target: at(p),
       optional: true,
     })),
+    ...masked.map((p): MountOp => ({ kind: "bind", source: "/dev/null", target: at(p), readonly: true, dev: true })),
   ];
 }
 
@@ -253,7 +276,7 @@ function expand(m: ContainerMount, host: HostView, log: (msg: string) => void): 
     case "devfs":
       return devfsOps(sandboxPath(m.target, "devfs"));
     case "proc":
-      return procOps(sandboxPath(m.target, "procfs"));
+      return procOps(sandboxPath(m.target, "procfs"), PROC_MASKED.filter((p) => host.realPath(`/proc/${p}`) !== null));
     case "dir":
       return [{ kind: "dir", target: sandboxPath(m.target, "dir"), mode: m.mode ?? 0o755 }];
     case "file":
@@ -273,6 +296,24 @@ function checkDuplicates(ops: MountOp[]) {
     }
     seen.add(op.target);
   }
+}
+
+/**
+ * The id map of a sandbox without explicit maps: the id inside stands for
+ * the caller's own id. For a root caller asking for another id inside,
+ * that id stands for the same id on the host (and 0 for 0, which sets the
+ * sandbox up), so `--user nobody` is nobody on the host, never root.
+ *
+ * @example
+ * ```ts
+ * import { defaultIdMap } from "./plan.ts";
+ * console.log(defaultIdMap(65534, 0, 0)); // [{ container: 0, host: 0, count: 1 }, { container: 65534, host: 65534, count: 1 }]
+ * console.log(defaultIdMap(0, 1000, 1000)); // [{ container: 0, host: 1000, count: 1 }]
+ * ```
+ */
+export function defaultIdMap(inside: number, own: number, callerUid: number): IdMapEntry[] {
+  if (callerUid !== 0 || own !== 0 || inside === 0) return singleIdMap(inside, own);
+  return [...singleIdMap(0, 0), { container: inside, host: inside, count: 1 }];
 }
 
 /**
@@ -301,8 +342,8 @@ export function buildPlan(
   };
   const uid = settings.uid ?? (settings.uidMaps.length ? insideOf(settings.uidMaps, host.uid) : host.uid);
   const gid = settings.gid ?? (settings.gidMaps.length ? insideOf(settings.gidMaps, host.gid) : host.gid);
-  const uidMap = settings.uidMaps.length ? settings.uidMaps : singleIdMap(uid, host.uid);
-  const gidMap = settings.gidMaps.length ? settings.gidMaps : singleIdMap(gid, host.gid);
+  const uidMap = settings.uidMaps.length ? settings.uidMaps : defaultIdMap(uid, host.uid, host.uid);
+  const gidMap = settings.gidMaps.length ? settings.gidMaps : defaultIdMap(gid, host.gid, host.uid);
   // The sandbox is set up with the caller's own ids: they must stand for some id inside.
   for (const [kind, map, own] of [["uid", uidMap, host.uid], ["gid", gidMap, host.gid]] as const) {
     if (!map.some((e) => own >= e.host && own < e.host + e.count)) {
@@ -347,7 +388,7 @@ export function buildPlan(
       : settings.network?.mode === "pasta"
       ? { mode: "pasta", options: [...settings.network.options] }
       : { mode: "none", options: [] },
-    seccomp: settings.seccomp,
+    seccomp: settings.seccomp ?? unconfinedProfile(),
   };
 }
 
@@ -451,7 +492,9 @@ export function planFromJson(text: string): Plan {
     network: "object",
     seccomp: "object|null",
   });
-  if (o.seccomp !== null) {
+  // A plan printed before the guard existed: no profile is the unconfined one, which still has the guard.
+  if (o.seccomp === null) o.seccomp = unconfinedProfile();
+  {
     checkFields("plan.seccomp", o.seccomp, {
       name: "string",
       defaultAction: "string|object",

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { UsageError } from "./errors.ts";
 import { archToken, libseccompVersion, syscallName, syscallNumber } from "./libseccomp.ts";
-import { compileProfile, defaultProfile, describeProfile, seedProfile } from "./seccomp.ts";
+import { compileProfile, defaultProfile, describeProfile, seedProfile, unconfinedProfile } from "./seccomp.ts";
 import { parseAuditRecord } from "./seccomp_audit.ts";
 import { ociProfile, resolveSeccomp } from "./seccomp_oci.ts";
 
@@ -48,7 +48,8 @@ Deno.test("defaultProfile: TIOCSTI compared on the low 32 bits; audit logs inste
   assert.ok(audit.rules.every((r) => r.action === "log"));
   assert.equal(audit.badArchAction, "log");
   assert.match(describeProfile(p), /^default: default action allow, \d+ rules on \d+ syscalls/);
-  assert.equal(describeProfile(null), "disabled (unconfined)");
+  assert.match(describeProfile(null), /^unconfined: no profile, only the guard/);
+  assert.match(describeProfile(unconfinedProfile()), /^unconfined: no profile, only the guard/);
 });
 
 Deno.test("seedProfile: allowlist, denylist and audit", () => {

@@ -113,7 +113,7 @@ Examples:
     )
     .action(async (files) => {
       for (const file of files) {
-        const policy = await loadPolicyFile(file);
+        const policy = await loadPolicyFile(file, "check");
         containerFromPolicy(policy); // resolves `user`, checks hostname and limits
         console.log(`${file}: ok (${policy.filesRead.length} file${policy.filesRead.length > 1 ? "s" : ""})`);
       }

@@ -34,7 +34,7 @@ export type MountOp =
     kind: "tmpfs";
     /** Path inside the sandbox. */
     target: string;
-    /** Size in bytes; 0 for the kernel default (half of RAM). */
+    /** Size in bytes (plans built here always give one; 0 would be the kernel's half of RAM). */
     size: number;
     /** Permission bits of its root. */
     mode: number;
@@ -145,6 +145,46 @@ export interface Plan {
   seccomp: SeccompProfile | null;
 }
 
+/**
+ * The size of a tmpfs that names none: 128 MiB. A tmpfs lives in the host's
+ * memory, which `--limit-as` and `--limit-fsize` do not bound.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TMPFS_SIZE } from "./plan.ts";
+ * console.log(DEFAULT_TMPFS_SIZE); // 134217728
+ * ```
+ */
+export const DEFAULT_TMPFS_SIZE: number = 128 * 1024 * 1024;
+
+/**
+ * Parses a size: bytes, or a number with a `K`, `M` or `G` suffix (powers
+ * of 1024); null when it is not one.
+ *
+ * @example
+ * ```ts
+ * import { parseSize } from "./plan.ts";
+ * console.log(parseSize("64M"), parseSize("4096"), parseSize("x")); // 67108864 4096 null
+ * ```
+ */
+export function parseSize(text: string): number | null {
+  const m = /^(\d+)([KMG])?$/i.exec(text.trim());
+  if (!m) return null;
+  const n = Number(m[1]) * 1024 ** (m[2] ? "KMG".indexOf(m[2].toUpperCase()) + 1 : 0);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/**
+ * The largest tmpfs size accepted: 1 TiB.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TMPFS_SIZE } from "./plan.ts";
+ * console.log(MAX_TMPFS_SIZE); // 1099511627776
+ * ```
+ */
+export const MAX_TMPFS_SIZE: number = 2 ** 40;
+
 /** Namespaces that are always created. */
 export const REQUIRED_NAMESPACES: readonly Namespace[] = ["user", "mount", "pid"];
 
@@ -207,6 +247,7 @@ export function describeMount(op: MountOp): string {
         op.readonly ? ", readonly: true" : ""
       }`;
     case "tmpfs":
+      return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: tmpfs, size: ${op.size}`;
     case "proc":
     case "mqueue":
       return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.kind}`;
@@ -230,6 +271,8 @@ export interface HostView {
   gid: number;
   /** Resolves a host path (following symlinks), or null when it does not exist. */
   realPath(path: string): string | null;
+  /** Whether a host path is a directory (absent: not checked). */
+  isDirectory?(path: string): boolean;
 }
 
 /** The command part of a plan. */
@@ -253,7 +296,7 @@ export function sandboxPath(path: string, what: string): string {
   return "/" + parts.join("/");
 }
 
-function expand(m: ContainerMount, host: HostView, log: (msg: string) => void): MountOp[] {
+function expand(m: ContainerMount, host: HostView, log: (msg: string) => void, tmpfsSize: number): MountOp[] {
   switch (m.kind) {
     case "bind": {
       const target = sandboxPath(m.target, "bind target");
@@ -272,7 +315,12 @@ function expand(m: ContainerMount, host: HostView, log: (msg: string) => void): 
       return [{ kind: "bind", source, target, readonly: m.readonly }];
     }
     case "tmpfs":
-      return [{ kind: "tmpfs", target: sandboxPath(m.target, "tmpfs"), size: m.size ?? 0, mode: m.mode ?? 0o1777 }];
+      return [{
+        kind: "tmpfs",
+        target: sandboxPath(m.target, "tmpfs"),
+        size: m.size ?? tmpfsSize,
+        mode: m.mode ?? 0o1777,
+      }];
     case "devfs":
       return devfsOps(sandboxPath(m.target, "devfs"));
     case "proc":
@@ -283,6 +331,20 @@ function expand(m: ContainerMount, host: HostView, log: (msg: string) => void): 
       return [{ kind: "file", target: sandboxPath(m.target, "file"), contents: m.contents, mode: m.mode ?? 0o644 }];
     case "symlink":
       return [{ kind: "symlink", original: m.original, target: sandboxPath(m.target, "symlink") }];
+  }
+}
+
+/** A new filesystem or a bind at `/` would hide the root the sandbox is built on. */
+function checkNotRoot(ops: MountOp[]) {
+  for (const op of ops) {
+    if ((op.kind === "bind" || op.kind === "tmpfs") && op.target === "/") {
+      throw new UsageError(
+        `${op.kind} target: cannot mount over the sandbox's root /${
+          op.kind === "bind" ? ": use rootdir for a host directory" : ": the root is already a new tmpfs"
+        }`,
+        `${op.kind} target`,
+      );
+    }
   }
 }
 
@@ -333,7 +395,8 @@ export function buildPlan(
   log: (msg: string) => void = () => {},
 ): Plan {
   const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
-  const mounts = settings.mounts.flatMap((m) => expand(m, host, log));
+  const mounts = settings.mounts.flatMap((m) => expand(m, host, log, settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE));
+  checkNotRoot(mounts);
   checkDuplicates(mounts);
   // With explicit maps and no id asked for: the id that stands for the caller, else the first mapped one.
   const insideOf = (maps: IdMapEntry[], id: number) => {
@@ -362,6 +425,9 @@ export function buildPlan(
   if (settings.rootdir) {
     const source = host.realPath(settings.rootdir.path);
     if (source === null) throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} does not exist`);
+    if (host.isDirectory && !host.isDirectory(source)) {
+      throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} is not a directory`, "rootdir");
+    }
     root = { source, readonly: !settings.rootdir.rw };
   }
   return {
@@ -405,6 +471,13 @@ export function currentHost(): HostView {
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) return null;
         throw e;
+      }
+    },
+    isDirectory(path: string) {
+      try {
+        return Deno.statSync(path).isDirectory;
+      } catch {
+        return false;
       }
     },
   };

@@ -14,6 +14,7 @@ import type { Child } from "./child.ts";
 import type { Container } from "./container.ts";
 import { SetupError, UsageError } from "./errors.ts";
 import { POLICIES } from "./generated/policies.ts";
+import { readTextCapped } from "./read_capped.ts";
 import { containerFromPolicy, parsePolicy, type Policy } from "./policy.ts";
 import type { Report } from "./report.ts";
 import type { RlimitName } from "./rlimit.ts";
@@ -45,7 +46,7 @@ export class SandboxPolicy {
 
   /** Reads and parses a policy file. */
   static async fromFile(path: string): Promise<SandboxPolicy> {
-    return SandboxPolicy.fromStr(await Deno.readTextFile(path), path);
+    return SandboxPolicy.fromStr(await readTextCapped(path), path);
   }
 
   /** The embedded `KISS-policy.toml`, the CLI's default. */

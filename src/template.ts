@@ -12,6 +12,7 @@
 // A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
 // deno-lint-ignore no-import-prefix
 import Handlebars from "npm:handlebars@4.7.8";
+import { readTextCappedSync } from "./read_capped.ts";
 
 /** Quotes a string as a TOML basic string (JSON escapes are valid TOML). */
 export function tomlString(s: string): string {
@@ -58,7 +59,7 @@ export function renderTemplate(text: string): string {
   const hb = Handlebars.create();
   hb.registerHelper("os_env", (name: unknown) => tomlString(Deno.env.get(String(name)) ?? ""));
   hb.registerHelper("os_homedir", () => tomlString(Deno.env.get("HOME") ?? ""));
-  hb.registerHelper("fs_read_to_string", (path: unknown) => tomlString(Deno.readTextFileSync(String(path))));
+  hb.registerHelper("fs_read_to_string", (path: unknown) => tomlString(readTextCappedSync(String(path))));
   hb.registerHelper("path_exists", (path: unknown) => String(exists(String(path))));
   try {
     return hb.compile(text, { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: KNOWN })({});
@@ -103,7 +104,7 @@ function helperValue(helper: string, arg: string): string {
   try {
     if (helper === "os_env") return tomlString(Deno.env.get(arg) ?? "");
     if (helper === "os_homedir") return tomlString(Deno.env.get("HOME") ?? "");
-    if (helper === "fs_read_to_string") return tomlString(Deno.readTextFileSync(arg));
+    if (helper === "fs_read_to_string") return tomlString(readTextCappedSync(arg));
     return String(exists(arg));
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

@@ -15,6 +15,7 @@ import { type Command, InvalidArgumentError, Option } from "npm:@commander-js/ex
 import type { Container, ContainerMount } from "../container.ts";
 import { UsageError } from "../errors.ts";
 import { MAX_ID } from "../idmap.ts";
+import { MAX_TMPFS_SIZE, parseSize } from "../plan.ts";
 import type { Namespace } from "../namespace.ts";
 import { RLIMIT_NAMES } from "../rlimit.ts";
 import { resolveUser } from "../user.ts";
@@ -128,6 +129,27 @@ export function parseIdMap(flag: string, hostId: number) {
   };
 }
 
+/**
+ * A tmpfs size parser for `flag`: bytes, or a number with K, M or G.
+ *
+ * @example
+ * ```ts
+ * import { sizeArg } from "./flags.ts";
+ * console.log(sizeArg("--tmpfs-size")("16M")); // 16777216
+ * ```
+ */
+export function sizeArg(flag: string): (value: string) => number {
+  return (value: string): number => {
+    const n = parseSize(value);
+    if (n === null || n < 1 || n > MAX_TMPFS_SIZE) {
+      throw new InvalidArgumentError(
+        `${flag}: expected a size from 1 byte to 1T (bytes, or with K, M, G), got "${value}"`,
+      );
+    }
+    return n;
+  };
+}
+
 function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
 }
@@ -174,7 +196,13 @@ export function addMountFlags<C extends Command<unknown[], Record<string, unknow
   const push = (m: ContainerMount) => state.mounts.push(m);
   const bind = (flag: string, readonly: boolean) => (v: string) => {
     const b = parseBind(flag)(v);
-    push({ kind: "bind", source: absolute(b.source), target: absolute(b.target), readonly });
+    // A relative SRC is the caller's path; DST is a sandbox path, which has no working directory to be relative to.
+    const source = absolute(b.source);
+    const dst = b.target === b.source ? source : target(b.target, flag);
+    if (dst.replace(/\/+$/, "") === "") {
+      throw new InvalidArgumentError(`${flag}: cannot bind onto the sandbox's root /: use --rootdir ${b.source}`);
+    }
+    push({ kind: "bind", source, target: dst, readonly });
     return true;
   };
   return cmd
@@ -182,10 +210,19 @@ export function addMountFlags<C extends Command<unknown[], Record<string, unknow
     .option("-b, --bindmount-ro <SRC[:DST]>", "same as --ro-bind", bind("--bindmount-ro", true))
     .option("--rw-bind <SRC[:DST]>", "bind a host path read-write (repeatable)", bind("--rw-bind", false))
     .option("-B, --bindmount-rw <SRC[:DST]>", "same as --rw-bind", bind("--bindmount-rw", false))
-    .option("--tmpfs <DIR>", "mount a new tmpfs at DIR (repeatable)", (v: string) => {
-      push({ kind: "tmpfs", target: target(v, "--tmpfs") });
+    .option("--tmpfs <DIR[:SIZE]>", "mount a new tmpfs at DIR, of SIZE bytes (K, M, G; repeatable)", (v: string) => {
+      const parts = splitColons(v);
+      if (parts.length > 2 || !parts[0]) throw new InvalidArgumentError(`--tmpfs: expected DIR[:SIZE], got "${v}"`);
+      const dir = target(parts[0], "--tmpfs");
+      if (dir.replace(/\/+$/, "") === "") {
+        throw new InvalidArgumentError(
+          `--tmpfs: cannot mount over the sandbox's root /: the root is already a new tmpfs`,
+        );
+      }
+      push({ kind: "tmpfs", target: dir, size: parts[1] === undefined ? undefined : sizeArg("--tmpfs")(parts[1]) });
       return true;
     })
+    .option("--tmpfs-size <SIZE>", "size of every tmpfs that gives none (default 128M)", sizeArg("--tmpfs-size"))
     .option("--devfs <DIR>", "mount a minimal /dev at DIR (repeatable)", (v: string) => {
       push({ kind: "devfs", target: target(v, "--devfs") });
       return true;
@@ -194,6 +231,9 @@ export function addMountFlags<C extends Command<unknown[], Record<string, unknow
       const [dir, mode, extra] = v.split(":");
       if (extra !== undefined || (mode !== undefined && !/^[0-7]{1,4}$/.test(mode))) {
         throw new InvalidArgumentError(`--dir: expected DIR[:MODE] with an octal MODE, got "${v}"`);
+      }
+      if (mode !== undefined && parseInt(mode, 8) & 0o6000) {
+        throw new InvalidArgumentError(`--dir: set-uid and set-gid bits are not allowed in MODE, got "${v}"`);
       }
       push({ kind: "dir", target: target(dir, "--dir"), mode: mode === undefined ? 0o755 : parseInt(mode, 8) });
       return true;
@@ -209,7 +249,17 @@ export function addMountFlags<C extends Command<unknown[], Record<string, unknow
     .option("--rootdir <DIR[:rw]>", "use a host directory as the root (read-only unless :rw)", (v: string) => {
       const m = /^(.+?)(:rw|:ro)?$/.exec(v);
       if (!m) throw new InvalidArgumentError(`--rootdir: expected DIR[:rw], got "${v}"`);
-      return { path: absolute(m[1]), rw: m[2] === ":rw" };
+      const path = absolute(m[1]);
+      let isDir = true; // a missing DIR is reported by plan building
+      try {
+        isDir = Deno.statSync(path).isDirectory;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) {
+          throw new InvalidArgumentError(`--rootdir: cannot use ${path}: ${e instanceof Error ? e.message : e}`);
+        }
+      }
+      if (!isDir) throw new InvalidArgumentError(`--rootdir: ${path} is not a directory`);
+      return { path, rw: m[2] === ":rw" };
     })
     .option(
       "--rootfs <DIR|none>",
@@ -450,6 +500,7 @@ export type SandboxFlags = Record<string, unknown> & {
   gid?: number;
   user?: string;
   limitWalltime?: number;
+  tmpfsSize?: number;
 };
 
 const ROOTFS_DIRS = ["bin", "etc", "lib", "lib32", "lib64", "libx32", "sbin", "usr"];
@@ -501,6 +552,7 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
     if (typeof v === "number") c.limit(name, v);
   }
   if (o.limitWalltime !== undefined) c.walltime(o.limitWalltime);
+  if (o.tmpfsSize !== undefined) c.tmpfsSize(o.tmpfsSize);
   applyIsolation(c, o);
   if (typeof o.seccomp === "string") c.seccomp(resolveSeccomp(o.seccomp));
 }

@@ -21,7 +21,8 @@ import { logger, setupLogging } from "./src/log.ts";
 import { containerFromPolicy, loadPolicyFile } from "./src/policy.ts";
 import { reportJson } from "./src/report.ts";
 import { openReport } from "./src/cli/report_file.ts";
-import { canSetgroups, startSandbox } from "./src/runner.ts";
+import { canSetgroups, type RunningSandbox, startSandbox } from "./src/runner.ts";
+import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
 import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
 
 export { parseBind } from "./src/cli/flags.ts";
@@ -51,24 +52,48 @@ Examples:
       await setupLogging(!opts.verbose ? "warning" : opts.verbose > 1 ? "debug" : "info");
       const { plan } = await resolve(commandArgs, opts, state);
       logPlan(plan);
-      const reportFile = opts.reportFile ? await openReport(opts.reportFile, plan) : null;
-      // A terminal on stdin: the command gets its own pty, which also passes window size changes on.
-      const tty = await isTerminal(0);
-      const sandbox = tty
-        ? await startTerminalSandbox(plan, { setgroups: canSetgroups() })
-        : await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: canSetgroups() });
+      const reportFile = opts.reportFile ? await openReport(opts.reportFile) : null;
+      // A stdin that is a file or a device reaches the command through a pipe: it cannot be reopened for writing.
+      let relay: StdinRelay | null = null;
+      let sandbox: RunningSandbox;
+      let tty = false;
+      try {
+        relay = await stdinRelay();
+        const stdio: [number, number, number] = [relay?.fd ?? 0, 1, 2];
+        // A terminal on any stdio: the command gets its own pty, which also passes window size changes on.
+        tty = (await Promise.all(stdio.map((fd) => isTerminal(fd)))).some((t) => t);
+        sandbox = tty
+          ? await startTerminalSandbox(plan, { stdio, setgroups: canSetgroups() })
+          : await startSandbox(plan, { stdio, session: "new", setgroups: canSetgroups() });
+      } catch (e) {
+        relay?.stop();
+        reportFile?.close();
+        throw e;
+      }
+      relay?.start();
       const forward = FORWARDED.filter((sig) => !tty || sig !== "SIGWINCH").map((sig) =>
         [sig, () => sandbox.kill(sig)] as const
       );
       for (const [sig, fn] of forward) Deno.addSignalListener(sig, fn);
       const report = await sandbox.finished;
       for (const [sig, fn] of forward) Deno.removeSignalListener(sig, fn);
+      relay?.stop();
       const json = JSON.stringify(reportJson(report));
       if (report.status === "SE") console.error(`hakoniwa: ${report.reason}`);
       logger("executor").info(`Result: ${json}`);
       if (reportFile) {
-        await reportFile.write(json + "\n");
-        reportFile.close();
+        // A report that cannot be written is said once; the exit code stays the command's.
+        try {
+          await reportFile.write(json + "\n");
+        } catch (e) {
+          console.error(
+            `hakoniwa: --report-file: cannot write ${reportFile.path}: ${e instanceof Error ? e.message : e}`,
+          );
+        } finally {
+          try {
+            reportFile.close();
+          } catch { /* already reported */ }
+        }
       }
       done(report.exitCode);
     });

@@ -52,7 +52,7 @@ Examples:
       await setupLogging(!opts.verbose ? "warning" : opts.verbose > 1 ? "debug" : "info");
       const { plan } = await resolve(commandArgs, opts, state);
       logPlan(plan);
-      const reportFile = opts.reportFile ? await openReport(opts.reportFile) : null;
+      const reportFile = opts.reportFile ? await openReport(opts.reportFile, plan) : null;
       // A stdin that is a file or a device reaches the command through a pipe: it cannot be reopened for writing.
       let relay: StdinRelay | null = null;
       let sandbox: RunningSandbox;

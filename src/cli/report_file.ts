@@ -3,11 +3,15 @@
  * sandbox starts and written through that descriptor after it ends, so
  * nothing the payload does to the path meanwhile (a symlink in its place,
  * its directory swapped for a symlink, a directory named like it) moves
- * the report anywhere else.
+ * the report anywhere else. What an earlier sandbox left at the path is
+ * not followed either: a symlink in a directory a read-write bind of this
+ * plan holds is replaced by a new file, and a path that leads through a
+ * symlink inside such a directory is refused.
  *
  * @module
  */
 import { UsageError } from "../errors.ts";
+import type { Plan } from "../plan.ts";
 
 /** A report destination: written once after the run, then closed. */
 export interface ReportFile {
@@ -27,19 +31,37 @@ export interface ReportFile {
  *
  * @example
  * ```ts ignore
- * const out = await openReport("/tmp/report.json");
+ * const out = await openReport("/tmp/report.json", plan);
  * await out.write('{"status":"OK"}\n');
  * out.close();
  * ```
  */
-export async function openReport(path: string): Promise<ReportFile> {
+export async function openReport(path: string, plan: Plan): Promise<ReportFile> {
+  const fail = (why: unknown) =>
+    new UsageError(
+      `--report-file: cannot open ${path}: ${why instanceof Error ? why.message : why}`,
+      "--report-file",
+      { cause: why },
+    );
+  const abs = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  const dir = abs.slice(0, abs.lastIndexOf("/")) || "/";
+  const writable = (p: string) =>
+    plan.mounts.some((m) =>
+      m.kind === "bind" && !m.readonly && (p === m.source || p.startsWith(m.source.replace(/\/$/, "") + "/"))
+    );
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { write: true, create: true, mode: 0o644 });
+    const real = Deno.realPathSync(dir);
+    if (writable(dir) && real !== dir) {
+      throw new Error(`its directory leads through a symlink inside a read-write bind (to ${real})`);
+    }
+    if (writable(real)) {
+      // The sandbox may have left a symlink here in an earlier run: replace it, never follow it.
+      if ((await Deno.lstat(abs).catch(() => null))?.isSymlink) await Deno.remove(abs);
+    }
+    file = await Deno.open(abs, { write: true, create: true, mode: 0o644 });
   } catch (e) {
-    throw new UsageError(`--report-file: cannot open ${path}: ${e instanceof Error ? e.message : e}`, "--report-file", {
-      cause: e,
-    });
+    throw fail(e);
   }
   let regular = false;
   try {

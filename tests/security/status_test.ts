@@ -3,12 +3,20 @@
 import assert from "node:assert/strict";
 import { hakoniwa, IS_ROOT, sandboxTest, SKIP_REASON, tempDir } from "../helpers.ts";
 
-async function status(flags: string[], script: string): Promise<{ status: string; reason: string; code: number }> {
+async function status(
+  flags: string[],
+  script: string,
+): Promise<{ status: string; reason: string; code: number; times: string }> {
   const dir = await tempDir();
   try {
     const r = await hakoniwa(["run", "--report-file", `${dir}/r.json`, ...flags, "--", "/bin/sh", "-c", script]);
     const json = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
-    return { status: json.status, reason: json.reason, code: r.code };
+    return {
+      status: json.status,
+      reason: json.reason,
+      code: r.code,
+      times: ` user ${JSON.stringify(json.user_time)} system ${JSON.stringify(json.system_time)}`,
+    };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -48,7 +56,7 @@ sandboxTest("status: SIGXCPU, SIGXFSZ, SIGSYS raised by the payload itself are S
   const ole = await status(["--limit-fsize", "1024"], "exec head -c 4096 /dev/zero > /tmp/f");
   assert.equal(ole.status, "OLE", JSON.stringify(ole));
   const tle = await status(["--limit-cpu", "1"], "while :; do :; done");
-  assert.equal(tle.status, "TLE", JSON.stringify(tle));
+  assert.equal(tle.status, "TLE", JSON.stringify(tle) + tle.times);
 });
 
 Deno.test({

@@ -26,7 +26,8 @@ import { logger, setupLogging } from "./src/log.ts";
 import { containerFromPolicy, loadPolicyFile } from "./src/policy.ts";
 import { reportJson } from "./src/report.ts";
 import { openReport, type ReportFile } from "./src/cli/report_file.ts";
-import { canSetgroups, startSandbox } from "./src/runner.ts";
+import { canSetgroups, type RunningSandbox, startSandbox } from "./src/runner.ts";
+import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
 import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
 import { didYouMean } from "./src/suggest.ts";
 
@@ -138,7 +139,7 @@ function writeAll(to: { writeSync(p: Uint8Array): number }, text: string): void 
 /** The report destination of `--report-file`: `-` is stdout. */
 async function reportTo(path: string, open: () => Promise<ReportFile>): Promise<ReportFile> {
   if (path !== "-") return await open();
-  return { write: (text) => Promise.resolve(writeAll(Deno.stdout, text)), close() {} };
+  return { path: "-", write: (text) => Promise.resolve(writeAll(Deno.stdout, text)), close() {} };
 }
 
 async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[2], command: string[]) {
@@ -148,23 +149,45 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
   logPlan(plan);
   const reportPath = flags.reportFile as string | undefined;
   const reportFile = reportPath ? await reportTo(reportPath, () => openReport(reportPath, plan)) : null;
-  // A terminal on stdin: the command gets its own pty, which also passes window size changes on.
-  const tty = await isTerminal(0);
-  const sandbox = tty
-    ? await startTerminalSandbox(plan, { setgroups: canSetgroups() })
-    : await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: canSetgroups() });
+  // A stdin that is a file or a device reaches the command through a pipe: it cannot be reopened for writing.
+  let relay: StdinRelay | null = null;
+  let sandbox: RunningSandbox;
+  let tty = false;
+  try {
+    relay = await stdinRelay();
+    const stdio: [number, number, number] = [relay?.fd ?? 0, 1, 2];
+    // A terminal on any stdio: the command gets its own pty, which also passes window size changes on.
+    tty = (await Promise.all(stdio.map((fd) => isTerminal(fd)))).some((t) => t);
+    sandbox = tty
+      ? await startTerminalSandbox(plan, { stdio, setgroups: canSetgroups() })
+      : await startSandbox(plan, { stdio, session: "new", setgroups: canSetgroups() });
+  } catch (e) {
+    relay?.stop();
+    reportFile?.close();
+    throw e;
+  }
+  relay?.start();
   const forward = FORWARDED.filter((sig) => !tty || sig !== "SIGWINCH").map((sig) =>
     [sig, () => sandbox.kill(sig)] as const
   );
   for (const [sig, fn] of forward) Deno.addSignalListener(sig, fn);
   const report = await sandbox.finished;
   for (const [sig, fn] of forward) Deno.removeSignalListener(sig, fn);
+  relay?.stop();
   const json = JSON.stringify(reportJson(report));
   if (report.status === "SE") console.error(`hakoniwa: ${report.reason}`);
   logger("executor").info(`Result: ${json}`);
   if (reportFile) {
-    await reportFile.write(json + "\n");
-    reportFile.close();
+    // A report that cannot be written is said once; the exit code stays the command's.
+    try {
+      await reportFile.write(json + "\n");
+    } catch (e) {
+      console.error(`hakoniwa: --report-file: cannot write ${reportPath}: ${e instanceof Error ? e.message : e}`);
+    } finally {
+      try {
+        reportFile.close();
+      } catch { /* already reported */ }
+    }
   }
   return report.exitCode;
 }
@@ -185,7 +208,7 @@ async function checkAction(files: string[]): Promise<number> {
   let bad = 0;
   for (const file of files) {
     try {
-      const policy = await loadPolicyFile(file);
+      const policy = await loadPolicyFile(file, "check");
       containerFromPolicy(policy); // resolves `user`, checks hostname and limits
       const n = policy.filesRead.length;
       writeAll(Deno.stdout, `${file}: ok (${n} file${n > 1 ? "s" : ""})\n`);

@@ -8,8 +8,9 @@
 import { Command, type CommandOptions } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import type { IdMapEntry } from "./idmap.ts";
+export { DEFAULT_TMPFS_SIZE, MAX_TMPFS_SIZE } from "./plan.ts";
 import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
-import { REQUIRED_NAMESPACES } from "./plan.ts";
+import { MAX_TMPFS_SIZE, REQUIRED_NAMESPACES } from "./plan.ts";
 import { isRlimitName, MAX_RLIMIT, type RlimitName } from "./rlimit.ts";
 import {
   emptyLandlock,
@@ -64,6 +65,8 @@ export interface ContainerSettings {
   network?: NetworkSettings;
   /** The seccomp profile, or null for none (default: the default profile). */
   seccomp: SeccompProfile | null;
+  /** Size in bytes of every tmpfs that does not give its own (default {@link DEFAULT_TMPFS_SIZE}). */
+  tmpfsSize?: number;
 }
 
 function checkCount(what: string, v: number, min = 0, max = MAX_RLIMIT): number {
@@ -71,6 +74,17 @@ function checkCount(what: string, v: number, min = 0, max = MAX_RLIMIT): number 
     throw new UsageError(`${what}: expected a whole number from ${min} to ${max}, got ${v}`, what);
   }
   return v;
+}
+
+/** Permission bits without set-uid and set-gid: the sandbox never makes set-id files. */
+function checkMode(what: string, mode: number): number {
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o1777) {
+    throw new UsageError(
+      `${what}: expected permission bits from 0 to 0o1777 (no set-uid or set-gid), got 0o${mode.toString(8)}`,
+      what,
+    );
+  }
+  return mode;
 }
 
 function landlockOf(settings: ContainerSettings): LandlockSettings {
@@ -150,9 +164,28 @@ export class Container {
     return this;
   }
 
-  /** Mounts a new tmpfs at `target`. */
+  /**
+   * Mounts a new tmpfs at `target`, of `size` bytes (default: the
+   * container's {@link Container.tmpfsSize}, else {@link DEFAULT_TMPFS_SIZE}).
+   */
   tmpfs(target: string, options: { size?: number; mode?: number } = {}): this {
+    if (options.size !== undefined) checkCount("tmpfs size", options.size, 1, MAX_TMPFS_SIZE);
+    if (options.mode !== undefined) checkMode("tmpfs mode", options.mode);
     this.settings.mounts.push({ kind: "tmpfs", target, ...options });
+    return this;
+  }
+
+  /**
+   * The size in bytes of every tmpfs that does not give its own (default
+   * {@link DEFAULT_TMPFS_SIZE}).
+   *
+   * @example
+   * ```ts ignore
+   * new Container().tmpfsSize(16 * 1024 * 1024);
+   * ```
+   */
+  tmpfsSize(bytes: number): this {
+    this.settings.tmpfsSize = checkCount("tmpfs size", bytes, 1, MAX_TMPFS_SIZE);
     return this;
   }
 
@@ -168,15 +201,15 @@ export class Container {
     return this;
   }
 
-  /** Creates a directory. */
+  /** Creates a directory (`mode` up to 0o1777: no set-uid or set-gid). */
   dir(target: string, mode = 0o755): this {
-    this.settings.mounts.push({ kind: "dir", target, mode });
+    this.settings.mounts.push({ kind: "dir", target, mode: checkMode("dir mode", mode) });
     return this;
   }
 
-  /** Creates a file with contents. */
+  /** Creates a file with contents (`mode` up to 0o1777: no set-uid or set-gid). */
   file(target: string, contents: string, mode = 0o644): this {
-    this.settings.mounts.push({ kind: "file", target, contents, mode });
+    this.settings.mounts.push({ kind: "file", target, contents, mode: checkMode("file mode", mode) });
     return this;
   }
 

@@ -13,7 +13,7 @@ import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
 import type { RlimitName } from "./rlimit.ts";
 import { type LandlockSettings, resolveLandlock } from "./landlock.ts";
 import type { NetworkSettings } from "./network.ts";
-import type { SeccompProfile } from "./seccomp.ts";
+import { type SeccompProfile, unconfinedProfile } from "./seccomp.ts";
 
 /** One mount operation, applied in order beneath the new root. */
 export type MountOp =
@@ -34,7 +34,7 @@ export type MountOp =
     kind: "tmpfs";
     /** Path inside the sandbox. */
     target: string;
-    /** Size in bytes; 0 for the kernel default (half of RAM). */
+    /** Size in bytes (plans built here always give one; 0 would be the kernel's half of RAM). */
     size: number;
     /** Permission bits of its root. */
     mode: number;
@@ -130,9 +130,54 @@ export interface Plan {
   landlock: LandlockSettings | null;
   /** Network mode: host when the network namespace is shared. */
   network: NetworkSettings;
-  /** The seccomp profile compiled before clone and installed just before execve, or null. */
+  /**
+   * The seccomp profile compiled before clone and installed just before
+   * execve, behind the guard (src/seccomp_guard.ts). Plans built here never
+   * hold null: a container without a profile gets `unconfined`, the guard
+   * alone.
+   */
   seccomp: SeccompProfile | null;
 }
+
+/**
+ * The size of a tmpfs that names none: 128 MiB. A tmpfs lives in the host's
+ * memory, which `--limit-as` and `--limit-fsize` do not bound.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TMPFS_SIZE } from "./plan.ts";
+ * console.log(DEFAULT_TMPFS_SIZE); // 134217728
+ * ```
+ */
+export const DEFAULT_TMPFS_SIZE: number = 128 * 1024 * 1024;
+
+/**
+ * Parses a size: bytes, or a number with a `K`, `M` or `G` suffix (powers
+ * of 1024); null when it is not one.
+ *
+ * @example
+ * ```ts
+ * import { parseSize } from "./plan.ts";
+ * console.log(parseSize("64M"), parseSize("4096"), parseSize("x")); // 67108864 4096 null
+ * ```
+ */
+export function parseSize(text: string): number | null {
+  const m = /^(\d+)([KMG])?$/i.exec(text.trim());
+  if (!m) return null;
+  const n = Number(m[1]) * 1024 ** (m[2] ? "KMG".indexOf(m[2].toUpperCase()) + 1 : 0);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/**
+ * The largest tmpfs size accepted: 1 TiB.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TMPFS_SIZE } from "./plan.ts";
+ * console.log(MAX_TMPFS_SIZE); // 1099511627776
+ * ```
+ */
+export const MAX_TMPFS_SIZE: number = 2 ** 40;
 
 /** Namespaces that are always created. */
 export const REQUIRED_NAMESPACES: readonly Namespace[] = ["user", "mount", "pid"];
@@ -157,8 +202,25 @@ export function devfsOps(target: string): MountOp[] {
   ];
 }
 
-/** Parts of procfs that a sandbox must not write, re-bound read-only after mounting it. */
-export function procOps(target: string): MountOp[] {
+/**
+ * Files of procfs that list what belongs to the whole machine's users
+ * rather than to the sandbox: /proc/keys lists every key the caller's uid
+ * may view (its user keyring among them). They are covered with /dev/null.
+ */
+export const PROC_MASKED = ["keys", "key-users"] as const;
+
+/**
+ * Parts of procfs that a sandbox must not write, re-bound read-only after
+ * mounting it, and the files of `masked` (those of {@link PROC_MASKED} this
+ * kernel has) covered with /dev/null.
+ *
+ * @example
+ * ```ts
+ * import { procOps } from "./plan.ts";
+ * console.log(procOps("/proc", ["keys"]).at(-1)); // { kind: "bind", source: "/dev/null", target: "/proc/keys", readonly: true, dev: true }
+ * ```
+ */
+export function procOps(target: string, masked: readonly string[] = PROC_MASKED): MountOp[] {
   const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
   return [
     { kind: "proc", target },
@@ -167,6 +229,7 @@ export function procOps(target: string): MountOp[] {
       target: at(p),
       optional: true,
     })),
+    ...masked.map((p): MountOp => ({ kind: "bind", source: "/dev/null", target: at(p), readonly: true, dev: true })),
   ];
 }
 
@@ -178,6 +241,7 @@ export function describeMount(op: MountOp): string {
         op.readonly ? ", readonly: true" : ""
       }`;
     case "tmpfs":
+      return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: tmpfs, size: ${op.size}`;
     case "proc":
       return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.kind}`;
     case "dir":
@@ -200,6 +264,8 @@ export interface HostView {
   gid: number;
   /** Resolves a host path (following symlinks), or null when it does not exist. */
   realPath(path: string): string | null;
+  /** Whether a host path is a directory (absent: not checked). */
+  isDirectory?(path: string): boolean;
 }
 
 /** The command part of a plan. */
@@ -223,7 +289,7 @@ export function sandboxPath(path: string, what: string): string {
   return "/" + parts.join("/");
 }
 
-function expand(m: ContainerMount, host: HostView, log: (msg: string) => void): MountOp[] {
+function expand(m: ContainerMount, host: HostView, log: (msg: string) => void, tmpfsSize: number): MountOp[] {
   switch (m.kind) {
     case "bind": {
       const target = sandboxPath(m.target, "bind target");
@@ -242,17 +308,36 @@ function expand(m: ContainerMount, host: HostView, log: (msg: string) => void): 
       return [{ kind: "bind", source, target, readonly: m.readonly }];
     }
     case "tmpfs":
-      return [{ kind: "tmpfs", target: sandboxPath(m.target, "tmpfs"), size: m.size ?? 0, mode: m.mode ?? 0o1777 }];
+      return [{
+        kind: "tmpfs",
+        target: sandboxPath(m.target, "tmpfs"),
+        size: m.size ?? tmpfsSize,
+        mode: m.mode ?? 0o1777,
+      }];
     case "devfs":
       return devfsOps(sandboxPath(m.target, "devfs"));
     case "proc":
-      return procOps(sandboxPath(m.target, "procfs"));
+      return procOps(sandboxPath(m.target, "procfs"), PROC_MASKED.filter((p) => host.realPath(`/proc/${p}`) !== null));
     case "dir":
       return [{ kind: "dir", target: sandboxPath(m.target, "dir"), mode: m.mode ?? 0o755 }];
     case "file":
       return [{ kind: "file", target: sandboxPath(m.target, "file"), contents: m.contents, mode: m.mode ?? 0o644 }];
     case "symlink":
       return [{ kind: "symlink", original: m.original, target: sandboxPath(m.target, "symlink") }];
+  }
+}
+
+/** A new filesystem or a bind at `/` would hide the root the sandbox is built on. */
+function checkNotRoot(ops: MountOp[]) {
+  for (const op of ops) {
+    if ((op.kind === "bind" || op.kind === "tmpfs") && op.target === "/") {
+      throw new UsageError(
+        `${op.kind} target: cannot mount over the sandbox's root /${
+          op.kind === "bind" ? ": use rootdir for a host directory" : ": the root is already a new tmpfs"
+        }`,
+        `${op.kind} target`,
+      );
+    }
   }
 }
 
@@ -266,6 +351,24 @@ function checkDuplicates(ops: MountOp[]) {
     }
     seen.add(op.target);
   }
+}
+
+/**
+ * The id map of a sandbox without explicit maps: the id inside stands for
+ * the caller's own id. For a root caller asking for another id inside,
+ * that id stands for the same id on the host (and 0 for 0, which sets the
+ * sandbox up), so `--user nobody` is nobody on the host, never root.
+ *
+ * @example
+ * ```ts
+ * import { defaultIdMap } from "./plan.ts";
+ * console.log(defaultIdMap(65534, 0, 0)); // [{ container: 0, host: 0, count: 1 }, { container: 65534, host: 65534, count: 1 }]
+ * console.log(defaultIdMap(0, 1000, 1000)); // [{ container: 0, host: 1000, count: 1 }]
+ * ```
+ */
+export function defaultIdMap(inside: number, own: number, callerUid: number): IdMapEntry[] {
+  if (callerUid !== 0 || own !== 0 || inside === 0) return singleIdMap(inside, own);
+  return [...singleIdMap(0, 0), { container: inside, host: inside, count: 1 }];
 }
 
 /**
@@ -285,7 +388,8 @@ export function buildPlan(
   log: (msg: string) => void = () => {},
 ): Plan {
   const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
-  const mounts = settings.mounts.flatMap((m) => expand(m, host, log));
+  const mounts = settings.mounts.flatMap((m) => expand(m, host, log, settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE));
+  checkNotRoot(mounts);
   checkDuplicates(mounts);
   // With explicit maps and no id asked for: the id that stands for the caller, else the first mapped one.
   const insideOf = (maps: IdMapEntry[], id: number) => {
@@ -294,8 +398,8 @@ export function buildPlan(
   };
   const uid = settings.uid ?? (settings.uidMaps.length ? insideOf(settings.uidMaps, host.uid) : host.uid);
   const gid = settings.gid ?? (settings.gidMaps.length ? insideOf(settings.gidMaps, host.gid) : host.gid);
-  const uidMap = settings.uidMaps.length ? settings.uidMaps : singleIdMap(uid, host.uid);
-  const gidMap = settings.gidMaps.length ? settings.gidMaps : singleIdMap(gid, host.gid);
+  const uidMap = settings.uidMaps.length ? settings.uidMaps : defaultIdMap(uid, host.uid, host.uid);
+  const gidMap = settings.gidMaps.length ? settings.gidMaps : defaultIdMap(gid, host.gid, host.uid);
   // The sandbox is set up with the caller's own ids: they must stand for some id inside.
   for (const [kind, map, own] of [["uid", uidMap, host.uid], ["gid", gidMap, host.gid]] as const) {
     if (!map.some((e) => own >= e.host && own < e.host + e.count)) {
@@ -314,6 +418,9 @@ export function buildPlan(
   if (settings.rootdir) {
     const source = host.realPath(settings.rootdir.path);
     if (source === null) throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} does not exist`);
+    if (host.isDirectory && !host.isDirectory(source)) {
+      throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} is not a directory`, "rootdir");
+    }
     root = { source, readonly: !settings.rootdir.rw };
   }
   return {
@@ -340,7 +447,7 @@ export function buildPlan(
       : settings.network?.mode === "pasta"
       ? { mode: "pasta", options: [...settings.network.options] }
       : { mode: "none", options: [] },
-    seccomp: settings.seccomp,
+    seccomp: settings.seccomp ?? unconfinedProfile(),
   };
 }
 
@@ -357,6 +464,13 @@ export function currentHost(): HostView {
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) return null;
         throw e;
+      }
+    },
+    isDirectory(path: string) {
+      try {
+        return Deno.statSync(path).isDirectory;
+      } catch {
+        return false;
       }
     },
   };
@@ -443,7 +557,9 @@ export function planFromJson(text: string): Plan {
     network: "object",
     seccomp: "object|null",
   });
-  if (o.seccomp !== null) {
+  // A plan printed before the guard existed: no profile is the unconfined one, which still has the guard.
+  if (o.seccomp === null) o.seccomp = unconfinedProfile();
+  {
     checkFields("plan.seccomp", o.seccomp, {
       name: "string",
       defaultAction: "string|object",

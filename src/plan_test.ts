@@ -34,6 +34,20 @@ Deno.test("--uid chooses the id inside, still mapped to the caller's", () => {
   assert.equal(plan.uid, 0);
 });
 
+Deno.test("as root, an id other than 0 inside is the same id outside, never host root", () => {
+  const root: HostView = { ...host, uid: 0, gid: 0 };
+  const plan = buildPlan(new Container().uid(65534).gid(65534).settings, { program: "id", args: [] }, root);
+  assert.deepEqual(plan.uidMap, [{ container: 0, host: 0, count: 1 }, { container: 65534, host: 65534, count: 1 }]);
+  assert.deepEqual(plan.gidMap, [{ container: 0, host: 0, count: 1 }, { container: 65534, host: 65534, count: 1 }]);
+  const own = buildPlan(new Container().settings, { program: "id", args: [] }, root);
+  assert.deepEqual(own.uidMap, [{ container: 0, host: 0, count: 1 }]);
+});
+
+Deno.test("every plan has a seccomp profile; without one, the unconfined one (the guard alone)", () => {
+  const plan = buildPlan(new Container().seccomp(null).settings, { program: "id", args: [] }, host);
+  assert.equal(plan.seccomp?.name, "unconfined");
+});
+
 Deno.test("bind sources are resolved; a missing optional source is skipped with a log line", () => {
   const c = Container.empty().bindRo("/bin");
   c.settings.mounts.push({ kind: "bind", source: "/missing", target: "/m", readonly: true, optional: true });

@@ -14,6 +14,8 @@ import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "./rlimit.ts";
 import { loadTemplateEngine, renderTemplate, TemplateEngineNotLoaded, TemplateError } from "./template.ts";
 import { parseToml, TomlSyntaxError } from "./toml.ts";
 import { resolveUser } from "./user.ts";
+import { readTextCapped, readTextCappedSync } from "./read_capped.ts";
+import { MAX_TMPFS_SIZE, parseSize } from "./plan.ts";
 import { type LandlockSettings, parseLandlockPolicy } from "./landlock.ts";
 import { type NetworkSettings, parseNetworkPolicy } from "./network.ts";
 import { DISMATCH_ACTIONS, isSyscallName, PROFILE_NAMES, type SeccompProfile, seedProfile } from "./seccomp.ts";
@@ -31,6 +33,8 @@ export interface PolicyMount {
   rw: boolean;
   /** `tmpfs`, `proc` or `devfs` for a new filesystem instead of a bind. */
   fstype?: "tmpfs" | "proc" | "devfs";
+  /** Size in bytes of a tmpfs (default: `tmpfs_size`). */
+  size?: number;
 }
 
 /** Namespaces a policy may share with the host (the others are always new). */
@@ -46,6 +50,8 @@ export interface Policy {
   mountNewTmpfs: boolean;
   /** Mount a minimal devfs at /dev. */
   mountNewDevfs: boolean;
+  /** Size in bytes of every tmpfs that gives none (`tmpfs_size`). */
+  tmpfsSize?: number;
   /** Mounts in order. */
   mounts: PolicyMount[];
   /** Files created inside. */
@@ -184,6 +190,7 @@ export const CORE_KEYS = [
   "include",
   "mount_new_tmpfs",
   "mount_new_devfs",
+  "tmpfs_size",
   "mounts",
   "files",
   "dirs",
@@ -227,6 +234,25 @@ function idMaps(c: PolicyCursor, key: string, v: unknown): IdMapEntry[] | undefi
   });
 }
 
+/** Permission bits of a directory: set-uid and set-gid are refused, the sandbox never makes set-id files. */
+function dirMode(c: PolicyCursor, path: KeyPath, v: unknown): number {
+  const mode = c.int(path, v, 0, 0o7777);
+  if (mode & 0o6000) c.fail(path, `set-uid and set-gid bits are not allowed, got 0o${mode.toString(8)}`);
+  return mode;
+}
+
+/** A tmpfs size: an integer of bytes, or a string with a K, M or G suffix. */
+function tmpfsSize(c: PolicyCursor, path: KeyPath, v: unknown): number {
+  if (typeof v === "string") {
+    const n = parseSize(v);
+    if (n === null || n < 1 || n > MAX_TMPFS_SIZE) {
+      c.fail(path, `expected a size from 1 byte to 1T (bytes, or a string with K, M, G), got ${JSON.stringify(v)}`);
+    }
+    return n;
+  }
+  return c.int(path, v, 1, MAX_TMPFS_SIZE);
+}
+
 function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
   const top = c.table([], raw, [...CORE_KEYS, ...Object.keys(POLICY_SECTIONS)]);
   const layer: Layer = { sections: {}, mountAt: new Map(), include: [] };
@@ -237,25 +263,37 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
   const str = (k: string) => top[k] === undefined ? undefined : c.str([k], top[k]);
   layer.mountNewTmpfs = c.bool(["mount_new_tmpfs"], top.mount_new_tmpfs);
   layer.mountNewDevfs = c.bool(["mount_new_devfs"], top.mount_new_devfs);
+  layer.tmpfsSize = top.tmpfs_size === undefined ? undefined : tmpfsSize(c, ["tmpfs_size"], top.tmpfs_size);
   if (top.mounts !== undefined) {
     layer.mounts = c.array(["mounts"], top.mounts, "an array of tables").map((m, i): PolicyMount => {
       const at = ["mounts", i];
-      const t = c.table(at, m, ["source", "target", "rw", "fstype"]);
+      const t = c.table(at, m, ["source", "target", "rw", "fstype", "size"]);
       const fstype = t.fstype === undefined ? undefined : c.str([...at, "fstype"], t.fstype);
       if (fstype !== undefined && !["tmpfs", "proc", "devfs"].includes(fstype)) {
         c.fail([...at, "fstype"], `expected "tmpfs", "proc" or "devfs", got ${JSON.stringify(fstype)}`);
       }
       if (fstype === undefined && t.source === undefined) c.fail([...at, "source"], "missing (a bind needs a source)");
       if (fstype !== undefined && t.source !== undefined) c.fail([...at, "source"], "not allowed with fstype");
+      if (t.size !== undefined && fstype !== "tmpfs") c.fail([...at, "size"], 'only for fstype = "tmpfs"');
+      const size = t.size === undefined ? undefined : tmpfsSize(c, [...at, "size"], t.size);
       const src = t.source === undefined ? undefined : c.absPath([...at, "source"], t.source);
       const target = t.target === undefined
         ? c.absPath([...at, "target"], src)
         : c.absPath([...at, "target"], t.target);
       const norm = target.replace(/\/+$/, "") || "/";
+      if (norm === "/") {
+        c.fail([...at, "target"], "cannot mount over the sandbox's root /: use rootdir for a host directory");
+      }
       const prev = layer.mountAt.get(norm);
       if (prev) c.fail([...at, "target"], `${JSON.stringify(target)} is already the target of ${prev.key}`);
       layer.mountAt.set(norm, c.where([...at, "target"]));
-      return { source: src, target, rw: c.bool([...at, "rw"], t.rw, false), fstype: fstype as PolicyMount["fstype"] };
+      return {
+        source: src,
+        target,
+        rw: c.bool([...at, "rw"], t.rw, false),
+        fstype: fstype as PolicyMount["fstype"],
+        ...(size === undefined ? {} : { size }),
+      };
     });
   }
   if (top.files !== undefined) {
@@ -272,7 +310,7 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
       const t = c.table(["dirs", i], d, ["target", "mode"]);
       return {
         target: c.absPath(["dirs", i, "target"], t.target),
-        mode: t.mode === undefined ? 0o755 : c.int(["dirs", i, "mode"], t.mode, 0, 0o7777),
+        mode: t.mode === undefined ? 0o755 : dirMode(c, ["dirs", i, "mode"], t.mode),
       };
     });
   }
@@ -455,7 +493,7 @@ function parseFile(source: string, file: string, read: PolicyReader, chain: stri
 export function parsePolicy(
   source: string,
   file = "<string>",
-  read: PolicyReader = (p) => Deno.readTextFileSync(p),
+  read: PolicyReader = (p) => readTextCappedSync(p),
 ): Policy {
   const self = file.startsWith("<") ? file : normalize(file);
   const seen: string[] = [];
@@ -465,6 +503,7 @@ export function parsePolicy(
     filesRead: [...seen, file],
     mountNewTmpfs: l.mountNewTmpfs ?? false,
     mountNewDevfs: l.mountNewDevfs ?? false,
+    tmpfsSize: l.tmpfsSize,
     mounts: l.mounts ?? [],
     files: l.files ?? [],
     dirs: l.dirs ?? [],
@@ -505,7 +544,7 @@ export function parsePolicy(
 export async function parsePolicyAsync(
   source: string,
   file = "<string>",
-  read: PolicyReader = (p) => Deno.readTextFileSync(p),
+  read: PolicyReader = (p) => readTextCappedSync(p),
 ): Promise<Policy> {
   try {
     return parsePolicy(source, file, read);
@@ -525,12 +564,12 @@ export async function parsePolicyAsync(
  * const policy = await loadPolicyFile("policies/KISS-policy.toml");
  * ```
  */
-export async function loadPolicyFile(path: string): Promise<Policy> {
+export async function loadPolicyFile(path: string, what = "--policy-file"): Promise<Policy> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readTextCapped(path);
   } catch (e) {
-    throw new UsageError(`--policy-file: cannot read ${path}: ${e instanceof Error ? e.message : e}`, "--policy-file", {
+    throw new UsageError(`${what}: cannot read ${path}: ${e instanceof Error ? e.message : e}`, what, {
       cause: e,
     });
   }
@@ -558,10 +597,11 @@ export function containerFromPolicy(policy: Policy): Container {
   if (policy.shareCgroup) c.share("cgroup");
   if (policy.rootdir) c.rootdir(policy.rootdir.path, { rw: policy.rootdir.rw });
   c.procfs("/proc");
+  if (policy.tmpfsSize !== undefined) c.tmpfsSize(policy.tmpfsSize);
   if (policy.mountNewTmpfs) c.tmpfs("/tmp");
   if (policy.mountNewDevfs) c.devfs("/dev");
   for (const m of policy.mounts) {
-    if (m.fstype === "tmpfs") c.tmpfs(m.target);
+    if (m.fstype === "tmpfs") c.tmpfs(m.target, m.size === undefined ? {} : { size: m.size });
     else if (m.fstype === "proc") c.procfs(m.target);
     else if (m.fstype === "devfs") c.devfs(m.target);
     else c.settings.mounts.push({ kind: "bind", source: m.source!, target: m.target, readonly: !m.rw, optional: true });

@@ -13,7 +13,7 @@ import { describeErrno, loadNative, loadNativeSync, type Native, prepareInit } f
 import { RESULT_SLOT } from "./generated/abi.ts";
 import type { Plan } from "./plan.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
-import { compileProfile } from "./seccomp.ts";
+import { compileProfile, unconfinedProfile } from "./seccomp.ts";
 import { describeEvent, SeccompAudit } from "./seccomp_audit.ts";
 import { encodeSpec, type SpawnIo } from "./spec.ts";
 import { negotiateLandlock } from "./landlock.ts";
@@ -81,10 +81,16 @@ function setupError(native: Native, slots: BigInt64Array, result: Uint8Array): S
   return new SetupError(step, errno, code, text, path);
 }
 
-function signalStatus(sig: number, timedOut: boolean): Status {
-  if (timedOut || sig === SIGNAL_NUMBERS.SIGXCPU) return "TLE";
-  if (sig === SIGNAL_NUMBERS.SIGXFSZ) return "OLE";
-  if (sig === SIGNAL_NUMBERS.SIGSYS) return "RFE";
+/**
+ * The status of a sandbox whose command a signal ended. A signal is no
+ * evidence by itself (the payload can raise SIGXCPU, SIGXFSZ or SIGSYS):
+ * TLE needs the walltime or the cpu limit to have run out, OLE a file size
+ * limit, and RFE is given only by explainSeccomp, from an audit record of
+ * the sandbox's own filter.
+ */
+function signalStatus(sig: number, timeOut: boolean, fsizeLimited: boolean): Status {
+  if (timeOut) return "TLE";
+  if (sig === SIGNAL_NUMBERS.SIGXFSZ && fsizeLimited) return "OLE";
   return "SIG";
 }
 
@@ -106,10 +112,12 @@ function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Pla
     const sig = state === 2 ? code : SIGNAL_NUMBERS.SIGKILL;
     // The cpu limit's hard value is one second above the soft one (spec.ts), so running out of it
     // shows as SIGXCPU, or as SIGKILL after a command caught SIGXCPU and kept spinning.
+    // Either way the sandbox's processes used up the limit: a SIGXCPU raised before that is not a TLE.
     const cpu = plan.rlimits.find((l) => l.name === "cpu")?.value;
-    const cpuOut = cpu !== undefined && (sig === SIGNAL_NUMBERS.SIGXCPU ||
-      (sig === SIGNAL_NUMBERS.SIGKILL && (utime + stime) / 1e6 >= cpu));
-    const status = signalStatus(sig, timedOut === 1 || cpuOut);
+    const cpuOut = cpu !== undefined && (sig === SIGNAL_NUMBERS.SIGXCPU || sig === SIGNAL_NUMBERS.SIGKILL) &&
+      (utime + stime) / 1e6 >= cpu * 0.9; // rusage (tick-sampled under load) trails the limit's own clock
+    const fsizeLimited = plan.rlimits.some((l) => l.name === "fsize");
+    const status = signalStatus(sig, timedOut === 1 || cpuOut, fsizeLimited);
     const name = SIGNAL_NAMES[sig] ?? null;
     const reason = timedOut
       ? `walltime limit of ${plan.walltime}s exceeded`
@@ -141,26 +149,31 @@ function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
 }
 
 /**
- * Names what the seccomp filter did, from the kernel's audit records: the
- * syscall that got the command killed (status RFE), and the syscalls a
- * `log` action let through (logged as warnings).
+ * Names what the seccomp filter did, from the kernel's audit records of the
+ * sandbox's own processes and profile (see SeccompAudit): a command ended
+ * by SIGSYS is RFE only when a record shows the sandbox's filter killing
+ * one of them; the syscalls a `log` action let through are logged as
+ * warnings.
  */
 async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: number) {
   if (!initPid) return audit.close(); // the sandbox was never cloned: nothing ran under the filter
   try {
-    const killed = report.status === "RFE";
-    const events = await audit.events(initPid, killed);
+    const sigsys = report.signal === "SIGSYS";
+    const events = await audit.events(initPid, sigsys);
     const log = logger("seccomp");
     const logged = [...new Map(events.filter((e) => e.action === "log").map((e) => [`${e.syscall} ${e.arch}`, e]))];
     for (const [, e] of logged) log.warn(`audit: the profile would deny ${describeEvent(e)}`);
-    if (audit.unavailable && !killed) log.info(`audit records are not available: ${audit.unavailable}`);
-    if (!killed) return;
+    if (audit.unavailable && !sigsys) log.info(`audit records are not available: ${audit.unavailable}`);
+    if (!sigsys) return;
     const kill = events.find((e) => e.action.startsWith("kill"));
-    report.reason = kill
-      ? `killed by seccomp: forbidden syscall ${describeEvent(kill)}`
-      : `killed by signal SIGSYS: a syscall the seccomp profile forbids (which one is not knowable: ${
-        audit.unavailable ?? "no audit record arrived"
+    if (kill) {
+      report.status = "RFE";
+      report.reason = `killed by seccomp: forbidden syscall ${describeEvent(kill)}`;
+    } else {
+      report.reason = `killed by signal SIGSYS (whether the seccomp profile did it is not knowable: ${
+        audit.unavailable ?? "no audit record of the sandbox's filter arrived"
       })`;
+    }
   } finally {
     audit.close();
   }
@@ -192,9 +205,10 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   const helpers = prepareIdMapHelpers(plan, currentHelperHost());
   const hold = plan.network.mode === "pasta" || helpers !== null;
   // The seccomp filter is compiled here, in the parent, before clone.
-  if (plan.seccomp && !io.seccomp) io = { ...io, seccomp: compileProfile(plan.seccomp) };
+  // Even a plan without a profile gets the guard (no set-id files, no keyrings): unconfined is the guard alone.
+  if (!io.seccomp) io = { ...io, seccomp: compileProfile(plan.seccomp ?? unconfinedProfile()) };
   const spec = encodeSpec(plan, io, { hold, callerWritesMaps: helpers !== null });
-  const audit = plan.seccomp ? SeccompAudit.open(native) : null;
+  const audit = SeccompAudit.forPlan(native, plan);
   const out = new BigInt64Array(5);
   const err = new Uint8Array(RESULT_SIZE);
   const startTime = new Date();

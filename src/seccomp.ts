@@ -13,6 +13,7 @@
  */
 import { UsageError } from "./errors.ts";
 import { ACT, archToken, type ArgCmp, ATTR, FilterContext, syscallNumber } from "./libseccomp.ts";
+import { withGuard } from "./seccomp_guard.ts";
 
 /**
  * What a rule (or the default) does with a syscall.
@@ -235,6 +236,42 @@ export function defaultProfile(
 }
 
 /**
+ * The `unconfined` profile: no rules of its own, every ABI allowed. A
+ * sandbox with it still gets the guard (src/seccomp_guard.ts), which
+ * refuses set-id modes, keyrings, openat2 and io_uring; so does every
+ * other profile.
+ *
+ * @example
+ * ```ts
+ * import { unconfinedProfile } from "./seccomp.ts";
+ * console.log(unconfinedProfile().name); // "unconfined"
+ * ```
+ */
+export function unconfinedProfile(): SeccompProfile {
+  return { name: "unconfined", defaultAction: "allow", badArchAction: "allow", arches: [], rules: [] };
+}
+
+/** Whether a profile has nothing of its own (its program would allow everything). */
+function isEmpty(p: SeccompProfile): boolean {
+  return p.rules.length === 0 && p.defaultAction === "allow" && (p.badArchAction ?? "kill_process") === "allow";
+}
+
+/**
+ * Whether a profile can make the kernel write an audit record: a kill or
+ * `log` action anywhere in it (errno and trap are not logged).
+ *
+ * @example
+ * ```ts
+ * import { defaultProfile, profileCanLogOrKill, unconfinedProfile } from "./seccomp.ts";
+ * console.log(profileCanLogOrKill(defaultProfile()), profileCanLogOrKill(unconfinedProfile())); // true false
+ * ```
+ */
+export function profileCanLogOrKill(p: SeccompProfile): boolean {
+  const loud = (a: SeccompAction) => a === "kill_process" || a === "kill_thread" || a === "log";
+  return loud(p.defaultAction) || loud(p.badArchAction ?? "kill_process") || p.rules.some((r) => loud(r.action));
+}
+
+/**
  * The seed's `dismatch_action` values.
  *
  * @example
@@ -308,7 +345,7 @@ export function describeAction(a: SeccompAction): string {
  * ```
  */
 export function describeProfile(p: SeccompProfile | null): string {
-  if (!p) return "disabled (unconfined)";
+  if (!p || isEmpty(p)) return "unconfined: no profile, only the guard (no set-id modes, keyrings, openat2, io_uring)";
   const names = new Set(p.rules.flatMap((r) => r.names));
   return `${p.name}: default action ${describeAction(p.defaultAction)}, ${p.rules.length} rules on ${names.size} ` +
     `syscalls, arches native${p.arches.map((a) => `, ${a}`).join("")}, other arches ${
@@ -333,7 +370,9 @@ function sameAction(a: SeccompAction, b: SeccompAction): boolean {
 }
 
 /**
- * Compiles a profile with libseccomp into a struct sock_filter[] program.
+ * Compiles a profile with libseccomp into a struct sock_filter[] program,
+ * behind the guard of src/seccomp_guard.ts (a profile with nothing of its
+ * own, `unconfined`, is the guard alone and needs no libseccomp).
  * Throws {@link UsageError} for an unknown syscall or arch, and
  * HakoniwaError when libseccomp is missing.
  *
@@ -344,6 +383,21 @@ function sameAction(a: SeccompAction, b: SeccompAction): boolean {
  * ```
  */
 export function compileProfile(p: SeccompProfile): Uint8Array {
+  // A program is a pure function of its profile: sandboxes started together (or one after another) with the
+  // same profile share one compilation, which otherwise runs on the JS thread for every start.
+  const key = JSON.stringify(p, (_k, v) => typeof v === "bigint" ? `${v}n` : v);
+  let program = compiled.get(key);
+  if (!program) {
+    program = withGuard(isEmpty(p) ? null : compileOwn(p));
+    if (compiled.size >= 64) compiled.delete(compiled.keys().next().value!);
+    compiled.set(key, program);
+  }
+  return program.slice();
+}
+
+const compiled = new Map<string, Uint8Array>();
+
+function compileOwn(p: SeccompProfile): Uint8Array {
   const ctx = new FilterContext(actionValue(p.defaultAction));
   try {
     ctx.setAttr(ATTR.ACT_BADARCH, actionValue(p.badArchAction ?? "kill_process"));

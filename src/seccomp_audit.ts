@@ -5,16 +5,22 @@
  * needs root where kernel.dmesg_restrict is 1, so for other callers the
  * syscall is not knowable and reports say so.
  *
- * Records are matched to a sandbox by time (only records written after the
- * log was opened, just before the clone, are read) and by pid (the
- * sandbox's processes have host pids above its init's). Two sandboxes
- * started at the same moment can therefore see each other's records; the
- * reason is best effort, the status (RFE) is not.
+ * The log is read only for a profile that can make the kernel write a
+ * record (a kill or `log` action). Records are matched to a sandbox by
+ * time (only records written after the log was opened, just before the
+ * clone, are read), by pid (the sandbox's processes have host pids above
+ * its init's), by host uid (that of the sandbox's command) and by what the
+ * profile does with the syscall named (a kill record must name a syscall
+ * the profile kills, a log record one it logs). Two sandboxes of the same
+ * user and profile started at the same moment can still see each other's
+ * records.
  *
  * @module
  */
 import type { Native } from "./ffi.ts";
 import { archToken, syscallName } from "./libseccomp.ts";
+import { profileCanLogOrKill, type SeccompAction, type SeccompProfile } from "./seccomp.ts";
+import type { Plan } from "./plan.ts";
 
 /**
  * One seccomp audit record.
@@ -35,6 +41,44 @@ export interface SeccompEvent {
   arch: string;
   /** What the filter did: `kill_process`, `kill_thread`, `log`, `errno`, `trap`... */
   action: string;
+  /** Host uid of the process, when the record gives it. */
+  uid?: number;
+}
+
+/**
+ * Which records belong to one sandbox: its profile and the host uid its
+ * command runs as.
+ *
+ * @example
+ * ```ts ignore
+ * const scope: AuditScope = { profile: defaultProfile(), hostUid: 1000 };
+ * ```
+ */
+export interface AuditScope {
+  /** The sandbox's seccomp profile. */
+  profile: SeccompProfile;
+  /** The host uid of the sandbox's command. */
+  hostUid: number;
+}
+
+/**
+ * The actions a profile may take for `syscall` on `arch` (libseccomp's
+ * arch names; `native` for the machine's own), whatever its arguments.
+ *
+ * @example
+ * ```ts
+ * import { defaultProfile } from "./seccomp.ts";
+ * import { profileActions } from "./seccomp_audit.ts";
+ * console.log(profileActions(defaultProfile(), "getpid", "x86")); // ["kill_process"]
+ * ```
+ */
+export function profileActions(p: SeccompProfile, syscall: string, arch: string): SeccompAction[] {
+  const native = arch === "native" || arch === Deno.build.arch;
+  if (!native && !p.arches.includes(arch)) return [p.badArchAction ?? "kill_process"];
+  const rules = p.rules.filter((r) => r.names.includes(syscall));
+  const actions = rules.map((r) => r.action);
+  if (!rules.some((r) => !r.args?.length)) actions.push(p.defaultAction);
+  return actions;
 }
 
 const ARCHES: Record<string, string> = {
@@ -83,8 +127,10 @@ export function parseAuditRecord(line: string): SeccompEvent | null {
     const token = archToken(arch);
     name = token === null ? null : syscallName(num, token);
   } catch { /* libseccomp missing: the number must do */ }
+  const uid = Number(field("uid"));
   return {
     pid,
+    ...(Number.isInteger(uid) ? { uid } : {}),
     comm: (field("comm") ?? "").replace(/^"|"$/g, ""),
     syscall: name ?? `#${nr}`,
     arch,
@@ -109,20 +155,47 @@ export class SeccompAudit {
   #seen: SeccompEvent[] = [];
   /** Why records cannot be read (e.g. "/dev/kmsg is not readable: EPERM"), or null when they can. */
   readonly unavailable: string | null;
+  /** The sandbox the records must belong to, when known. */
+  readonly scope: AuditScope | null;
 
-  private constructor(native: Native, fd: number, unavailable: string | null) {
+  private constructor(native: Native, fd: number, unavailable: string | null, scope: AuditScope | null) {
     this.#native = native;
     this.#fd = fd;
     this.unavailable = unavailable;
+    this.scope = scope;
   }
 
-  /** Opens /dev/kmsg at its end; never throws. */
-  static open(native: Native): SeccompAudit {
+  /**
+   * Opens /dev/kmsg at its end; never throws. With a `scope`, only records
+   * that can be the sandbox's are kept (see the module's description).
+   */
+  static open(native: Native, scope: AuditScope | null = null): SeccompAudit {
     const fd = native.hk_kmsg_open();
     const why = fd === -1 || fd === -13
       ? "/dev/kmsg is not readable by this user (kernel.dmesg_restrict)"
       : `/dev/kmsg cannot be opened (errno ${-fd})`;
-    return new SeccompAudit(native, fd, fd < 0 ? why : null);
+    return new SeccompAudit(native, fd, fd < 0 ? why : null, scope);
+  }
+
+  /**
+   * The log for a sandbox about to run `plan`, or null when its profile
+   * can make the kernel write no record (then no record is read at all).
+   */
+  static forPlan(native: Native, plan: Plan): SeccompAudit | null {
+    if (!plan.seccomp || !profileCanLogOrKill(plan.seccomp)) return null;
+    const m = plan.uidMap.find((e) => plan.uid >= e.container && plan.uid < e.container + e.count);
+    return SeccompAudit.open(native, { profile: plan.seccomp, hostUid: m ? m.host + (plan.uid - m.container) : -1 });
+  }
+
+  /** Whether a record can be the sandbox's: its uid, and an action its profile takes for that syscall. */
+  #ours(e: SeccompEvent): boolean {
+    const scope = this.scope;
+    if (!scope) return true;
+    if (e.uid !== undefined && e.uid !== scope.hostUid) return false;
+    const actions = profileActions(scope.profile, e.syscall, e.arch);
+    if (e.action.startsWith("kill")) return actions.some((a) => a === "kill_process" || a === "kill_thread");
+    if (e.action === "log") return actions.includes("log");
+    return false;
   }
 
   /** Reads what is new and returns every record of processes with a pid of at least `minPid` so far. */
@@ -135,7 +208,7 @@ export class SeccompAudit {
       if (n === -32) continue; // EPIPE: records were overwritten; go on with the next
       if (n <= 0) break; // EAGAIN: nothing more
       const e = parseAuditRecord(dec.decode(buf.subarray(0, n)));
-      if (e && e.pid >= minPid) this.#seen.push(e);
+      if (e && e.pid >= minPid && this.#ours(e)) this.#seen.push(e);
     }
     return [...this.#seen];
   }

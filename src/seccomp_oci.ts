@@ -13,6 +13,7 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
+import { readTextCappedSync } from "./read_capped.ts";
 import type { CMP } from "./libseccomp.ts";
 import {
   defaultProfile,
@@ -217,7 +218,7 @@ export function resolveSeccomp(value: string, base: string = Deno.cwd()): Seccom
   const path = value.startsWith("/") ? value : `${base.replace(/\/$/, "")}/${value}`;
   let text: string;
   try {
-    text = Deno.readTextFileSync(path);
+    text = readTextCappedSync(path);
   } catch (e) {
     throw new UsageError(`--seccomp: cannot read ${path}: ${e instanceof Error ? e.message : e}`, "--seccomp");
   }

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { UsageError } from "./errors.ts";
 import { archToken, libseccompVersion, syscallName, syscallNumber } from "./libseccomp.ts";
-import { compileProfile, defaultProfile, describeProfile, seedProfile } from "./seccomp.ts";
-import { parseAuditRecord } from "./seccomp_audit.ts";
+import { compileProfile, defaultProfile, describeProfile, seedProfile, unconfinedProfile } from "./seccomp.ts";
+import { parseAuditRecord, profileActions } from "./seccomp_audit.ts";
 import { ociProfile, resolveSeccomp } from "./seccomp_oci.ts";
 
 const insns = (b: Uint8Array) => b.length / 8;
@@ -48,7 +48,8 @@ Deno.test("defaultProfile: TIOCSTI compared on the low 32 bits; audit logs inste
   assert.ok(audit.rules.every((r) => r.action === "log"));
   assert.equal(audit.badArchAction, "log");
   assert.match(describeProfile(p), /^default: default action allow, \d+ rules on \d+ syscalls/);
-  assert.equal(describeProfile(null), "disabled (unconfined)");
+  assert.match(describeProfile(null), /^unconfined: no profile, only the guard/);
+  assert.match(describeProfile(unconfinedProfile()), /^unconfined: no profile, only the guard/);
 });
 
 Deno.test("seedProfile: allowlist, denylist and audit", () => {
@@ -100,6 +101,7 @@ Deno.test("parseAuditRecord: kill and log records, x32 and i386", () => {
     `exe="/probe/probe" sig=31 arch=${arch} syscall=${nr} compat=0 ip=0x1 code=${code}`;
   assert.deepEqual(parseAuditRecord(rec("c000003e", 110, "0x80000000")), {
     pid: 42,
+    uid: 0,
     comm: "probe",
     syscall: "getppid",
     arch: "x86_64",
@@ -110,4 +112,12 @@ Deno.test("parseAuditRecord: kill and log records, x32 and i386", () => {
   assert.equal(parseAuditRecord(rec("40000003", 20, "0x7ffc0000"))?.action, "log");
   assert.equal(parseAuditRecord(rec("40000003", 20, "0x7ffc0000"))?.syscall, "getpid");
   assert.equal(parseAuditRecord("6,1,2,-;audit: type=1400 something"), null);
+});
+
+Deno.test("profileActions: what a profile may do with a syscall on an ABI", () => {
+  assert.deepEqual(profileActions(defaultProfile(), "getpid", "x86"), ["kill_process"]);
+  assert.deepEqual(profileActions(defaultProfile(), "getpid", "native"), ["allow"]);
+  assert.deepEqual(profileActions(defaultProfile(), "ptrace", "native"), [{ errno: 1 }]);
+  assert.deepEqual(profileActions(defaultProfile({ action: "log" }), "ptrace", "native"), ["log"]);
+  assert.deepEqual(profileActions(seedProfile(["read"], "kill_process"), "write", "native"), ["kill_process"]);
 });

@@ -179,7 +179,8 @@ export function encodeSpec(
   w.record(T.ROOT, () => {
     // A read-only rootdir is read-only before anything is built in it, so the build never writes to the
     // host's directory (a missing mount point is an error); a new tmpfs root becomes read-only after the build.
-    w.u32(plan.root.source !== null && plan.root.readonly ? MF.NOSUID | MF.RDONLY : MF.NOSUID);
+    // Never a device through the root: a rootdir's device nodes stay unusable.
+    w.u32((plan.root.source !== null && plan.root.readonly ? MF.NOSUID | MF.RDONLY : MF.NOSUID) | MF.NODEV);
     w.str(plan.root.source ?? "");
   });
   for (const op of plan.mounts) mountRecord(w, op);

@@ -1,11 +1,13 @@
 /**
- * A sandbox with its own pseudo-terminal. When the caller's stdin is a
- * terminal, the command must not get it: with an fd on the caller's
- * terminal it could push keystrokes into the caller's shell (TIOCSTI) or
- * change its mode. Instead the command gets the slave of a new pty as its
- * controlling terminal, in a new session where job control works, and this
- * module relays bytes between the caller's terminal (in raw mode, so that
- * Ctrl-C and Ctrl-Z reach the pty's line discipline) and the master.
+ * A sandbox with its own pseudo-terminal. When any of the caller's stdin,
+ * stdout or stderr is a terminal, the command must not get it: with an fd
+ * on the caller's terminal it could push keystrokes into the caller's shell
+ * (TIOCSTI) or change its mode (`stty -echo <&1`). Instead the command gets
+ * the slave of a new pty in place of each terminal, as its controlling
+ * terminal, in a new session where job control works, and this module
+ * relays bytes between the caller's terminal (stdin in raw mode when it is
+ * a terminal, so that Ctrl-C and Ctrl-Z reach the pty's line discipline)
+ * and the master.
  *
  * The relay runs in the native core on a worker thread and ends when no
  * slave fd is left open: the sandbox's init holds none once the command is
@@ -85,13 +87,14 @@ export async function isTerminal(fd: number, nativePath?: string): Promise<boole
  * Starts a sandbox whose command runs on its own pseudo-terminal, as the
  * leader of a new session with the pty as its controlling terminal. Each of
  * `io.stdio` that is a terminal is replaced by the pty's slave; the others
- * are passed as they are. When stdin is not a terminal this is
+ * are passed as they are. When none is a terminal this is
  * {@link startSandbox} with a new session and no controlling terminal.
  *
- * While it runs, the caller's terminal (stdin) is in raw mode, its window
- * size is passed on at every SIGWINCH, and the command's output is written
- * to the first of stdout, stderr that is a terminal. `finished` resolves
- * after the relay has ended and the caller's terminal mode is restored.
+ * While it runs, a terminal stdin is in raw mode and relayed to the pty,
+ * the window size is passed on at every SIGWINCH, and the command's output
+ * is written to the first of stdout, stderr that is a terminal. `finished`
+ * resolves after the relay has ended and the caller's terminal mode is
+ * restored; the mode is restored as well if this process exits meanwhile.
  *
  * @example
  * ```ts ignore
@@ -105,12 +108,14 @@ export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePat
   const { stdio: _, ...rest } = io;
   const saved = new Uint8Array(native.hk_tty_size());
   const scratch = new Uint8Array(saved.length);
-  const input = hostStdio[0];
-  if (!isTty(native, input, saved)) {
-    return startSandbox(plan, { ...rest, stdio: hostStdio, session: "new" }, nativePath);
-  }
-  const ttys = hostStdio.map((fd, i) => i === 0 || isTty(native, fd, scratch));
-  const output = hostStdio[1] !== input && ttys[1] ? hostStdio[1] : ttys[2] ? hostStdio[2] : hostStdio[1];
+  const ttys = hostStdio.map((fd) => isTty(native, fd, scratch));
+  if (!ttys.some((t) => t)) return startSandbox(plan, { ...rest, stdio: hostStdio, session: "new" }, nativePath);
+  // Input is relayed only from a terminal stdin; otherwise the command reads its stdin as it is.
+  const input = ttys[0] ? hostStdio[0] : -1;
+  const output = ttys[1] ? hostStdio[1] : ttys[2] ? hostStdio[2] : hostStdio[1];
+  // The terminal whose mode and size the pty starts with.
+  const model = ttys[0] ? hostStdio[0] : output;
+  isTty(native, model, saved);
 
   const pair = new Int32Array(2);
   let rc = native.hk_pty_open(pair);
@@ -122,11 +127,12 @@ export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePat
   try {
     // The pty starts in the caller's mode and size; the caller's terminal then goes raw.
     if ((rc = native.hk_tty_set(slave, saved, BigInt(saved.length))) < 0) fail(native, "pseudo-terminal mode", rc);
-    native.hk_tty_winsize(input, slave, null);
+    native.hk_tty_winsize(model, slave, null);
     if ((rc = native.hk_pipe(stop)) < 0) fail(native, "relay pipe", rc);
     const stdio = hostStdio.map((fd, i) => ttys[i] ? slave : fd) as [number, number, number];
     const node = withTtyNode(plan, slavePath(slave));
-    sandbox = await startSandbox(node, { ...rest, stdio, session: "tty" }, nativePath);
+    // The native core makes stdin the controlling terminal; with another stdin the command has none (a new session).
+    sandbox = await startSandbox(node, { ...rest, stdio, session: ttys[0] ? "tty" : "new" }, nativePath);
   } catch (e) {
     closeAll();
     throw e;
@@ -135,8 +141,11 @@ export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePat
     native.hk_close(slave);
   }
 
-  native.hk_tty_raw(input);
-  const resize = () => void native.hk_tty_winsize(input, master, null);
+  // The caller's terminal goes raw only when it is stdin; its mode comes back on every way out.
+  const restore = () => void (input >= 0 && native.hk_tty_set(input, saved, BigInt(saved.length)));
+  if (input >= 0) native.hk_tty_raw(input);
+  globalThis.addEventListener("unload", restore);
+  const resize = () => void native.hk_tty_winsize(model, master, null);
   Deno.addSignalListener("SIGWINCH", resize);
   const relay = native.hk_pty_relay(input, output, master, stop[0]);
   const finished = sandbox.finished.finally(async () => {
@@ -148,7 +157,8 @@ export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePat
       clearTimeout(timer);
     } finally {
       Deno.removeSignalListener("SIGWINCH", resize);
-      native.hk_tty_set(input, saved, BigInt(saved.length));
+      restore();
+      globalThis.removeEventListener("unload", restore);
       closeAll();
     }
   });

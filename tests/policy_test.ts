@@ -189,6 +189,8 @@ sandboxTest("a policy's extended keys act in the sandbox; flags add to and overr
   const dir = await tempDir();
   try {
     await Deno.writeTextFile(`${dir}/data`, "data\n");
+    // As root, user daemon inside is daemon on the host: it reads the bind as any other user would.
+    await Deno.chmod(dir, 0o755);
     await Deno.writeTextFile(
       `${dir}/base.toml`,
       `include = ["${policy("KISS-policy")}"]\nhostname = "base"\n[env]\nFROM = "base"\nKEEP = "kept"\n`,

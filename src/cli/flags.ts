@@ -17,6 +17,7 @@
 import type { Container, ContainerMount } from "../container.ts";
 import { UsageError } from "../errors.ts";
 import { MAX_ID } from "../idmap.ts";
+import { MAX_TMPFS_SIZE, parseSize } from "../plan.ts";
 import type { Namespace } from "../namespace.ts";
 import { RLIMIT_NAMES } from "../rlimit.ts";
 import { resolveUser } from "../user.ts";
@@ -169,6 +170,25 @@ function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
 }
 
+/**
+ * A tmpfs size parser for `flag`: bytes, or a number with K, M or G.
+ *
+ * @example
+ * ```ts
+ * import { sizeArg } from "./flags.ts";
+ * console.log(sizeArg("--tmpfs-size")("16M")); // 16777216
+ * ```
+ */
+export function sizeArg(flag: string): (value: string) => number {
+  return (value: string): number => {
+    const n = parseSize(value);
+    if (n === null || n < 1 || n > MAX_TMPFS_SIZE) {
+      throw new UsageError(`${flag}: expected a size from 1 byte to 1T (bytes, or with K, M, G), got "${value}"`, flag);
+    }
+    return n;
+  };
+}
+
 function target(path: string, flag: string): string {
   if (!path.startsWith("/")) throw new UsageError(`${flag}: expected an absolute path, got "${path}"`, flag);
   return path;
@@ -194,8 +214,15 @@ function bindFlag(name: string, short: string | undefined, readonly: boolean, br
     repeat: true,
     files: true,
     parse: (v): ContainerMount => {
-      const b = parseBind(`--${name}`)(v);
-      return { kind: "bind", source: absolute(b.source), target: absolute(b.target), readonly };
+      const flag = `--${name}`;
+      const b = parseBind(flag)(v);
+      // A relative SRC is the caller's path; DST is a sandbox path, which has no working directory to be relative to.
+      const source = absolute(b.source);
+      const dst = b.target === b.source ? source : target(b.target, flag);
+      if (dst.replace(/\/+$/, "") === "") {
+        throw new UsageError(`${flag}: cannot bind onto the sandbox's root /: use --rootdir ${b.source}`, flag);
+      }
+      return { kind: "bind", source, target: dst, readonly };
     },
     order: mount,
   };
@@ -235,12 +262,29 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
   bindFlag("bindmount-rw", "B", false, "same as --rw-bind"),
   {
     name: "tmpfs",
-    value: "DIR",
+    value: "DIR[:SIZE]",
     files: true,
     repeat: true,
-    brief: "mount a new tmpfs at DIR (repeatable)",
-    parse: (v): ContainerMount => ({ kind: "tmpfs", target: target(v, "--tmpfs") }),
+    brief: "mount a new tmpfs at DIR, of SIZE bytes (K, M, G; repeatable)",
+    parse: (v): ContainerMount => {
+      const parts = splitColons(v);
+      if (parts.length > 2 || !parts[0]) throw new UsageError(`--tmpfs: expected DIR[:SIZE], got "${v}"`, "--tmpfs");
+      const dir = target(parts[0], "--tmpfs");
+      if (dir.replace(/\/+$/, "") === "") {
+        throw new UsageError(
+          `--tmpfs: cannot mount over the sandbox's root /: the root is already a new tmpfs`,
+          "--tmpfs",
+        );
+      }
+      return { kind: "tmpfs", target: dir, size: parts[1] === undefined ? undefined : sizeArg("--tmpfs")(parts[1]) };
+    },
     order: mount,
+  },
+  {
+    name: "tmpfs-size",
+    value: "SIZE",
+    brief: "size of every tmpfs that gives none (default 128M)",
+    parse: sizeArg("--tmpfs-size"),
   },
   {
     name: "devfs",
@@ -261,6 +305,9 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
       const [dir, mode, extra] = v.split(":");
       if (extra !== undefined || (mode !== undefined && !/^[0-7]{1,4}$/.test(mode))) {
         throw new UsageError(`--dir: expected DIR[:MODE] with an octal MODE, got "${v}"`, "--dir");
+      }
+      if (mode !== undefined && parseInt(mode, 8) & 0o6000) {
+        throw new UsageError(`--dir: set-uid and set-gid bits are not allowed in MODE, got "${v}"`, "--dir");
       }
       return { kind: "dir", target: target(dir, "--dir"), mode: mode === undefined ? 0o755 : parseInt(mode, 8) };
     },
@@ -289,7 +336,17 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     parse: (v) => {
       const m = /^(.+?)(:rw|:ro)?$/.exec(v);
       if (!m) throw new UsageError(`--rootdir: expected DIR[:rw], got "${v}"`, "--rootdir");
-      return { path: absolute(m[1]), rw: m[2] === ":rw" };
+      const path = absolute(m[1]);
+      let isDir = true; // a missing DIR is reported by plan building
+      try {
+        isDir = Deno.statSync(path).isDirectory;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) {
+          throw new UsageError(`--rootdir: cannot use ${path}: ${e instanceof Error ? e.message : e}`, "--rootdir");
+        }
+      }
+      if (!isDir) throw new UsageError(`--rootdir: ${path} is not a directory`, "--rootdir");
+      return { path, rw: m[2] === ":rw" };
     },
   },
   {
@@ -502,6 +559,7 @@ export type SandboxFlags = Record<string, unknown> & {
   gid?: number;
   user?: string;
   limitWalltime?: number;
+  tmpfsSize?: number;
 };
 /**
  * Applies the network and Landlock flags.
@@ -602,6 +660,7 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
     if (typeof v === "number") c.limit(name, v);
   }
   if (o.limitWalltime !== undefined) c.walltime(o.limitWalltime);
+  if (o.tmpfsSize !== undefined) c.tmpfsSize(o.tmpfsSize);
   applyIsolation(c, o);
   if (typeof o.seccomp === "string") c.seccomp(resolveSeccomp(o.seccomp));
 }

@@ -1,6 +1,12 @@
 /**
- * Where `--report-file` writes the result, safe against a payload that
- * plants a symlink at that path.
+ * Where `--report-file` writes the result: a file opened before the
+ * sandbox starts and written through that descriptor after it ends, so
+ * nothing the payload does to the path meanwhile (a symlink in its place,
+ * its directory swapped for a symlink, a directory named like it) moves
+ * the report anywhere else. What an earlier sandbox left at the path is
+ * not followed either: a symlink in a directory a read-write bind of this
+ * plan holds is replaced by a new file, and a path that leads through a
+ * symlink inside such a directory is refused.
  *
  * @module
  */
@@ -9,19 +15,19 @@ import type { Plan } from "../plan.ts";
 
 /** A report destination: written once after the run, then closed. */
 export interface ReportFile {
-  /** Writes the whole text. */
+  /** The path as given. */
+  readonly path: string;
+  /** Writes the whole text; rejects when it cannot (e.g. ENOSPC on /dev/full). */
   write(text: string): Promise<void>;
-  /** Releases the file, if one was opened. */
+  /** Releases the file. */
   close(): void;
 }
 
 /**
- * Opens where the report goes, before the sandbox starts. A path in a
- * directory the sandbox can write (under a read-write bind of `plan`) is the
- * payload's to change: it could leave a symlink there to any file of the
- * caller. Such a report is written to a new file beside it and renamed over
- * the path (rename replaces a link, never its target). Anywhere else the
- * file is opened now, so `/dev/stdout` and the like work.
+ * Opens where the report goes, before the sandbox starts: created when
+ * missing, not truncated until the report is written (a run that cannot
+ * start leaves an old report alone). Throws {@link UsageError} naming
+ * `--report-file` when it cannot be opened.
  *
  * @example
  * ```ts ignore
@@ -31,44 +37,44 @@ export interface ReportFile {
  * ```
  */
 export async function openReport(path: string, plan: Plan): Promise<ReportFile> {
-  const fail = (e: unknown) =>
-    new UsageError(`--report-file: cannot open ${path}: ${e instanceof Error ? e.message : e}`, "--report-file", {
-      cause: e,
-    });
+  const fail = (why: unknown) =>
+    new UsageError(
+      `--report-file: cannot open ${path}: ${why instanceof Error ? why.message : why}`,
+      "--report-file",
+      { cause: why },
+    );
   const abs = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
-  let dir: string;
-  try {
-    dir = Deno.realPathSync(abs.slice(0, abs.lastIndexOf("/")) || "/");
-  } catch (e) {
-    throw fail(e);
-  }
-  const writable = plan.mounts.some((m) =>
-    m.kind === "bind" && !m.readonly && (dir === m.source || dir.startsWith(m.source.replace(/\/$/, "") + "/"))
-  );
-  if (writable) {
-    const target = `${dir === "/" ? "" : dir}/${abs.slice(abs.lastIndexOf("/") + 1)}`;
-    return {
-      async write(text) {
-        const tmp = `${target}.${crypto.randomUUID()}.tmp`;
-        try {
-          await Deno.writeTextFile(tmp, text, { createNew: true, mode: 0o644 });
-          await Deno.rename(tmp, target);
-        } catch (e) {
-          await Deno.remove(tmp).catch(() => {});
-          throw e;
-        }
-      },
-      close() {},
-    };
-  }
+  const dir = abs.slice(0, abs.lastIndexOf("/")) || "/";
+  const writable = (p: string) =>
+    plan.mounts.some((m) =>
+      m.kind === "bind" && !m.readonly && (p === m.source || p.startsWith(m.source.replace(/\/$/, "") + "/"))
+    );
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { write: true, create: true, truncate: true });
+    const real = Deno.realPathSync(dir);
+    if (writable(dir) && real !== dir) {
+      throw new Error(`its directory leads through a symlink inside a read-write bind (to ${real})`);
+    }
+    if (writable(real)) {
+      // The sandbox may have left a symlink here in an earlier run: replace it, never follow it.
+      if ((await Deno.lstat(abs).catch(() => null))?.isSymlink) await Deno.remove(abs);
+    }
+    file = await Deno.open(abs, { write: true, create: true, mode: 0o644 });
   } catch (e) {
     throw fail(e);
   }
+  let regular = false;
+  try {
+    regular = (await file.stat()).isFile;
+  } catch { /* not knowable: written as a stream */ }
   return {
+    path,
     async write(text) {
+      // The payload may have written to the file meanwhile (it lay in a writable bind): start it over.
+      if (regular) {
+        await file.truncate(0);
+        await file.seek(0, Deno.SeekMode.Start);
+      }
       const bytes = new TextEncoder().encode(text);
       for (let n = 0; n < bytes.length;) n += await file.write(bytes.subarray(n));
     },

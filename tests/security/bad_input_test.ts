@@ -48,3 +48,56 @@ sandboxTest("bad input: every malformed policy or flag names its key, exits 2 or
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+sandboxTest(
+  "bad input: relative bind targets, mounts over /, a file as rootdir, endless policies, set-id dirs",
+  async () => {
+    const dir = await tempDir();
+    try {
+      const run = ["--", "/bin/sh", "-c", `touch ${dir}/ran`];
+      await Deno.writeTextFile(`${dir}/file`, "");
+      const flags: [string[], RegExp][] = [
+        [["--ro-bind", "/usr:usr"], /--ro-bind: expected an absolute path, got "usr"/],
+        [["--rw-bind", `${dir}:relative/dir`], /--rw-bind: expected an absolute path/],
+        [["--tmpfs", "/"], /--tmpfs: cannot mount over the sandbox's root/],
+        [["--ro-bind", "/usr:/"], /--ro-bind: cannot bind onto the sandbox's root/],
+        [["--rw-bind", `${dir}:/`], /--rw-bind: cannot bind onto the sandbox's root/],
+        [["--rootdir", `${dir}/file`], /--rootdir: .*file is not a directory/],
+        [["--rootdir", `${dir}/file:rw`], /--rootdir: .*file is not a directory/],
+        [["--policy-file", "/dev/zero"], /--policy-file: cannot read \/dev\/zero: .*larger than/],
+        [["--dir", "/d:6777"], /--dir: set-uid and set-gid bits are not allowed/],
+        [["--dir", "/d:4755"], /--dir: set-uid and set-gid bits are not allowed/],
+        [["--tmpfs", "/t:0"], /--tmpfs: expected a size/],
+        [["--tmpfs-size", "-1"], /--tmpfs-size: expected a size/],
+      ];
+      for (const [f, key] of flags) {
+        const r = await hakoniwa(["run", "--rw-bind", dir, ...f, ...run]);
+        assert.equal(r.code, 2, `${f.join(" ")}: exit ${r.code} ${r.stderr}`);
+        assert.match(r.stderr, key, f.join(" "));
+      }
+      const check = await hakoniwa(["check", "/dev/zero"]);
+      assert.equal(check.code, 2, check.stderr);
+      assert.match(check.stderr, /check: cannot read \/dev\/zero: .*larger than/);
+      const policies: [string, RegExp][] = [
+        ['mounts = [{ source = "/usr", target = "/" }]', /mounts\[0\]\.target.*root/],
+        ['mounts = [{ fstype = "tmpfs", target = "/" }]', /mounts\[0\]\.target.*root/],
+        ['dirs = [{ target = "/d", mode = 0o6777 }]', /dirs\[0\]\.mode.*set-uid/],
+        [`rootdir = { path = "${dir}/file" }`, /rootdir.*not a directory/],
+        ['tmpfs_size = "lots"', /tmpfs_size/],
+        ['mounts = [{ fstype = "tmpfs", target = "/t", size = 0 }]', /mounts\[0\]\.size/],
+        ['mounts = [{ source = "/usr", size = 5 }]', /mounts\[0\]\.size/],
+        ['include = ["/dev/zero"]', /include.*\/dev\/zero.*larger than/],
+      ];
+      for (const [text, key] of policies) {
+        const file = `${dir}/p.toml`;
+        await Deno.writeTextFile(file, text);
+        const r = await hakoniwa(["run", "--policy-file", file, "--rw-bind", dir, ...run]);
+        assert.equal(r.code, 2, `${JSON.stringify(text)}: exit ${r.code} ${r.stderr}`);
+        assert.match(r.stderr, key, JSON.stringify(text));
+      }
+      await assert.rejects(Deno.stat(`${dir}/ran`), "a command ran after bad input");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

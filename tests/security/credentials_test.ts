@@ -55,9 +55,10 @@ sandboxTest("credentials: Seccomp 2 under the default policy (needs the default 
 });
 
 sandboxTest(
-  "credentials: --seccomp unconfined really has no filter, Seccomp 0 (needs the --seccomp flag)",
+  "credentials: --seccomp unconfined has the guard alone, one filter (needs the --seccomp flag)",
   async () => {
     const st = await statusOf(["--seccomp", "unconfined"]);
-    assert.equal(st.get("Seccomp"), "0");
+    assert.equal(st.get("Seccomp"), "2");
+    assert.equal(st.get("Seccomp_filters"), "1");
   },
 );

@@ -35,6 +35,8 @@ export interface PolicyMount {
   fstype?: "tmpfs" | "proc" | "devfs";
   /** Size in bytes of a tmpfs (default: `tmpfs_size`). */
   size?: number;
+  /** A bind whose source is missing is skipped (default true for policies; 1.x configs set false: an error). */
+  optional?: boolean;
 }
 
 /** Namespaces a policy may share with the host (the others are always new). */
@@ -604,7 +606,10 @@ export function containerFromPolicy(policy: Policy): Container {
     if (m.fstype === "tmpfs") c.tmpfs(m.target, m.size === undefined ? {} : { size: m.size });
     else if (m.fstype === "proc") c.procfs(m.target);
     else if (m.fstype === "devfs") c.devfs(m.target);
-    else c.settings.mounts.push({ kind: "bind", source: m.source!, target: m.target, readonly: !m.rw, optional: true });
+    else {
+      const optional = m.optional ?? true;
+      c.settings.mounts.push({ kind: "bind", source: m.source!, target: m.target, readonly: !m.rw, optional });
+    }
   }
   for (const f of policy.files) c.file(f.target, f.contents);
   for (const d of policy.dirs) c.dir(d.target, d.mode);

@@ -1,0 +1,160 @@
+/**
+ * hakoniwa 1.x's CLI cases (its trycmd tests, ported as data in cases/*.json)
+ * run against this checkout's CLI, as root and rootless. A case passes, or
+ * is listed in docs/compat.md with its reason and reported as ignored with
+ * that reason. Cases with `-c/--config` go through config_driver.ts (the
+ * `loadConfig1x` hook) while the CLI itself has no `-c`.
+ */
+import assert from "node:assert/strict";
+import { cliArgv, IS_ROOT, ROOT, SKIP_REASON, WHO } from "../helpers.ts";
+import { outputMatches } from "./match.ts";
+
+interface Case {
+  id: string;
+  args: string[];
+  code: number;
+  output: string;
+  env?: Record<string, string | null>;
+}
+interface CaseFile {
+  source: string;
+  cases: Case[];
+}
+
+const HERE = `${ROOT}/tests/compat`;
+
+/** Cases listed in docs/compat.md: `| \`id\` | both/root/rootless | reason |`. */
+export function listedCases(markdown: string): Map<string, { when: string; reason: string }> {
+  const out = new Map<string, { when: string; reason: string }>();
+  for (const line of markdown.split("\n")) {
+    const m = /^\| `([^`]+)` +\| (both|root|rootless) +\| (.+?) +\|$/.exec(line);
+    if (m) out.set(`${m[1]}@${m[2]}`, { when: m[2], reason: m[3] });
+  }
+  return out;
+}
+
+const files: [string, CaseFile][] = [];
+for (const e of [...Deno.readDirSync(`${HERE}/cases`)].sort((a, b) => a.name.localeCompare(b.name))) {
+  if (e.name.endsWith(".json")) files.push([e.name, JSON.parse(Deno.readTextFileSync(`${HERE}/cases/${e.name}`))]);
+}
+const listed = listedCases(Deno.readTextFileSync(`${ROOT}/docs/compat.md`));
+const allIds = files.flatMap(([, f]) => f.cases.map((c) => c.id));
+
+function reasonFor(id: string): string | undefined {
+  return (listed.get(`${id}@both`) ?? listed.get(`${id}@${WHO}`))?.reason;
+}
+
+/** Copies the host programs and the libraries they load into `dir`: a small root for --rootdir. */
+function buildRootfs(dir: string): void {
+  const programs = ["/usr/bin/cat", "/usr/bin/ls", "/usr/bin/sh", "/usr/bin/dash", "/usr/bin/id"];
+  const libs = new Set<string>();
+  for (const p of programs) {
+    const out = new TextDecoder().decode(new Deno.Command("ldd", { args: [p], stdout: "piped" }).outputSync().stdout);
+    for (const m of out.matchAll(/(\/\S+\.so[^\s]*)/g)) libs.add(m[1]);
+  }
+  for (const d of ["bin", "proc", "dev", "tmp", "etc"]) Deno.mkdirSync(`${dir}/${d}`, { recursive: true });
+  for (const p of programs) {
+    try {
+      Deno.copyFileSync(Deno.realPathSync(p), `${dir}/bin/${p.slice(p.lastIndexOf("/") + 1)}`);
+    } catch { /* not on this host */ }
+  }
+  for (const lib of libs) {
+    Deno.mkdirSync(`${dir}${lib.slice(0, lib.lastIndexOf("/"))}`, { recursive: true });
+    Deno.copyFileSync(Deno.realPathSync(lib), `${dir}${lib}`);
+  }
+  Deno.writeTextFileSync(`${dir}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
+  Deno.writeTextFileSync(`${dir}/etc/group`, "root:x:0:\n");
+}
+
+/** A working directory laid out like 1.x's hakoniwa-cli/: ./tests/fixtures/{config,scripts,rootfs}. */
+function workspace(): string {
+  const ws = Deno.makeTempDirSync({ prefix: "hakoniwa-compat-" });
+  const copy = (from: string, to: string) => {
+    for (const e of Deno.readDirSync(from)) {
+      if (e.isDirectory) {
+        Deno.mkdirSync(`${to}/${e.name}`, { recursive: true });
+        copy(`${from}/${e.name}`, `${to}/${e.name}`);
+      } else Deno.copyFileSync(`${from}/${e.name}`, `${to}/${e.name}`);
+    }
+  };
+  Deno.mkdirSync(`${ws}/tests/fixtures`, { recursive: true });
+  copy(`${HERE}/fixtures`, `${ws}/tests/fixtures`);
+  buildRootfs(`${ws}/tests/fixtures/rootfs`);
+  Deno.writeTextFileSync(`${ws}/Cargo.toml`, "");
+  return ws;
+}
+
+const cliHasConfig = SKIP_REASON === null &&
+  new TextDecoder().decode(
+    new Deno.Command(cliArgv()[0], { args: [...cliArgv("run", "--help").slice(1)], stdout: "piped", stderr: "piped" })
+      .outputSync().stdout,
+  ).includes("--config");
+
+let ws: string | null = null;
+let passed = 0;
+let ran = 0;
+
+async function runCase(c: Case, dir: string): Promise<{ code: number; output: string }> {
+  const flags = c.args.includes("--") ? c.args.slice(0, c.args.indexOf("--")) : c.args;
+  const viaDriver = !cliHasConfig && (flags.includes("--config") || flags.includes("-c"));
+  const argv = viaDriver
+    ? [Deno.execPath(), "run", "-A", "--no-check", `${HERE}/config_driver.ts`, ...c.args]
+    : cliArgv(...c.args);
+  const env = Deno.env.toObject();
+  for (const [k, v] of Object.entries(c.env ?? {})) {
+    if (v === null) delete env[k];
+    else env[k] = v;
+  }
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", 'exec "$@" 2>&1', "sh", ...argv],
+    cwd: dir,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  return { code: out.code, output: new TextDecoder().decode(out.stdout) };
+}
+
+Deno.test("compat: every case listed in docs/compat.md exists", () => {
+  const unknown = [...listed.keys()].map((k) => k.slice(0, k.lastIndexOf("@"))).filter((id) => !allIds.includes(id));
+  assert.deepEqual(unknown, []);
+  assert.equal(new Set(allIds).size, allIds.length, "case ids are unique");
+});
+
+for (const [name, file] of files) {
+  for (const c of file.cases) {
+    const reason = reasonFor(c.id);
+    Deno.test({
+      name: `compat ${name.replace(/\.json$/, "")}: ${c.id} [${WHO}]${reason ? ` — listed: ${reason}` : ""}`,
+      ignore: reason !== undefined || SKIP_REASON !== null,
+      sanitizeResources: true,
+      fn: async () => {
+        ws ??= workspace();
+        ran++;
+        const got = await runCase(c, ws);
+        const ok = got.code === c.code && outputMatches(c.output, got.output, { cwd: ws });
+        assert(
+          ok,
+          `1.x case ${c.id} (${file.source}): hakoniwa ${c.args.join(" ")}\n` +
+            `expected exit ${c.code} and:\n${c.output}\ngot exit ${got.code} and:\n${got.output}`,
+        );
+        passed++;
+      },
+    });
+  }
+}
+
+globalThis.addEventListener("unload", () => {
+  if (ws) Deno.removeSync(ws, { recursive: true });
+  const total = allIds.length;
+  console.log(
+    `compat [${WHO}${IS_ROOT ? "" : ""}]: ${passed} of ${total} 1.x cases passed, ${ran - passed} failed, ${
+      total - ran
+    } listed in docs/compat.md${cliHasConfig ? "" : " (config cases through config_driver.ts)"}`,
+  );
+});

@@ -101,6 +101,10 @@ void hk_child_main(struct hk_spec *s) {
   if (n != 1 || poll(&alive, 1, 0) != 0) _exit(125);
   close(s->sync_fd);
   prctl(PR_SET_NAME, "hakoniwa-init");
+  /* A session of its own, so a new autogroup: /proc/1/autogroup inside reaches this one, not the caller's. */
+  if (setsid() < 0) hk_fail(s, HK_S_SETSID, errno, "setsid");
+  /* Nothing inside may ptrace it or read its memory (it has capabilities the command has not). */
+  if (prctl(PR_SET_DUMPABLE, 0) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_DUMPABLE");
 
   if (s->ns_flags & CLONE_NEWNS) hk_build_root(s);
   if ((s->ns_flags & CLONE_NEWUTS) && s->hostname &&

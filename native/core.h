@@ -42,6 +42,7 @@ struct hk_ll_rule {
 struct hk_spec {
   uint32_t ns_flags;
   const char *uid_map, *gid_map, *hostname;
+  const char *cgroup_procs; /* NULL: none */
   uint32_t root_flags;
   const char *root_src; /* "" = new tmpfs */
   struct hk_mount *mounts;

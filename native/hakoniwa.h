@@ -45,6 +45,7 @@ enum hk_tag {
   HK_T_LL_PATH = 17,   /* u64 access, str path (inside the sandbox) */
   HK_T_LL_PORT = 18,   /* u64 access, u64 port */
   HK_T_SETSID = 19,    /* u32 HK_SESSION_* */
+  HK_T_CGROUP = 20,    /* str: a cgroup.procs file the sandbox's init is moved into before it is released */
 };
 
 #define HK_SESSION_NEW 0u /* setsid: no controlling terminal */
@@ -129,6 +130,7 @@ enum hk_step {
   HK_S_KEYRING,
   HK_S_LOOPBACK,
   HK_S_INIT,
+  HK_S_CGROUP,
 };
 
 /* Records sent from the sandbox to the parent over the report pipe. */

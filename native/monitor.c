@@ -196,6 +196,15 @@ int main(int argc, char **argv) {
 
   char path[64];
   uint32_t step = write_maps(&s, (pid_t)pid, path, sizeof(path));
+  /* Into the caller's cgroup (e.g. a pids limit that binds root too) before it runs anything. */
+  if (!step && s.cgroup_procs) {
+    snprintf(path, sizeof(path), "%d", (int)pid);
+    if (write_file(s.cgroup_procs, path) < 0) {
+      int e = errno;
+      reap(pidfd);
+      hk_fail(&s, HK_S_CGROUP, e, s.cgroup_procs);
+    }
+  }
   if (step) {
     int e = errno;
     reap(pidfd);

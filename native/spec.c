@@ -113,6 +113,13 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
   case HK_T_UID_MAP: return str(r, &s->uid_map);
   case HK_T_GID_MAP: return str(r, &s->gid_map);
   case HK_T_HOSTNAME: return str(r, &s->hostname);
+  case HK_T_CGROUP:
+    if (str(r, &s->cgroup_procs) < 0) return -1;
+    if (s->cgroup_procs[0] != '/') {
+      r->why = "cgroup.procs path is not absolute";
+      return -1;
+    }
+    return 0;
   case HK_T_ROOT: return u32(r, &s->root_flags) < 0 ? -1 : str(r, &s->root_src);
   case HK_T_MOUNT: {
     struct hk_mount *m = &s->mounts[ix[tag]++];

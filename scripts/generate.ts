@@ -86,7 +86,16 @@ function abiModule(header: string): string {
   const steps = groups.get("S") ?? [];
   const byNumber: string[] = [""];
   for (const [k, v] of steps) byNumber[v] = k.toLowerCase().replaceAll("_", "-");
-  out += `/** Setup step names by number (HK_S_*, lowercase, "_" as "-"). */\nexport const SETUP_STEPS = ${
+  out += `/**
+ * The setup steps a SetupError names, by number (HK_S_* of native/hakoniwa.h, lowercase, "_" as "-").
+ *
+ * @example
+ * \`\`\`ts
+ * import { SETUP_STEPS } from "../../mod.ts";
+ * console.log(SETUP_STEPS.includes("pivot-root")); // true
+ * \`\`\`
+ */
+export const SETUP_STEPS = ${
     JSON.stringify(byNumber)
   } as const;\n`;
   return out;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SETUP_STEPS as GENERATED_STEPS } from "./generated/abi.ts";
+import { SETUP_STEPS } from "./generated/abi.ts";
 
 /**
  * Base class of every error hakoniwa raises.
@@ -86,8 +86,8 @@ export class PolicyError extends HakoniwaError {
   }
 }
 
-/** Setup steps of the native core by number (`enum hk_step` of native/hakoniwa.h, generated). */
-export const SETUP_STEPS: typeof GENERATED_STEPS = GENERATED_STEPS;
+// Setup steps of the native core by number (`enum hk_step` of native/hakoniwa.h, generated into abi.ts).
+export { SETUP_STEPS };
 
 /** The name of a setup step, e.g. `"bind"` or `"execve"`. */
 export type SetupStep = (typeof SETUP_STEPS)[number];
@@ -119,6 +119,7 @@ const WHAT: Partial<Record<SetupStep, string>> = {
   loopback: "cannot bring up the loopback interface",
   keyring: "cannot create a session keyring",
   init: "cannot start the hakoniwa-init program",
+  cgroup: "cannot limit the sandbox's processes",
 };
 
 /**

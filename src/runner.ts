@@ -18,6 +18,7 @@ import { describeEvent, SeccompAudit } from "./seccomp_audit.ts";
 import { encodeSpec, type SpawnIo } from "./spec.ts";
 import { negotiateLandlock } from "./landlock.ts";
 import { type PastaHandle, startPasta } from "./network.ts";
+import { pidsCgroup } from "./cgroup.ts";
 import { currentHelperHost, prepareIdMapHelpers, runIdMapHelpers } from "./idmap_helper.ts";
 import { logger } from "./log.ts";
 
@@ -207,6 +208,10 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   // The seccomp filter is compiled here, in the parent, before clone.
   // Even a plan without a profile gets the guard (no set-id files, no keyrings): unconfined is the guard alone.
   if (!io.seccomp) io = { ...io, seccomp: compileProfile(plan.seccomp ?? unconfinedProfile()) };
+  // Host uid 0 is exempt from RLIMIT_NPROC: for root, the nproc limit is also a pids cgroup of the sandbox's own.
+  const nproc = plan.rlimits.find((l) => l.name === "nproc")?.value;
+  const cgroup = nproc !== undefined && Deno.uid() === 0 && !io.cgroupProcs ? pidsCgroup(Number(nproc)) : null;
+  if (cgroup) io = { ...io, cgroupProcs: cgroup.procs };
   const spec = encodeSpec(plan, io, { hold, callerWritesMaps: helpers !== null });
   const audit = SeccompAudit.forPlan(native, plan);
   const out = new BigInt64Array(5);
@@ -214,6 +219,7 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   const startTime = new Date();
   if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) {
     audit?.close();
+    cgroup?.remove();
     throw setupError(native, new BigInt64Array(err.buffer, 0, SLOTS), err);
   }
   const [pid, pidfd, reportFd, startNs, holdFd] = Array.from(out, Number);
@@ -252,6 +258,7 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
     open = false;
     pasta?.stop();
     native.hk_close(pidfd);
+    cgroup?.remove();
     if (started.status === "rejected") {
       audit?.close();
       throw started.reason;

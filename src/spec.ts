@@ -39,6 +39,8 @@ export interface SpawnIo {
   session: keyof typeof SESSION;
   /** May the sandbox call setgroups (only when the caller is privileged). */
   setgroups: boolean;
+  /** A `cgroup.procs` file the sandbox's init is moved into before it runs anything (root's nproc limit). */
+  cgroupProcs?: string;
   /** A compiled seccomp program (struct sock_filter[]), if any. */
   seccomp?: Uint8Array;
   /** A Landlock ruleset, if any. */
@@ -176,6 +178,7 @@ export function encodeSpec(
     w.record(T.GID_MAP, () => w.str(formatIdMap(plan.gidMap)));
   }
   w.record(T.HOSTNAME, () => w.str(plan.hostname));
+  if (io.cgroupProcs) w.record(T.CGROUP, () => w.str(io.cgroupProcs!));
   w.record(T.ROOT, () => {
     // A read-only rootdir is read-only before anything is built in it, so the build never writes to the
     // host's directory (a missing mount point is an error); a new tmpfs root becomes read-only after the build.

@@ -570,7 +570,7 @@ export type SandboxFlags = Record<string, unknown> & {
  * import { applyIsolation } from "./flags.ts";
  * const c = Container.empty();
  * applyIsolation(c, { network: "host" });
- * console.log(c.settings.network.mode); // "host"
+ * console.log(c.settings.network?.mode); // "host"
  * ```
  */
 export function applyIsolation(c: Container, o: Record<string, unknown>): void {

@@ -67,6 +67,7 @@ export const TAG = {
   LL_PATH: 17,
   LL_PORT: 18,
   SETSID: 19,
+  CGROUP: 20,
 } as const;
 /** HK_M_* of native/hakoniwa.h. */
 export const MOUNT_KIND = {
@@ -116,6 +117,7 @@ export const STEP = {
   KEYRING: 34,
   LOOPBACK: 35,
   INIT: 36,
+  CGROUP: 37,
 } as const;
 /** HK_R_* of native/hakoniwa.h. */
 export const RESULT_SLOT = {
@@ -131,5 +133,13 @@ export const RESULT_SLOT = {
   INIT_PID: 9,
   SLOTS: 10,
 } as const;
-/** Setup step names by number (HK_S_*, lowercase, "_" as "-"). */
-export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init"] as const;
+/**
+ * The setup steps a SetupError names, by number (HK_S_* of native/hakoniwa.h, lowercase, "_" as "-").
+ *
+ * @example
+ * ```ts
+ * import { SETUP_STEPS } from "../../mod.ts";
+ * console.log(SETUP_STEPS.includes("pivot-root")); // true
+ * ```
+ */
+export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup"] as const;

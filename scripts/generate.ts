@@ -95,9 +95,7 @@ function abiModule(header: string): string {
  * console.log(SETUP_STEPS.includes("pivot-root")); // true
  * \`\`\`
  */
-export const SETUP_STEPS = ${
-    JSON.stringify(byNumber)
-  } as const;\n`;
+export const SETUP_STEPS = ${JSON.stringify(byNumber)} as const;\n`;
   return out;
 }
 

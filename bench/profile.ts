@@ -27,8 +27,8 @@ step("load smol-toml");
 await import("../src/log.ts");
 await import("../src/template.ts");
 step("load log.ts, template.ts (no logtape, no handlebars)");
-await import("../src/native_cache.ts");
-step("load native_cache.ts (node:crypto while it imports it)");
+await import("../src/native_image.ts");
+step("load native_image.ts (the embedded core, base64)");
 const cli = await import("../cli.ts");
 step("load cli.ts and src/ modules");
 const { setupLogging } = await import("../src/log.ts");
@@ -48,18 +48,18 @@ const container = containerFromPolicy(policy);
 const plan = buildPlan(container.settings, { program: "/bin/true", args: [] }, currentHost());
 step("container + buildPlan");
 await loadNative();
-step("load native library (dlopen)");
+step("load native library (decode, Web Crypto check, sealed memfd, dlopen)");
 const filter = (plan as { seccomp?: unknown }).seccomp && seccomp
   ? (seccomp as unknown as { compileProfile(p: unknown): Uint8Array }).compileProfile(
     (plan as { seccomp?: unknown }).seccomp,
   )
   : undefined;
-step("compile seccomp profile (libseccomp)");
+step("seccomp program (built-in profiles ship compiled; the guard)");
 const sandbox = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: false, seccomp: filter });
-step("start (spec, audit socket, clone, id maps)");
+step("start (spec, kmsg when the profile logs or kills, vfork + exec of hakoniwa-init)");
 const report = await sandbox.finished;
 if (report.status !== "OK") throw new Error(`bench: /bin/true ended with ${report.status}: ${report.reason}`);
-step("wait (root, exec, exit, report)");
+step("wait (namespaces, root, exec, exit, report)");
 steps["total inside"] = performance.now();
 console.log(JSON.stringify(steps));
 Deno.exit(0);

@@ -391,6 +391,7 @@ summarize(
   ),
   "hakoniwa run",
 );
+const coldRss = lastSamples;
 const mem: Record<string, Samples> = { rss: {}, pss: {}, priv: {} };
 for (let i = 0; i < memRuns; i++) {
   for (
@@ -430,8 +431,6 @@ for (let i = 0; i < memRuns; i++) reportRss.push(((await runSandboxed("/bin/true
 summarize("5e", "hakoniwa report max_rss of /bin/true (upper bound, see README)", "MiB", {
   "report max_rss": reportRss,
 }, "report max_rss");
-
-const coldRss = lastSamples;
 
 // ---------------------------------------------------------------- 5f. cold start against Deno's own floor
 // What an empty `deno run` costs is the floor; these are the gates of a cold start (medians of paired rounds above),

@@ -73,7 +73,44 @@ export const SYMBOLS = {
 /** The loaded native core. */
 export type Native = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-let loaded: { path: string; from: string; lib: Deno.DynamicLibrary<typeof SYMBOLS> } | undefined;
+/** What every start needs; the rest (terminal, holds, errors, Landlock, libseccomp's export) is bound on first use. */
+const CORE = [
+  "hk_abi_version",
+  "hk_init_prepare",
+  "hk_spawn",
+  "hk_wait",
+  "hk_kill",
+  "hk_close",
+  "hk_open_null",
+  "hk_pipe",
+  "hk_read",
+  "hk_write",
+  "hk_kmsg_open",
+  "hk_kmsg_read",
+] as const satisfies readonly (keyof typeof SYMBOLS)[];
+
+function pick(names: readonly string[], keep: boolean): Deno.ForeignLibraryInterface {
+  return Object.fromEntries(Object.entries(SYMBOLS).filter(([k]) => names.includes(k) === keep));
+}
+
+/**
+ * The symbols, bound in two parts: Deno compiles a call stub per symbol, so
+ * binding only what a start needs shortens a cold start; the first use of
+ * any other symbol binds the rest (the library stays loaded by its path).
+ */
+function bindSymbols(path: string, core: Deno.DynamicLibrary<Deno.ForeignLibraryInterface>): Native {
+  const symbols: Record<string, unknown> = { ...core.symbols };
+  let rest: Record<string, unknown> | undefined;
+  for (const name of Object.keys(pick(CORE, false))) {
+    Object.defineProperty(symbols, name, {
+      enumerable: true,
+      get: () => (rest ??= Deno.dlopen(path, pick(CORE, false)).symbols)[name],
+    });
+  }
+  return symbols as unknown as Native;
+}
+
+let loaded: { path: string; from: string; symbols: Native } | undefined;
 
 /** Where the library comes from; the embedded one is put into a sealed memfd only when it is the one. */
 function candidate(explicit?: string, checked?: Uint8Array): { path: string; from: string; fd?: number } {
@@ -99,26 +136,26 @@ function wantsEmbedded(explicit?: string): boolean {
  * ```
  */
 export function loadNativeSync(explicitPath?: string, checked?: Uint8Array): Native {
-  if (loaded && (!explicitPath || loaded.path === explicitPath)) return loaded.lib.symbols;
-  const { path, from, fd } = candidate(explicitPath, checked);
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  if (loaded && (!explicitPath || loaded.path === explicitPath)) return loaded.symbols;
+  // The embedded library's memfd stays open: /proc/self/fd/N names it when the rest of the symbols are bound.
+  const { path, from } = candidate(explicitPath, checked);
+  let lib: Deno.DynamicLibrary<Deno.ForeignLibraryInterface>;
   try {
-    lib = Deno.dlopen(path, SYMBOLS);
+    lib = Deno.dlopen(path, pick(CORE, true));
   } catch (e) {
     throw new HakoniwaError(
       `cannot load the native core from ${path} (${from}): ${e instanceof Error ? e.message : e}`,
     );
   }
-  if (fd !== undefined) lib.symbols.hk_close(fd); // mapped now; the memfd is no longer needed
-  const abi = lib.symbols.hk_abi_version();
+  const abi = (lib.symbols as unknown as Native).hk_abi_version();
   if (abi !== ABI_VERSION) {
     lib.close();
     throw new HakoniwaError(
       `cannot load the native core: ${path} (${from}) speaks ABI ${abi}, expected ${ABI_VERSION}`,
     );
   }
-  loaded = { path, from, lib };
-  return lib.symbols;
+  loaded = { path, from, symbols: bindSymbols(path, lib) };
+  return loaded.symbols;
 }
 
 /**
@@ -132,7 +169,7 @@ export function loadNativeSync(explicitPath?: string, checked?: Uint8Array): Nat
  * ```
  */
 export async function loadNative(explicitPath?: string): Promise<Native> {
-  if (loaded && (!explicitPath || loaded.path === explicitPath)) return loaded.lib.symbols;
+  if (loaded && (!explicitPath || loaded.path === explicitPath)) return loaded.symbols;
   // Where the caller can wait, the embedded bytes are checked by Web Crypto rather than the synchronous digest.
   const checked = wantsEmbedded(explicitPath) ? await embeddedLibraryAsync() : undefined;
   return loadNativeSync(explicitPath, checked);

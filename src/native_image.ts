@@ -125,8 +125,8 @@ export function sealedMemfd(name: string, bytes: Uint8Array): number {
 /**
  * A sealed memfd holding exactly the checked bytes of the embedded native
  * core (checked here unless the caller passes bytes it checked), and the
- * path that loads it (`/proc/self/fd/N`). The caller closes the fd once the
- * library is loaded.
+ * path that loads it (`/proc/self/fd/N`), which stays valid as long as the
+ * fd is open (close-on-exec; the loader keeps it for the process's life).
  *
  * @example
  * ```ts ignore

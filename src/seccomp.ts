@@ -14,6 +14,7 @@
 import { UsageError } from "./errors.ts";
 import { ACT, archToken, type ArgCmp, ATTR, FilterContext, syscallNumber } from "./libseccomp.ts";
 import { withGuard } from "./seccomp_guard.ts";
+import { PRECOMPILED, PRECOMPILED_ARCH } from "./generated/seccomp.ts";
 
 /**
  * What a rule (or the default) does with a syscall.
@@ -384,11 +385,13 @@ function sameAction(a: SeccompAction, b: SeccompAction): boolean {
  */
 export function compileProfile(p: SeccompProfile): Uint8Array {
   // A program is a pure function of its profile: sandboxes started together (or one after another) with the
-  // same profile share one compilation, which otherwise runs on the JS thread for every start.
-  const key = JSON.stringify(p, (_k, v) => typeof v === "bigint" ? `${v}n` : v);
+  // same profile share one compilation, which otherwise runs on the JS thread for every start. The shipped
+  // profiles come compiled in the module graph (scripts/generate.ts): no libseccomp on their path at all.
+  const key = profileKey(p);
   let program = compiled.get(key);
   if (!program) {
-    program = withGuard(isEmpty(p) ? null : compileOwn(p));
+    const shipped = Deno.build.arch === PRECOMPILED_ARCH ? PRECOMPILED[key] : undefined;
+    program = withGuard(isEmpty(p) ? null : shipped ? decodeBase64(shipped) : compileOwn(p));
     if (compiled.size >= 64) compiled.delete(compiled.keys().next().value!);
     compiled.set(key, program);
   }
@@ -396,6 +399,39 @@ export function compileProfile(p: SeccompProfile): Uint8Array {
 }
 
 const compiled = new Map<string, Uint8Array>();
+
+/**
+ * The text that identifies a profile's program: its JSON, bigints as `Nn`.
+ *
+ * @example
+ * ```ts
+ * import { defaultProfile, profileKey } from "./seccomp.ts";
+ * console.log(profileKey(defaultProfile()).startsWith('{"name":"default"')); // true
+ * ```
+ */
+export function profileKey(p: SeccompProfile): string {
+  return JSON.stringify(p, (_k, v) => typeof v === "bigint" ? `${v}n` : v);
+}
+
+/**
+ * The profile's own program as libseccomp compiles it (without the guard),
+ * or null for a profile with no rules; scripts/generate.ts ships these for
+ * the built-in profiles.
+ *
+ * @example
+ * ```ts ignore
+ * import { compileOwnProgram, defaultProfile } from "./seccomp.ts";
+ * console.log(compileOwnProgram(defaultProfile())!.length % 8); // 0
+ * ```
+ */
+export function compileOwnProgram(p: SeccompProfile): Uint8Array | null {
+  return isEmpty(p) ? null : compileOwn(p);
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+  return native ? native(text) : Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
 
 function compileOwn(p: SeccompProfile): Uint8Array {
   const ctx = new FilterContext(actionValue(p.defaultAction));

@@ -2,7 +2,15 @@
 import assert from "node:assert/strict";
 import { UsageError } from "./errors.ts";
 import { archToken, libseccompVersion, syscallName, syscallNumber } from "./libseccomp.ts";
-import { compileProfile, defaultProfile, describeProfile, seedProfile, unconfinedProfile } from "./seccomp.ts";
+import {
+  compileOwnProgram,
+  compileProfile,
+  defaultProfile,
+  describeProfile,
+  seedProfile,
+  unconfinedProfile,
+} from "./seccomp.ts";
+import { withGuard } from "./seccomp_guard.ts";
 import { parseAuditRecord, profileActions } from "./seccomp_audit.ts";
 import { ociProfile, resolveSeccomp } from "./seccomp_oci.ts";
 
@@ -120,4 +128,16 @@ Deno.test("profileActions: what a profile may do with a syscall on an ABI", () =
   assert.deepEqual(profileActions(defaultProfile(), "ptrace", "native"), [{ errno: 1 }]);
   assert.deepEqual(profileActions(defaultProfile({ action: "log" }), "ptrace", "native"), ["log"]);
   assert.deepEqual(profileActions(seedProfile(["read"], "kill_process"), "write", "native"), ["kill_process"]);
+});
+
+Deno.test("the shipped programs of the built-in profiles are what libseccomp compiles here", () => {
+  for (
+    const p of [
+      defaultProfile(),
+      defaultProfile({ noNamespaces: true }),
+      defaultProfile({ action: "log", name: "audit" }),
+    ]
+  ) {
+    assert.deepEqual(compileProfile(p), withGuard(compileOwnProgram(p)), p.name);
+  }
 });

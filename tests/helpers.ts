@@ -3,6 +3,9 @@
  * what the sandbox did. Tests run once as root and once as an unprivileged
  * user (scripts/test.ts), so these helpers work for either.
  */
+import { loadNativeSync } from "../src/ffi.ts";
+import { libseccompVersion } from "../src/libseccomp.ts";
+
 export const ROOT: string = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 export const IS_ROOT: boolean = Deno.uid() === 0;
 export const WHO: string = IS_ROOT ? "root" : "rootless";
@@ -72,6 +75,15 @@ export const SKIP_REASON: string | null = !IS_ROOT && !userNamespacesAvailable()
   ? "unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone / user.max_user_namespaces)"
   : null;
 if (SKIP_REASON) console.log(`skipping sandbox tests: ${SKIP_REASON}`);
+
+// The native core binds most of its symbols on first use, and libseccomp loads only for profiles that are not
+// shipped compiled: load both whole here, once, so that no test is seen loading a library it does not close.
+if (!SKIP_REASON) {
+  loadNativeSync().hk_landlock_abi();
+  try {
+    libseccompVersion();
+  } catch { /* no libseccomp here: the tests that need it say so */ }
+}
 
 /** Deno.test for a behaviour that needs real sandboxes; the name says which identity ran it. */
 export function sandboxTest(name: string, fn: () => Promise<void>): void {

@@ -1,0 +1,19 @@
+/**
+ * Prints, as JSON, the programs libseccomp compiles for the built-in seccomp
+ * profiles on this machine's architecture, keyed by profile (see
+ * `profileKey`). scripts/generate.ts runs it in a fresh process (after the
+ * native core is rebuilt) and writes src/generated/seccomp.ts from it.
+ */
+import { compileOwnProgram, defaultProfile, profileKey } from "../src/seccomp.ts";
+
+const profiles = [
+  defaultProfile(),
+  defaultProfile({ noNamespaces: true }),
+  defaultProfile({ action: "log", name: "audit" }),
+];
+const out: Record<string, string> = {};
+for (const p of profiles) {
+  const program = compileOwnProgram(p);
+  if (program) out[profileKey(p)] = btoa(String.fromCharCode(...program));
+}
+console.log(JSON.stringify({ arch: Deno.build.arch, programs: out }));

@@ -69,6 +69,18 @@ function swapper(user: string | null, dirs: string[], lib: string): Deno.ChildPr
   return new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "null" }).spawn();
 }
 
+/** A scratch directory others can read, with a world-writable, empty marker file any planted code would write. */
+async function scratch(): Promise<{ dir: string; marker: string; lib: string }> {
+  const dir = await tempDir();
+  await Deno.chmod(dir, 0o755);
+  const marker = `${dir}/marker`;
+  await Deno.writeTextFile(marker, "");
+  await Deno.chmod(marker, 0o666);
+  const lib = await evilLibrary(dir, marker);
+  await Deno.chmod(lib, 0o755);
+  return { dir, marker, lib };
+}
+
 async function runCli(env: Record<string, string>, prefix: string[] = []) {
   const argv = [...prefix, ...cliArgv("run", "-v", "--", "/bin/sh", "-c", "echo inside")];
   const out = await new Deno.Command(argv[0], { args: argv.slice(1), env, stdout: "piped", stderr: "piped" }).output();
@@ -86,14 +98,7 @@ function exists(path: string): boolean {
 
 sandboxTest("planted native caches and a swapping attacker: nothing foreign is ever loaded", async () => {
   const user = attacker();
-  const dir = await tempDir();
-  await Deno.chmod(dir, 0o755);
-  const marker = `${dir}/marker`;
-  await Deno.writeTextFile(marker, "");
-  await Deno.chmod(marker, 0o666);
-  await Deno.writeTextFile(marker, ""); // empty: nothing ran yet
-  const lib = await evilLibrary(dir, marker);
-  await Deno.chmod(lib, 0o755);
+  const { dir, marker, lib } = await scratch();
   const uid = Deno.uid();
   const home = `${dir}/home`, cache = `${dir}/xdg-cache`, runtime = `${dir}/runtime`;
   // Where the core used to be cached, and every directory a loader might look in.
@@ -133,14 +138,8 @@ Deno.test({
   ignore: !IS_ROOT,
   async fn() {
     const user = attacker();
-    const dir = await tempDir();
-    await Deno.chmod(dir, 0o755);
-    const marker = `${dir}/marker`;
-    await Deno.writeTextFile(marker, "");
-    await Deno.chmod(marker, 0o666);
+    const { dir, marker, lib } = await scratch();
     try {
-      const lib = await evilLibrary(dir, marker);
-      await Deno.chmod(lib, 0o755);
       const foreign = `${dir}/foreign`, own = `${dir}/own`;
       await Deno.mkdir(foreign, { mode: 0o700 });
       if (user) await new Deno.Command("chown", { args: [user, foreign] }).output();

@@ -14,7 +14,6 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -68,6 +67,21 @@ static uint8_t *read_spec(size_t *len) {
   return buf;
 }
 
+/* Decimal text of a pid (the init program has no stdio: printf alone would double its size). */
+static const char *decimal(long v, char buf[24]) {
+  char *p = buf + 23;
+  *p = 0;
+  do *--p = (char)('0' + v % 10);
+  while ((v /= 10) > 0);
+  return p;
+}
+
+static long parse_decimal(const char *s) {
+  long v = 0;
+  for (; *s >= '0' && *s <= '9'; s++) v = v * 10 + (*s - '0');
+  return *s ? -1 : v;
+}
+
 static int write_file(const char *path, const char *text) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return -1;
@@ -80,17 +94,19 @@ static int write_file(const char *path, const char *text) {
 
 /* Write the id maps the spec carries into the held sandbox; returns the failing step or 0. */
 static uint32_t write_maps(const struct hk_spec *s, pid_t pid, char *path, size_t cap) {
+  char num[24];
+  const char *p = decimal(pid, num);
   if (!(s->ns_flags & CLONE_NEWUSER)) return 0;
   if (!(s->cred_flags & HK_CRED_SETGROUPS)) {
-    snprintf(path, cap, "/proc/%d/setgroups", (int)pid);
+    hk_copy(path, cap, "/proc/", p, "/setgroups");
     if (write_file(path, "deny") < 0 && errno != ENOENT) return HK_S_SETGROUPS;
   }
   if (s->uid_map) {
-    snprintf(path, cap, "/proc/%d/uid_map", (int)pid);
+    hk_copy(path, cap, "/proc/", p, "/uid_map");
     if (write_file(path, s->uid_map) < 0) return HK_S_UID_MAP;
   }
   if (s->gid_map) {
-    snprintf(path, cap, "/proc/%d/gid_map", (int)pid);
+    hk_copy(path, cap, "/proc/", p, "/gid_map");
     if (write_file(path, s->gid_map) < 0) return HK_S_GID_MAP;
   }
   return 0;
@@ -143,7 +159,7 @@ int main(int argc, char **argv) {
   s.report_fd = HK_FD_REPORT;
   /* The caller's thread that vforked us is our parent: if it is gone already, nobody waits for us. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) hk_fail(&s, HK_S_PRCTL, errno, "PR_SET_PDEATHSIG");
-  if (argc < 2 || getppid() != (pid_t)atol(argv[1])) _exit(125);
+  if (argc < 2 || getppid() != (pid_t)parse_decimal(argv[1])) _exit(125);
   memset(argv[1], 0, strlen(argv[1])); /* /proc/1/cmdline inside shows the program's name only */
   prctl(PR_SET_NAME, "hakoniwa");
   /* Signals stay blocked (hk_spawn blocked them across the vfork) until the handlers are in place; the
@@ -198,8 +214,7 @@ int main(int argc, char **argv) {
   uint32_t step = write_maps(&s, (pid_t)pid, path, sizeof(path));
   /* Into the caller's cgroup (e.g. a pids limit that binds root too) before it runs anything. */
   if (!step && s.cgroup_procs) {
-    snprintf(path, sizeof(path), "%d", (int)pid);
-    if (write_file(s.cgroup_procs, path) < 0) {
+    if (write_file(s.cgroup_procs, decimal(pid, path)) < 0) {
       int e = errno;
       reap(pidfd);
       hk_fail(&s, HK_S_CGROUP, e, s.cgroup_procs);

@@ -14,19 +14,23 @@ import { sha256 } from "./sha256.ts";
 import { HakoniwaError } from "./errors.ts";
 import { NATIVE_BASE64, NATIVE_SHA256 } from "./generated/native.ts";
 
-const MFD_CLOEXEC = 0x1, MFD_ALLOW_SEALING = 0x2, MFD_NOEXEC_SEAL = 0x8;
-const F_ADD_SEALS = 1033;
-const F_SEAL_SEAL = 0x1, F_SEAL_SHRINK = 0x2, F_SEAL_GROW = 0x4, F_SEAL_WRITE = 0x8;
-const EINVAL = 22;
+const MFD_CLOEXEC = 0x1n, MFD_ALLOW_SEALING = 0x2n, MFD_NOEXEC_SEAL = 0x8n;
+const F_ADD_SEALS = 1033n;
+const F_SEAL_SEAL = 0x1n, F_SEAL_SHRINK = 0x2n, F_SEAL_GROW = 0x4n, F_SEAL_WRITE = 0x8n;
+/** x86_64 syscall numbers (the embedded core is x86_64 too). */
+const SYS = { write: 1n, close: 3n, fcntl: 72n, memfd_create: 319n } as const;
 
-/** The few libc calls this needs, from the C library Deno itself runs on. */
+/**
+ * The C library Deno itself runs on, for the few syscalls this needs:
+ * glibc's `syscall()` takes every argument in a register (it is written in
+ * assembly, no varargs), and each symbol bound costs a cold start time.
+ */
 const LIBC = {
-  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
+  syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+const address = (b: Uint8Array) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
 
 /**
  * Lowercase hex of bytes.
@@ -96,24 +100,27 @@ export async function embeddedLibraryAsync(): Promise<Uint8Array> {
 export function sealedMemfd(name: string, bytes: Uint8Array): number {
   const libc = Deno.dlopen("libc.so.6", LIBC);
   try {
+    const sys = (nr: bigint, a = 0n, b = 0n, c = 0n) => Number(libc.symbols.syscall(nr, a, b, c));
     const errno = () => new Deno.UnsafePointerView(libc.symbols.__errno_location()!).getInt32();
     const cname = new TextEncoder().encode(`${name}\0`);
-    // The library is mapped, never executed as a program: MFD_NOEXEC_SEAL keeps it so where the kernel knows it.
-    let fd = libc.symbols.memfd_create(cname, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
-    if (fd < 0 && errno() === EINVAL) fd = libc.symbols.memfd_create(cname, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    // The library is mapped, never executed as a program: MFD_NOEXEC_SEAL keeps it so where the kernel knows it
+    // (Linux 6.3 or later; older kernels refuse the flag).
+    let fd = sys(SYS.memfd_create, address(cname), MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+    if (fd < 0) fd = sys(SYS.memfd_create, address(cname), MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) throw new HakoniwaError(`memfd_create failed (errno ${errno()}): cannot load the native core`);
     try {
       for (let off = 0; off < bytes.length;) {
-        const n = Number(libc.symbols.write(fd, bytes.subarray(off), BigInt(bytes.length - off)));
+        const rest = bytes.subarray(off);
+        const n = sys(SYS.write, BigInt(fd), address(rest), BigInt(rest.length));
         if (n <= 0) throw new HakoniwaError(`writing the native core to its memfd failed (errno ${errno()})`);
         off += n;
       }
       const seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-      if (libc.symbols.fcntl(fd, F_ADD_SEALS, seals) < 0) {
+      if (sys(SYS.fcntl, BigInt(fd), F_ADD_SEALS, seals) < 0) {
         throw new HakoniwaError(`sealing the native core's memfd failed (errno ${errno()})`);
       }
     } catch (e) {
-      libc.symbols.close(fd);
+      sys(SYS.close, BigInt(fd));
       throw e;
     }
     return fd;

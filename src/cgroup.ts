@@ -47,6 +47,32 @@ function parentDir(): string | null {
 }
 
 /**
+ * Removes the empty cgroups of launchers that are gone (a launcher killed
+ * before it could remove its own); the names start with the launcher's pid.
+ */
+function sweep(parent: string) {
+  const prefix = parent === V2 ? "hakoniwa-" : "";
+  try {
+    for (const e of Deno.readDirSync(parent)) {
+      const m = e.isDirectory && e.name.startsWith(prefix) ? /^(\d+)-\d+$/.exec(e.name.slice(prefix.length)) : null;
+      if (!m || Number(m[1]) === Deno.pid || alive(Number(m[1]))) continue;
+      try {
+        Deno.removeSync(`${parent}/${e.name}`); // fails while a process is still in it: left for later
+      } catch { /* busy or gone */ }
+    }
+  } catch { /* parent not made yet */ }
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Makes a cgroup that lets `max` processes run besides the sandbox's init.
  * Throws a SetupError (step "cgroup") naming what is missing when no pids
  * controller can be used: the limit is never silently dropped.
@@ -70,6 +96,7 @@ export function pidsCgroup(max: number): PidsCgroup {
       `the nproc limit binds root only through a pids cgroup: ${why}`,
     );
   if (!parent) throw fail("no cgroup pids controller is mounted and writable (/sys/fs/cgroup/pids or cgroup v2)");
+  sweep(parent);
   const dir = `${parent}/${parent === V2 ? "hakoniwa-" : ""}${Deno.pid}-${++serial}`;
   try {
     Deno.mkdirSync(dir, { recursive: true });

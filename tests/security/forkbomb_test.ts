@@ -16,3 +16,29 @@ sandboxTest("fork bomb: --limit-nproc stops it with EAGAIN, the launcher reports
     assert.deepEqual(processesWith("/probe/forkbomb"), [], `${p.name}: forked children outlived the sandbox`);
   }
 });
+
+Deno.test({
+  name: "nproc as root: the sandbox's pids cgroup is gone after the run, and a dead launcher's is swept [root]",
+  ignore: Deno.uid() !== 0 || !existsDir("/sys/fs/cgroup/pids"),
+  async fn() {
+    const parent = "/sys/fs/cgroup/pids/hakoniwa";
+    Deno.mkdirSync(`${parent}/9999999-1`, { recursive: true }); // pid 9999999 is above any pid_max: a dead launcher
+    const r = await inSandbox(["--limit-nproc", "8"], ["/bin/true"]);
+    assert.equal(r.code, 0, r.stderr);
+    const left = [...Deno.readDirSync(parent)].filter((e) => e.isDirectory).map((e) => e.name);
+    assert.deepEqual(left.filter((n) => n.startsWith("9999999-")), [], "the dead launcher's cgroup stayed");
+    assert.deepEqual(left.filter((n) => !/^\d+-\d+$/.test(n) || !alive(Number(n.split("-")[0]))), []);
+  },
+});
+
+function existsDir(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  return existsDir(`/proc/${pid}`);
+}

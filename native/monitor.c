@@ -184,8 +184,9 @@ int main(int argc, char **argv) {
   uint8_t *buf = read_spec(&len);
   if (!buf) hk_fail(&s, HK_S_SPEC, errno ? errno : EINVAL, "the spec could not be read");
   const char *why = NULL;
-  if (hk_spec_decode(buf, len, &s, &why) < 0) hk_fail(&s, HK_S_SPEC, EINVAL, why);
-  s.report_fd = HK_FD_REPORT;
+  int decoded = hk_spec_decode(buf, len, &s, &why);
+  s.report_fd = HK_FD_REPORT; /* the decoder starts from a blank spec */
+  if (decoded < 0) hk_fail(&s, HK_S_SPEC, EINVAL, why);
   /* The caller's umask came through vfork and exec; the command gets it (the sandbox's init builds with 0). */
   s.umask = umask(022);
   umask((mode_t)s.umask);

@@ -210,9 +210,25 @@ export function devfsOps(target: string): MountOp[] {
 export const PROC_MASKED = ["keys", "key-users"] as const;
 
 /**
+ * Files of the sandbox's init (PID 1) that need no capability to write for a
+ * process of the same uid (root, for a root caller without --user): its OOM
+ * score, core dump filter, page reference bits, scheduler statistics and
+ * autogroup nice value. They are re-bound read-only.
+ */
+export const INIT_PROC_FILES = [
+  "oom_score_adj",
+  "oom_adj",
+  "coredump_filter",
+  "clear_refs",
+  "sched",
+  "autogroup",
+] as const;
+
+/**
  * Parts of procfs that a sandbox must not write, re-bound read-only after
- * mounting it, and the files of `masked` (those of {@link PROC_MASKED} this
- * kernel has) covered with /dev/null.
+ * mounting it (the machine-wide ones and {@link INIT_PROC_FILES} of PID 1),
+ * and the files of `masked` (those of {@link PROC_MASKED} this kernel has)
+ * covered with /dev/null.
  *
  * @example
  * ```ts
@@ -224,7 +240,7 @@ export function procOps(target: string, masked: readonly string[] = PROC_MASKED)
   const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
   return [
     { kind: "proc", target },
-    ...["sys", "sysrq-trigger", "irq", "bus", "fs"].map((p): MountOp => ({
+    ...["sys", "sysrq-trigger", "irq", "bus", "fs", ...INIT_PROC_FILES.map((f) => `1/${f}`)].map((p): MountOp => ({
       kind: "readonly",
       target: at(p),
       optional: true,

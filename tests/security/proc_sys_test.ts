@@ -41,3 +41,24 @@ sandboxTest(
     assert.match(d.stdout, /NESTED/, d.stderr);
   },
 );
+
+sandboxTest(
+  "the init's /proc files: the command cannot write PID 1's oom_score_adj, clear_refs, sched, autogroup",
+  async () => {
+    const writes = [
+      "echo 1000 > /proc/1/oom_score_adj",
+      "echo 15 > /proc/1/oom_adj",
+      "echo 0 > /proc/1/coredump_filter",
+      "echo 1 > /proc/1/clear_refs",
+      "echo 0 > /proc/1/sched",
+      "echo 19 > /proc/1/autogroup",
+    ];
+    for (const p of await policies()) {
+      const script = writes.map((w) => `(${w}) 2>/dev/null && echo "WROTE ${w}"`).join("; ") +
+        "; cat /proc/1/oom_score_adj; echo 100 > /proc/self/oom_score_adj && echo OWN";
+      const r = await inSandbox([...p.flags, "--uid", "0"], ["/bin/sh", "-c", script]);
+      assert.doesNotMatch(r.stdout, /WROTE/, `${p.name}: ${r.stdout}`);
+      assert.match(r.stdout, /^0\nOWN$/m, `${p.name}: the command's own files stay its own: ${r.stdout}${r.stderr}`);
+    }
+  },
+);

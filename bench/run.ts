@@ -422,7 +422,7 @@ summarize(
   mem.rss,
   "hakoniwa",
   "lower",
-  "hakoniwa: init (a clone of the launcher); bwrap: both bwrap processes; unshare: unshare itself",
+  "hakoniwa: the two hakoniwa-init processes (monitor and PID 1); bwrap: both bwrap processes; unshare: unshare itself",
 );
 summarize("5c", "the same, proportional set size (shared pages divided)", "MiB PSS", mem.pss, "hakoniwa");
 summarize("5d", "the same, private pages only (what each sandbox adds)", "MiB USS", mem.priv, "hakoniwa");

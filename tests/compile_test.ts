@@ -37,7 +37,7 @@ Deno.test({
       const out = await new Deno.Command(binary, {
         args: ["run", "--", "/bin/sh", "-c", "echo ok"],
         cwd: outDir,
-        env: { HOME: home, XDG_CACHE_HOME: "", HAKONIWA_NATIVE_PATH: "", HAKONIWA_CACHE_DIR: "" },
+        env: { HOME: home, XDG_CACHE_HOME: "", HAKONIWA_NATIVE_PATH: "" },
         stdout: "piped",
         stderr: "piped",
       }).output();

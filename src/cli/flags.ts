@@ -256,6 +256,13 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     files: true,
     brief: "use a policy file instead of the embedded KISS-policy.toml",
   },
+  {
+    name: "config",
+    short: "c",
+    value: "FILE",
+    files: true,
+    brief: "run a hakoniwa 1.x config file on 1.x's defaults (no KISS policy underneath); flags apply on top",
+  },
   bindFlag("ro-bind", undefined, true, "bind a host path read-only (repeatable)"),
   bindFlag("bindmount-ro", "b", true, "same as --ro-bind"),
   bindFlag("rw-bind", undefined, false, "bind a host path read-write (repeatable)"),
@@ -550,6 +557,7 @@ export function flagKey(name: string): string {
 /** The parsed values of the flags, by {@link flagKey}, loosely typed. */
 export type SandboxFlags = Record<string, unknown> & {
   policyFile?: string;
+  config?: string;
   rootdir?: { path: string; rw: boolean };
   rootfs?: string;
   workDir?: string;

@@ -10,6 +10,8 @@ import { buildPlan, currentHost, describeMount, type Plan } from "../plan.ts";
 import { containerFromPolicy, loadPolicyFile, parsePolicy, type Policy } from "../policy.ts";
 import { describeLandlock } from "../landlock.ts";
 import { describeProfile } from "../seccomp.ts";
+import { loadConfig1x } from "../compat/config.ts";
+import { UsageError } from "../errors.ts";
 import { applyFlags, type FlagState, type SandboxFlags } from "./flags.ts";
 
 /** A resolved request: the policy it started from and the plan. */
@@ -29,13 +31,21 @@ export interface Resolved {
  * ```
  */
 export async function resolve(commandArgs: string[], o: SandboxFlags, state: FlagState): Promise<Resolved> {
-  const policy = typeof o.policyFile === "string"
+  if (typeof o.config === "string" && typeof o.policyFile === "string") {
+    throw new UsageError("--config and --policy-file cannot be given together: each is the whole base", "--config");
+  }
+  const policy = typeof o.config === "string"
+    ? await loadConfig1x(o.config)
+    : typeof o.policyFile === "string"
     ? await loadPolicyFile(o.policyFile)
     : parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml");
   logger("cli::run").info(`Configuration: ${JSON.stringify(policy.file)}`);
+  // A 1.x config runs on its own defaults (containerFromPolicy), never over the KISS policy.
   const container = containerFromPolicy(policy);
   applyFlags(container, o, state);
-  const argv = commandArgs.length ? commandArgs : policy.command?.argv ?? [Deno.env.get("SHELL") ?? "/bin/sh"];
+  // 1.x's default command is /bin/sh; this project's is the caller's $SHELL.
+  const shell = typeof o.config === "string" ? "/bin/sh" : Deno.env.get("SHELL") ?? "/bin/sh";
+  const argv = commandArgs.length ? commandArgs : policy.command?.argv.length ? policy.command.argv : [shell];
   const plan = buildPlan(
     container.settings,
     { program: argv[0], args: argv.slice(1) },

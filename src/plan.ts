@@ -341,16 +341,43 @@ function checkNotRoot(ops: MountOp[]) {
   }
 }
 
-/** The mount points whose content a later op would cover twice. */
-function checkDuplicates(ops: MountOp[]) {
-  const seen = new Set<string>();
-  for (const op of ops) {
-    if (op.kind === "readonly") continue;
-    if (seen.has(op.target)) {
-      throw new UsageError(`mount target ${JSON.stringify(op.target)} is given twice`);
-    }
-    seen.add(op.target);
-  }
+/** A sandbox path as a key (trailing and doubled slashes, `.` dropped); a relative path stays as given. */
+function targetKey(path: string): string {
+  if (!path.startsWith("/")) return path;
+  return "/" + path.split("/").filter((p) => p !== "" && p !== ".").join("/");
+}
+
+/**
+ * A later mount on the same target replaces the earlier one (hakoniwa
+ * 1.x's rule, so flags can replace a policy's /tmp, /dev or /proc): the
+ * earlier is dropped with everything its expansion adds (a devfs's device
+ * binds, a procfs's read-only parts).
+ *
+ * @example
+ * ```ts
+ * import { replaceSameTarget } from "./plan.ts";
+ * const kept = replaceSameTarget([{ kind: "tmpfs", target: "/tmp" }, { kind: "tmpfs", target: "/tmp/", size: 4096 }]);
+ * console.log(kept); // [{ kind: "tmpfs", target: "/tmp/", size: 4096 }]
+ * ```
+ */
+export function replaceSameTarget(mounts: readonly ContainerMount[]): ContainerMount[] {
+  const last = new Map<string, number>();
+  mounts.forEach((m, i) => last.set(targetKey(m.target), i));
+  return mounts.filter((m, i) => last.get(targetKey(m.target)) === i);
+}
+
+/**
+ * The same rule on the expanded operations: an explicit mount on a path
+ * that an earlier expansion filled (`-B /dev/null:/dev/null` over a
+ * devfs's) replaces that op. Read-only remounts stay: they apply to what
+ * is there when they run.
+ */
+function dropReplacedOps(ops: MountOp[]): MountOp[] {
+  const last = new Map<string, number>();
+  ops.forEach((op, i) => {
+    if (op.kind !== "readonly") last.set(op.target, i);
+  });
+  return ops.filter((op, i) => op.kind === "readonly" || last.get(op.target) === i);
 }
 
 /**
@@ -388,9 +415,9 @@ export function buildPlan(
   log: (msg: string) => void = () => {},
 ): Plan {
   const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
-  const mounts = settings.mounts.flatMap((m) => expand(m, host, log, settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE));
+  const tmpfsSize = settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE;
+  const mounts = dropReplacedOps(replaceSameTarget(settings.mounts).flatMap((m) => expand(m, host, log, tmpfsSize)));
   checkNotRoot(mounts);
-  checkDuplicates(mounts);
   // With explicit maps and no id asked for: the id that stands for the caller, else the first mapped one.
   const insideOf = (maps: IdMapEntry[], id: number) => {
     const m = maps.find((e) => id >= e.host && id < e.host + e.count);

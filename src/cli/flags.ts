@@ -189,6 +189,28 @@ export function sizeArg(flag: string): (value: string) => number {
   };
 }
 
+/**
+ * The value of `-w/--work-dir/--workdir`: a host directory to bind and run
+ * in (relative to the caller's directory), or `:PATH`, a sandbox path to
+ * run in without binding anything (1.x's form).
+ *
+ * @example
+ * ```ts
+ * import { parseWorkdir } from "./flags.ts";
+ * console.log(parseWorkdir("--workdir")(":/srv")); // { chdir: "/srv" }
+ * console.log(parseWorkdir("--workdir")("/src/app/")); // { bind: "/src/app" }
+ * ```
+ */
+export function parseWorkdir(flag: string): (value: string) => { bind: string } | { chdir: string } {
+  return (value) => {
+    if (value.startsWith(":")) return { chdir: target(value.slice(1), flag) };
+    if (!value) throw new UsageError(`${flag}: expected DIR or :PATH, got ""`, flag);
+    const parts = absolute(value).split("/").filter((p) => p !== "" && p !== ".");
+    if (parts.includes("..")) throw new UsageError(`${flag}: '..' is not allowed in "${value}"`, flag);
+    return { bind: "/" + parts.join("/") };
+  };
+}
+
 function target(path: string, flag: string): string {
   if (!path.startsWith("/")) throw new UsageError(`${flag}: expected an absolute path, got "${path}"`, flag);
   return path;
@@ -361,19 +383,27 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     value: "DIR|none",
     files: true,
     brief: "replace the policy's binds: bind DIR's bin, etc, lib*, sbin, usr read-only, or none",
+    // A relative DIR is the caller's path.
     parse: (v) => {
-      if (v !== "none" && !v.startsWith("/")) {
-        throw new UsageError(`--rootfs: expected an absolute directory or none, got "${v}"`, "--rootfs");
-      }
-      return v;
+      if (!v) throw new UsageError(`--rootfs: expected a directory or none, got ""`, "--rootfs");
+      return v === "none" ? v : absolute(v);
     },
   },
   {
     name: "work-dir",
     short: "w",
-    value: "DIR",
+    value: "DIR|:PATH",
     files: true,
-    brief: "bind DIR read-write (unless another flag mounts something there) and run the command in it",
+    brief:
+      "bind DIR read-write (unless another flag mounts something there) and run the command in it; :PATH only runs in PATH",
+    parse: parseWorkdir("--work-dir"),
+  },
+  {
+    name: "workdir",
+    value: "DIR|:PATH",
+    files: true,
+    brief: "same as --work-dir (1.x's name)",
+    parse: parseWorkdir("--workdir"),
   },
   {
     name: "chdir",
@@ -386,19 +416,17 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     short: "e",
     value: "NAME=VALUE|NAME",
     repeat: true,
-    brief: "set an environment variable, or pass the host's NAME (repeatable)",
-    parse: (v): [string, string] | null => {
+    brief: "set an environment variable, or pass the host's NAME (empty when unset; repeatable)",
+    parse: (v): [string, string] => {
       const eq = v.indexOf("=");
       if (eq === 0 || !v || v.includes("\0")) {
         throw new UsageError(`--setenv: expected NAME=VALUE or NAME, got "${v}"`, "--setenv");
       }
       if (eq > 0) return [v.slice(0, eq), v.slice(eq + 1)];
-      const host = Deno.env.get(v);
-      return host === undefined ? null : [v, host];
+      // The host's value; an unset variable is set empty, as 1.x does.
+      return [v, Deno.env.get(v) ?? ""];
     },
-    order: (state, kv) => {
-      if (kv) state.env.push(kv as [string, string]);
-    },
+    order: (state, kv) => state.env.push(kv as [string, string]),
   },
   { name: "hostname", value: "NAME", brief: "hostname inside (default: hakoniwa)" },
   namespaceFlag("share-net", "share", "share the host's network namespace", "network"),
@@ -474,18 +502,23 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     repeat: true,
     brief: "restrict fs,tcp.bind,tcp.connect,scope.abstract-unix-socket,scope.signal",
   },
-  { name: "landlock-fs-ro", value: "PATH[:PATH...]", repeat: true, brief: "allow reading beneath PATH (implies fs)" },
+  {
+    name: "landlock-fs-ro",
+    value: "PATH[,PATH...]",
+    repeat: true,
+    brief: "allow reading beneath PATH (paths separated by , or :; implies fs)",
+  },
   {
     name: "landlock-fs-rw",
-    value: "PATH[:PATH...]",
+    value: "PATH[,PATH...]",
     repeat: true,
-    brief: "allow reading and writing beneath PATH (implies fs)",
+    brief: "allow reading and writing beneath PATH (paths separated by , or :; implies fs)",
   },
   {
     name: "landlock-fs-rx",
-    value: "PATH[:PATH...]",
+    value: "PATH[,PATH...]",
     repeat: true,
-    brief: "allow reading and executing beneath PATH (implies fs)",
+    brief: "allow reading and executing beneath PATH (paths separated by , or :; implies fs)",
   },
   {
     name: "landlock-tcp-bind",
@@ -560,7 +593,8 @@ export type SandboxFlags = Record<string, unknown> & {
   config?: string;
   rootdir?: { path: string; rw: boolean };
   rootfs?: string;
-  workDir?: string;
+  workDir?: { bind: string } | { chdir: string };
+  workdir?: { bind: string } | { chdir: string };
   chdir?: string;
   hostname?: string;
   uid?: number;
@@ -596,7 +630,8 @@ export function applyIsolation(c: Container, o: Record<string, unknown>): void {
   ] as const;
   for (const [flag, key, access] of fsFlags) {
     for (const v of strings(o[key])) {
-      for (const path of v.split(":")) {
+      // Paths separated by `:` or, as in 1.x, `,`.
+      for (const path of v.split(/[:,]/)) {
         if (!path.startsWith("/")) throw new UsageError(`${flag}: expected absolute paths, got ${JSON.stringify(v)}`);
         c.landlockFs(path, access);
       }
@@ -644,8 +679,11 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
   }
   if (o.rootdir) c.rootdir(o.rootdir.path, { rw: o.rootdir.rw });
   s.mounts.push(...state.mounts);
-  if (o.workDir) {
-    const dir = absolute(o.workDir);
+  if (o.workDir && o.workdir) throw new UsageError("--work-dir and --workdir are one flag: give it once", "--workdir");
+  const wd = o.workDir ?? o.workdir;
+  if (wd && "chdir" in wd) c.workdir(wd.chdir);
+  else if (wd) {
+    const dir = wd.bind;
     const norm = (p: string) => p.replace(/\/+$/, "") || "/";
     // `-B "$PWD":/work -w /work`: another flag already mounts something there; only run in it.
     if (!state.mounts.some((m) => norm(m.target) === norm(dir))) c.bindRw(dir, dir);

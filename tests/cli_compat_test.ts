@@ -59,3 +59,50 @@ Deno.test("-c: an invalid config exits 2 naming file, line and key; --config wit
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+sandboxTest("-vv logs 1.x's id mapping, seccomp and execve lines; -v/-vv may come before run", async () => {
+  const r = await hakoniwa(["-vv", "run", "--", "true", "a b"]);
+  assert.equal(r.code, 0, r.stderr);
+  const debug = r.stderr.split("\n").filter((l) => l.includes(" DEBUG ")).map((l) => l.replace(/^\[[^\]]*\] /, ""));
+  const uid = Deno.uid(), gid = Deno.gid();
+  assert.ok(debug.includes(`UID mapping: container_id: ${uid}, host_id: ${uid}, count: 1`), r.stderr);
+  assert.ok(debug.includes(`GID mapping: container_id: ${gid}, host_id: ${gid}, count: 1`), r.stderr);
+  assert.ok(debug.some((l) => /^Seccomp: Load \d+ rules for architectures\([A-Z0-9]+\)$/.test(l)), r.stderr);
+  assert.ok(debug.includes('Execve: "/usr/bin/true", ["a b"]'), r.stderr);
+  const unconfined = await hakoniwa(["run", "-vv", "--seccomp", "unconfined", "--", "true"]);
+  assert.doesNotMatch(unconfined.stderr, /Seccomp: Load/, "no rules of its own, no line");
+  const info = await hakoniwa(["--verbose", "run", "--", "true"]);
+  assert.match(info.stderr, /INFO hakoniwa::executor\] Execve: /);
+  assert.doesNotMatch(info.stderr, / DEBUG /);
+});
+
+sandboxTest(
+  "a command killed by a signal or the walltime gets one line in 1.x's words; -q/--quiet drops it",
+  async () => {
+    const r = await hakoniwa(["run", "--limit-walltime", "1", "--", "sleep", "5"]);
+    assert.equal(r.code, 137);
+    assert.equal(r.stderr, "hakoniwa: Process(/usr/bin/sleep) received signal SIGKILL\n");
+    const term = await hakoniwa(["run", "--", "/bin/sh", "-c", "kill -TERM $$"]);
+    assert.equal(term.code, 143);
+    assert.equal(term.stderr, "hakoniwa: Process(/bin/sh) received signal SIGTERM\n");
+    const quiet = await hakoniwa(["-q", "run", "--limit-walltime", "1", "--", "sleep", "5"]);
+    assert.equal(quiet.code, 137);
+    assert.equal(quiet.stderr, "");
+    const both = await hakoniwa(["run", "-q", "-v", "--", "true"]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--quiet contradicts --verbose/);
+  },
+);
+
+Deno.test("--seccomp podman and a 1.x config's seccomp.path = \"podman\" name the default profile", async () => {
+  const flag = await resolve(["true"], { seccomp: "podman" }, newFlagState());
+  assert.equal(flag.plan.seccomp?.name, "default");
+  const dir = await tempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.toml`, '[seccomp]\npath = "podman"\n');
+    const cfg = await resolve(["true"], { config: `${dir}/c.toml` }, newFlagState());
+    assert.deepEqual(cfg.plan.seccomp, flag.plan.seccomp);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

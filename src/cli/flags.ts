@@ -541,7 +541,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     name: "seccomp",
     value: "PROFILE",
     brief:
-      "seccomp profile: default, strict (default + no new namespaces), audit (log only), unconfined, or an OCI JSON file",
+      "seccomp profile: default (alias podman), strict (default + no new namespaces), audit (log only), unconfined, or an OCI JSON file",
   },
 ];
 
@@ -557,7 +557,17 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
 export const RUN_FLAGS: readonly FlagSpec[] = [
   ...SANDBOX_FLAGS,
   { name: "report-file", value: "FILE", files: true, brief: "write the result as JSON to FILE (- for stdout)" },
-  { name: "verbose", short: "v", count: true, brief: "log the plan and the result; twice (-vv) for debug lines" },
+  {
+    name: "verbose",
+    short: "v",
+    count: true,
+    brief: "log the plan and the result; twice (-vv) for debug lines (also before run: hakoniwa -v run)",
+  },
+  {
+    name: "quiet",
+    short: "q",
+    brief: "print none of hakoniwa's own lines but errors: no warnings, no line for a command killed by a signal",
+  },
 ];
 
 /**

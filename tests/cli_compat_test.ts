@@ -94,7 +94,7 @@ sandboxTest(
   },
 );
 
-Deno.test("--seccomp podman and a 1.x config's seccomp.path = \"podman\" name the default profile", async () => {
+Deno.test('--seccomp podman and a 1.x config\'s seccomp.path = "podman" name the default profile', async () => {
   const flag = await resolve(["true"], { seccomp: "podman" }, newFlagState());
   assert.equal(flag.plan.seccomp?.name, "default");
   const dir = await tempDir();

@@ -266,6 +266,8 @@ export interface HostView {
   realPath(path: string): string | null;
   /** Whether a host path is a directory (absent: not checked). */
   isDirectory?(path: string): boolean;
+  /** Whether a host path is a character device (absent: none is). */
+  isCharDevice?(path: string): boolean;
 }
 
 /** The command part of a plan. */
@@ -305,7 +307,14 @@ function expand(m: ContainerMount, host: HostView, log: (msg: string) => void, t
         // The native core reports the missing source (exit 125, step open-source).
         return [{ kind: "bind", source: m.source, target, readonly: m.readonly }];
       }
-      return [{ kind: "bind", source, target, readonly: m.readonly }];
+      // An explicit bind of a character device (`-B /dev/null:/mydev/null`) is usable: no nodev on it.
+      return [{
+        kind: "bind",
+        source,
+        target,
+        readonly: m.readonly,
+        ...(host.isCharDevice?.(source) ? { dev: true } : {}),
+      }];
     }
     case "tmpfs":
       return [{
@@ -496,6 +505,13 @@ export function currentHost(): HostView {
     isDirectory(path: string) {
       try {
         return Deno.statSync(path).isDirectory;
+      } catch {
+        return false;
+      }
+    },
+    isCharDevice(path: string) {
+      try {
+        return Deno.statSync(path).isCharDevice === true;
       } catch {
         return false;
       }

@@ -100,3 +100,15 @@ Deno.test("ids outside an explicit map are rejected", () => {
   const c = new Container().uidMap(0, 1000, 1).uid(5);
   assert.throws(() => buildPlan(c.settings, { program: "x", args: [] }, host), /uid 5 is not in the uid map/);
 });
+
+Deno.test("a bind whose source is a character device keeps the device usable (no nodev)", () => {
+  const devHost: HostView = { ...host, isCharDevice: (p) => p === "/dev/null" };
+  const plan = buildPlan(Container.empty().bindRw("/dev/null", "/mydev/null").bindRo("/usr").settings, {
+    program: "ls",
+    args: [],
+  }, devHost);
+  assert.deepEqual(plan.mounts, [
+    { kind: "bind", source: "/dev/null", target: "/mydev/null", readonly: false, dev: true },
+    { kind: "bind", source: "/usr", target: "/usr", readonly: true },
+  ]);
+});

@@ -106,3 +106,33 @@ Deno.test('--seccomp podman and a 1.x config\'s seccomp.path = "podman" name the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+sandboxTest("-u/-g take 1.x's map ranges too; an explicit bind of a character device is usable", async () => {
+  const uid = Deno.uid()!, gid = Deno.gid()!;
+  const r = await hakoniwa(["run", "-u", `0:${uid}:1`, "-g", `0:${gid}`, "--", "/bin/sh", "-c", "id -u; id -g"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "0\n0\n");
+  const twice = await hakoniwa(["run", "-u", "1", "-u", "2", "--", "true"]);
+  assert.equal(twice.code, 2);
+  assert.match(twice.stderr, /--uid is given twice/);
+  const dev = await hakoniwa(["run", "-B", "/dev/null:/mydev/null", "--", "/bin/sh", "-c", "echo x > /mydev/null"]);
+  assert.equal(dev.code, 0, dev.stderr);
+});
+
+Deno.test("--rootdir with its own /bin is not covered by the policy's host binds (unless --rootfs says so)", async () => {
+  const dir = await tempDir();
+  try {
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.writeTextFile(`${dir}/bin/sh`, "");
+    const binds = async (flags: Record<string, unknown>) =>
+      (await resolve(["/bin/true"], flags, newFlagState())).plan.mounts.filter((m) =>
+        m.kind === "bind" && !m.source.startsWith("/dev/")
+      ).length;
+    assert.equal(await binds({ rootdir: { path: dir, rw: false } }), 0);
+    assert.ok(await binds({ rootdir: { path: dir, rw: false }, rootfs: "/" }) > 0);
+    await Deno.remove(`${dir}/bin/sh`);
+    assert.ok(await binds({ rootdir: { path: dir, rw: false } }) > 0, "an empty /bin is a mount point: they stay");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -166,6 +166,24 @@ export function parseIdMap(
   };
 }
 
+/**
+ * The value of `-u/--uid` (`-g/--gid`): an id inside, or with a colon a
+ * map range `C:H[:N]` as `--uidmap` takes it (1.x's `-u` is `--uidmap`).
+ *
+ * @example
+ * ```ts
+ * import { idOrMap } from "./flags.ts";
+ * console.log(idOrMap("--uid", 1000)("0")); // 0
+ * console.log(idOrMap("--uid", 1000)("0:1000:1")); // { container: 0, host: 1000, count: 1 }
+ * ```
+ */
+export function idOrMap(
+  flag: string,
+  hostId: number,
+): (value: string) => number | { container: number; host: number; count: number } {
+  return (value) => value.includes(":") ? parseIdMap(flag, hostId)(value) : wholeNumber(flag, 0, MAX_ID)(value);
+}
+
 function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
 }
@@ -447,16 +465,24 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
   {
     name: "uid",
     short: "u",
-    value: "UID",
-    brief: "uid inside (default: your own)",
-    parse: wholeNumber("--uid", 0, MAX_ID),
+    value: "UID|C:H[:N]",
+    repeat: true,
+    brief: "uid inside (default: your own), or, with a colon, a uid map range as --uidmap (1.x's -u; repeatable)",
+    parse: idOrMap("--uid", uid),
+    order: (state, v) => {
+      if (typeof v !== "number") state.uidMaps.push(v as FlagState["uidMaps"][number]);
+    },
   },
   {
     name: "gid",
     short: "g",
-    value: "GID",
-    brief: "gid inside (default: your own)",
-    parse: wholeNumber("--gid", 0, MAX_ID),
+    value: "GID|C:H[:N]",
+    repeat: true,
+    brief: "gid inside (default: your own), or, with a colon, a gid map range as --gidmap (1.x's -g; repeatable)",
+    parse: idOrMap("--gid", gid),
+    order: (state, v) => {
+      if (typeof v !== "number") state.gidMaps.push(v as FlagState["gidMaps"][number]);
+    },
   },
   {
     name: "user",
@@ -607,8 +633,8 @@ export type SandboxFlags = Record<string, unknown> & {
   workdir?: { bind: string } | { chdir: string };
   chdir?: string;
   hostname?: string;
-  uid?: number;
-  gid?: number;
+  uid?: (number | { container: number; host: number; count: number })[];
+  gid?: (number | { container: number; host: number; count: number })[];
   user?: string;
   limitWalltime?: number;
   tmpfsSize?: number;
@@ -662,6 +688,18 @@ export function applyIsolation(c: Container, o: Record<string, unknown>): void {
   }
 }
 
+/** Whether a rootdir has a /bin of its own: a link (`bin -> usr/bin`) or a directory with something in it. */
+function hasBin(root: string): boolean {
+  const bin = `${root.replace(/\/+$/, "")}/bin`;
+  try {
+    if (Deno.lstatSync(bin).isSymlink) return true;
+    for (const _ of Deno.readDirSync(bin)) return true;
+    return false; // an empty mount point, for the policy's bind
+  } catch {
+    return false;
+  }
+}
+
 const ROOTFS_DIRS = ["bin", "etc", "lib", "lib32", "lib64", "libx32", "sbin", "usr"];
 
 /**
@@ -687,7 +725,12 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
       }
     }
   }
-  if (o.rootdir) c.rootdir(o.rootdir.path, { rw: o.rootdir.rw });
+  if (o.rootdir) {
+    c.rootdir(o.rootdir.path, { rw: o.rootdir.rw });
+    // A tree with its own /bin (a whole system, as 1.x checks) is not covered by the policy's host binds;
+    // an empty /bin is a mount point for them.
+    if (o.rootfs === undefined && hasBin(o.rootdir.path)) s.mounts = s.mounts.filter((m) => m.kind !== "bind");
+  }
   s.mounts.push(...state.mounts);
   if (o.workDir && o.workdir) throw new UsageError("--work-dir and --workdir are one flag: give it once", "--workdir");
   const wd = o.workDir ?? o.workdir;
@@ -707,8 +750,15 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
     const u = resolveUser(o.user);
     c.uid(u.uid).gid(u.gid);
   }
-  if (o.uid !== undefined) c.uid(o.uid);
-  if (o.gid !== undefined) c.gid(o.gid);
+  // The last plain id wins; the map ranges went to the ordered state.
+  const lastId = (v: unknown, flag: string) => {
+    const ids = ((v ?? []) as unknown[]).filter((x): x is number => typeof x === "number");
+    if (ids.length > 1) throw new UsageError(`${flag} is given twice ("${ids[0]}", then "${ids[1]}")`, flag);
+    return ids[0];
+  };
+  const u = lastId(o.uid, "--uid"), g = lastId(o.gid, "--gid");
+  if (u !== undefined) c.uid(u);
+  if (g !== undefined) c.gid(g);
   if (state.uidMaps.length) s.uidMaps = [...state.uidMaps];
   if (state.gidMaps.length) s.gidMaps = [...state.gidMaps];
   for (const name of RLIMIT_NAMES) {

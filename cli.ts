@@ -19,10 +19,10 @@ import { buildApplication, buildCommand, help, version } from "npm:@stricli/core
 import { argumentError, collectFlags, parserFlags, type Scan, scanArgs } from "./src/cli/args.ts";
 import { EXPLAIN_FLAGS, type FlagSpec, RUN_FLAGS, type SandboxFlags } from "./src/cli/flags.ts";
 import { type CompletionCommand, completionScript, type Shell, SHELLS } from "./src/cli/completion.ts";
-import { logPlan, planTable, resolve } from "./src/cli/sandbox.ts";
-import { planToJson } from "./src/plan.ts";
+import { logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
+import { currentHost, planToJson } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
-import { logger, setupLogging } from "./src/log.ts";
+import { logger, resetLogging, setupLogging } from "./src/log.ts";
 import { containerFromPolicy, loadPolicyFile } from "./src/policy.ts";
 import { reportJson } from "./src/report.ts";
 import { openReport, type ReportFile } from "./src/cli/report_file.ts";
@@ -144,7 +144,9 @@ async function reportTo(path: string, open: () => Promise<ReportFile>): Promise<
 
 async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[2], command: string[]) {
   const verbose = (flags.verbose ?? 0) as number;
-  await setupLogging(!verbose ? "warning" : verbose > 1 ? "debug" : "info");
+  if (verbose && flags.quiet) throw new UsageError("--quiet contradicts --verbose");
+  if (flags.quiet) await resetLogging(); // not even warnings
+  else await setupLogging(!verbose ? "warning" : verbose > 1 ? "debug" : "info");
   const { plan } = await resolve(command, flags, state);
   logPlan(plan);
   const reportPath = flags.reportFile as string | undefined;
@@ -176,6 +178,10 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
   relay?.stop();
   const json = JSON.stringify(reportJson(report));
   if (report.status === "SE") console.error(`hakoniwa: ${report.reason}`);
+  // A command killed by a signal (the walltime's SIGKILL included) is said in 1.x's words; -q says nothing.
+  else if (report.signal && !flags.quiet) {
+    console.error(`hakoniwa: Process(${programPath(plan, currentHost())}) received signal ${report.signal}`);
+  }
   logger("executor").info(`Result: ${json}`);
   if (reportFile) {
     // A report that cannot be written is said once; the exit code stays the command's.
@@ -347,6 +353,24 @@ function buildApp(scan: Scan | undefined, context: ApplicationContext, out: Outc
 }
 
 /**
+ * hakoniwa 1.x's global flags given before the subcommand (`hakoniwa -v
+ * run ...`, `-vv`, `--verbose`, `-q`, `--quiet`) are moved after it, where
+ * `run` reads them.
+ *
+ * @example
+ * ```ts
+ * import { hoistGlobalFlags } from "./cli.ts";
+ * console.log(hoistGlobalFlags(["-vv", "run", "--", "ls"])); // ["run", "-vv", "--", "ls"]
+ * ```
+ */
+export function hoistGlobalFlags(args: readonly string[]): string[] {
+  let i = 0;
+  while (i < args.length && /^(-v+|--verbose|-q|--quiet)$/.test(args[i])) i++;
+  if (i === 0 || i === args.length) return [...args];
+  return [args[i], ...args.slice(0, i), ...args.slice(i + 1)];
+}
+
+/**
  * Runs the CLI with `args` (without the program name) and returns the exit
  * code: the command's, 128+N for signal N, 125 when the sandbox could not
  * be set up, 2 for bad usage or an invalid policy. Every error is one line
@@ -358,7 +382,8 @@ function buildApp(scan: Scan | undefined, context: ApplicationContext, out: Outc
  * Deno.exit(await main(["run", "--", "ls", "/"]));
  * ```
  */
-export async function main(args: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
+  const args = hoistGlobalFlags(argv);
   const table = args[0] === "run" ? RUN_FLAGS : args[0] === "explain" ? EXPLAIN_FLAGS : undefined;
   const scan = table ? scanArgs(table, args.slice(1)) : undefined;
   const errors: string[] = [];

@@ -282,6 +282,8 @@ export interface HostView {
   realPath(path: string): string | null;
   /** Whether a host path is a directory (absent: not checked). */
   isDirectory?(path: string): boolean;
+  /** Whether a host path is a character device (absent: none is). */
+  isCharDevice?(path: string): boolean;
 }
 
 /** The command part of a plan. */
@@ -321,7 +323,14 @@ function expand(m: ContainerMount, host: HostView, log: (msg: string) => void, t
         // The native core reports the missing source (exit 125, step open-source).
         return [{ kind: "bind", source: m.source, target, readonly: m.readonly }];
       }
-      return [{ kind: "bind", source, target, readonly: m.readonly }];
+      // An explicit bind of a character device (`-B /dev/null:/mydev/null`) is usable: no nodev on it.
+      return [{
+        kind: "bind",
+        source,
+        target,
+        readonly: m.readonly,
+        ...(host.isCharDevice?.(source) ? { dev: true } : {}),
+      }];
     }
     case "tmpfs":
       return [{
@@ -357,16 +366,43 @@ function checkNotRoot(ops: MountOp[]) {
   }
 }
 
-/** The mount points whose content a later op would cover twice. */
-function checkDuplicates(ops: MountOp[]) {
-  const seen = new Set<string>();
-  for (const op of ops) {
-    if (op.kind === "readonly") continue;
-    if (seen.has(op.target)) {
-      throw new UsageError(`mount target ${JSON.stringify(op.target)} is given twice`);
-    }
-    seen.add(op.target);
-  }
+/** A sandbox path as a key (trailing and doubled slashes, `.` dropped); a relative path stays as given. */
+function targetKey(path: string): string {
+  if (!path.startsWith("/")) return path;
+  return "/" + path.split("/").filter((p) => p !== "" && p !== ".").join("/");
+}
+
+/**
+ * A later mount on the same target replaces the earlier one (hakoniwa
+ * 1.x's rule, so flags can replace a policy's /tmp, /dev or /proc): the
+ * earlier is dropped with everything its expansion adds (a devfs's device
+ * binds, a procfs's read-only parts).
+ *
+ * @example
+ * ```ts
+ * import { replaceSameTarget } from "./plan.ts";
+ * const kept = replaceSameTarget([{ kind: "tmpfs", target: "/tmp" }, { kind: "tmpfs", target: "/tmp/", size: 4096 }]);
+ * console.log(kept); // [{ kind: "tmpfs", target: "/tmp/", size: 4096 }]
+ * ```
+ */
+export function replaceSameTarget(mounts: readonly ContainerMount[]): ContainerMount[] {
+  const last = new Map<string, number>();
+  mounts.forEach((m, i) => last.set(targetKey(m.target), i));
+  return mounts.filter((m, i) => last.get(targetKey(m.target)) === i);
+}
+
+/**
+ * The same rule on the expanded operations: an explicit mount on a path
+ * that an earlier expansion filled (`-B /dev/null:/dev/null` over a
+ * devfs's) replaces that op. Read-only remounts stay: they apply to what
+ * is there when they run.
+ */
+function dropReplacedOps(ops: MountOp[]): MountOp[] {
+  const last = new Map<string, number>();
+  ops.forEach((op, i) => {
+    if (op.kind !== "readonly") last.set(op.target, i);
+  });
+  return ops.filter((op, i) => op.kind === "readonly" || last.get(op.target) === i);
 }
 
 /**
@@ -404,9 +440,9 @@ export function buildPlan(
   log: (msg: string) => void = () => {},
 ): Plan {
   const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
-  const mounts = settings.mounts.flatMap((m) => expand(m, host, log, settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE));
+  const tmpfsSize = settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE;
+  const mounts = dropReplacedOps(replaceSameTarget(settings.mounts).flatMap((m) => expand(m, host, log, tmpfsSize)));
   checkNotRoot(mounts);
-  checkDuplicates(mounts);
   // With explicit maps and no id asked for: the id that stands for the caller, else the first mapped one.
   const insideOf = (maps: IdMapEntry[], id: number) => {
     const m = maps.find((e) => id >= e.host && id < e.host + e.count);
@@ -485,6 +521,13 @@ export function currentHost(): HostView {
     isDirectory(path: string) {
       try {
         return Deno.statSync(path).isDirectory;
+      } catch {
+        return false;
+      }
+    },
+    isCharDevice(path: string) {
+      try {
+        return Deno.statSync(path).isCharDevice === true;
       } catch {
         return false;
       }

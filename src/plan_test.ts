@@ -62,9 +62,25 @@ Deno.test("a missing required bind source is left for the core to report", () =>
   assert.deepEqual(plan.mounts, [{ kind: "bind", source: "/missing", target: "/missing", readonly: false }]);
 });
 
-Deno.test("a mount target given twice is rejected", () => {
-  const c = Container.empty().bindRo("/usr").tmpfs("/usr/");
-  assert.throws(() => buildPlan(c.settings, { program: "ls", args: [] }, host), /"\/usr" is given twice/);
+Deno.test("a later mount on the same target replaces the earlier one, with its whole expansion", () => {
+  const c = Container.empty().bindRo("/usr").tmpfs("/usr/").devfs("/dev").procfs("/proc").tmpfs("/dev")
+    .bindRw("/proc", "/proc").bindRw("/dev/null", "/dev/null");
+  const plan = buildPlan(c.settings, { program: "ls", args: [] }, host);
+  assert.deepEqual(plan.mounts.map((m) => [m.kind, m.target]), [
+    ["tmpfs", "/usr"],
+    ["tmpfs", "/dev"],
+    ["bind", "/proc"],
+    ["bind", "/dev/null"],
+  ]);
+});
+
+Deno.test("an explicit bind over a path a devfs filled replaces that device bind only", () => {
+  const c = Container.empty().devfs("/dev").bindRo("/usr/bin", "/dev/null");
+  const ops = buildPlan(c.settings, { program: "ls", args: [] }, host).mounts;
+  assert.deepEqual(ops.filter((m) => m.target === "/dev/null"), [
+    { kind: "bind", source: "/usr/bin", target: "/dev/null", readonly: true },
+  ]);
+  assert.equal(ops.filter((m) => m.kind === "bind").length, 6, "the other five devices stay");
 });
 
 Deno.test("devfs expands to a tmpfs, device binds and links", () => {
@@ -83,4 +99,16 @@ Deno.test("PATH of the command's environment is the search path", () => {
 Deno.test("ids outside an explicit map are rejected", () => {
   const c = new Container().uidMap(0, 1000, 1).uid(5);
   assert.throws(() => buildPlan(c.settings, { program: "x", args: [] }, host), /uid 5 is not in the uid map/);
+});
+
+Deno.test("a bind whose source is a character device keeps the device usable (no nodev)", () => {
+  const devHost: HostView = { ...host, isCharDevice: (p) => p === "/dev/null" };
+  const plan = buildPlan(Container.empty().bindRw("/dev/null", "/mydev/null").bindRo("/usr").settings, {
+    program: "ls",
+    args: [],
+  }, devHost);
+  assert.deepEqual(plan.mounts, [
+    { kind: "bind", source: "/dev/null", target: "/mydev/null", readonly: false, dev: true },
+    { kind: "bind", source: "/usr", target: "/usr", readonly: true },
+  ]);
 });

@@ -179,13 +179,15 @@ export const NAMESPACE_FLAGS = {
 
 /**
  * The names `--seccomp` and `[seccomp] profile` accept besides a JSON file.
+ * `podman` (hakoniwa 1.x's default profile's name) is an alias of
+ * `default`: 1.x's podman allow list is not shipped (docs/compat.md).
  *
  * @example
  * ```ts ignore
  * PROFILE_NAMES.includes("strict"); // true
  * ```
  */
-export const PROFILE_NAMES = ["default", "strict", "audit", "unconfined"] as const;
+export const PROFILE_NAMES = ["default", "strict", "audit", "unconfined", "podman"] as const;
 
 /**
  * The default profile: everything is allowed except {@link DEFAULT_DENIED}

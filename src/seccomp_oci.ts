@@ -185,7 +185,8 @@ function applies(c: Checker, at: string, e: Record<string, unknown>, native: str
 }
 
 /**
- * The profile `--seccomp VALUE` (or `[seccomp] profile`) names: `default`,
+ * The profile `--seccomp VALUE` (or `[seccomp] profile`) names: `default`
+ * (alias `podman`, 1.x's name),
  * `strict` (default and no new namespaces), `audit` (log what default
  * would refuse), `unconfined` (null: no filter) or the path of a JSON
  * profile, relative to `base`.
@@ -201,6 +202,7 @@ export function resolveSeccomp(value: string, base: string = Deno.cwd()): Seccom
     case "unconfined":
       return null;
     case "default":
+    case "podman": // 1.x's default profile's name: this project's default stands for it (docs/compat.md)
       return defaultProfile();
     case "strict":
       return defaultProfile({ noNamespaces: true });
@@ -209,7 +211,7 @@ export function resolveSeccomp(value: string, base: string = Deno.cwd()): Seccom
   }
   if (!value.includes("/") && !value.endsWith(".json")) {
     throw new UsageError(
-      `--seccomp: expected default, strict, audit, unconfined or the path of a JSON profile, got ${
+      `--seccomp: expected default (or podman), strict, audit, unconfined or the path of a JSON profile, got ${
         JSON.stringify(value)
       }`,
       "--seccomp",

@@ -251,7 +251,10 @@ sandboxTest("seccomp bad input: clear errors, nothing runs", async () => {
   try {
     const bad = await hakoniwa(["run", "--seccomp", "nope", "--", "true"]);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--seccomp: expected default, strict, audit, unconfined or the path of a JSON profile/);
+    assert.match(
+      bad.stderr,
+      /--seccomp: expected default \(or podman\), strict, audit, unconfined or the path of a JSON profile/,
+    );
     await Deno.writeTextFile(`${dir}/p.json`, JSON.stringify({ defaultAction: "SCMP_ACT_NOPE" }));
     const json = await hakoniwa(["run", "--seccomp", `${dir}/p.json`, "--", "true"]);
     assert.equal(json.code, 2);

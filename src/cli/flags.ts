@@ -166,6 +166,24 @@ export function parseIdMap(
   };
 }
 
+/**
+ * The value of `-u/--uid` (`-g/--gid`): an id inside, or with a colon a
+ * map range `C:H[:N]` as `--uidmap` takes it (1.x's `-u` is `--uidmap`).
+ *
+ * @example
+ * ```ts
+ * import { idOrMap } from "./flags.ts";
+ * console.log(idOrMap("--uid", 1000)("0")); // 0
+ * console.log(idOrMap("--uid", 1000)("0:1000:1")); // { container: 0, host: 1000, count: 1 }
+ * ```
+ */
+export function idOrMap(
+  flag: string,
+  hostId: number,
+): (value: string) => number | { container: number; host: number; count: number } {
+  return (value) => value.includes(":") ? parseIdMap(flag, hostId)(value) : wholeNumber(flag, 0, MAX_ID)(value);
+}
+
 function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
 }
@@ -186,6 +204,28 @@ export function sizeArg(flag: string): (value: string) => number {
       throw new UsageError(`${flag}: expected a size from 1 byte to 1T (bytes, or with K, M, G), got "${value}"`, flag);
     }
     return n;
+  };
+}
+
+/**
+ * The value of `-w/--work-dir/--workdir`: a host directory to bind and run
+ * in (relative to the caller's directory), or `:PATH`, a sandbox path to
+ * run in without binding anything (1.x's form).
+ *
+ * @example
+ * ```ts
+ * import { parseWorkdir } from "./flags.ts";
+ * console.log(parseWorkdir("--workdir")(":/srv")); // { chdir: "/srv" }
+ * console.log(parseWorkdir("--workdir")("/src/app/")); // { bind: "/src/app" }
+ * ```
+ */
+export function parseWorkdir(flag: string): (value: string) => { bind: string } | { chdir: string } {
+  return (value) => {
+    if (value.startsWith(":")) return { chdir: target(value.slice(1), flag) };
+    if (!value) throw new UsageError(`${flag}: expected DIR or :PATH, got ""`, flag);
+    const parts = absolute(value).split("/").filter((p) => p !== "" && p !== ".");
+    if (parts.includes("..")) throw new UsageError(`${flag}: '..' is not allowed in "${value}"`, flag);
+    return { bind: "/" + parts.join("/") };
   };
 }
 
@@ -255,6 +295,13 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     value: "FILE",
     files: true,
     brief: "use a policy file instead of the embedded KISS-policy.toml",
+  },
+  {
+    name: "config",
+    short: "c",
+    value: "FILE",
+    files: true,
+    brief: "run a hakoniwa 1.x config file on 1.x's defaults (no KISS policy underneath); flags apply on top",
   },
   bindFlag("ro-bind", undefined, true, "bind a host path read-only (repeatable)"),
   bindFlag("bindmount-ro", "b", true, "same as --ro-bind"),
@@ -354,19 +401,27 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     value: "DIR|none",
     files: true,
     brief: "replace the policy's binds: bind DIR's bin, etc, lib*, sbin, usr read-only, or none",
+    // A relative DIR is the caller's path.
     parse: (v) => {
-      if (v !== "none" && !v.startsWith("/")) {
-        throw new UsageError(`--rootfs: expected an absolute directory or none, got "${v}"`, "--rootfs");
-      }
-      return v;
+      if (!v) throw new UsageError(`--rootfs: expected a directory or none, got ""`, "--rootfs");
+      return v === "none" ? v : absolute(v);
     },
   },
   {
     name: "work-dir",
     short: "w",
-    value: "DIR",
+    value: "DIR|:PATH",
     files: true,
-    brief: "bind DIR read-write (unless another flag mounts something there) and run the command in it",
+    brief:
+      "bind DIR read-write (unless another flag mounts something there) and run the command in it; :PATH only runs in PATH",
+    parse: parseWorkdir("--work-dir"),
+  },
+  {
+    name: "workdir",
+    value: "DIR|:PATH",
+    files: true,
+    brief: "same as --work-dir (1.x's name)",
+    parse: parseWorkdir("--workdir"),
   },
   {
     name: "chdir",
@@ -379,19 +434,17 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     short: "e",
     value: "NAME=VALUE|NAME",
     repeat: true,
-    brief: "set an environment variable, or pass the host's NAME (repeatable)",
-    parse: (v): [string, string] | null => {
+    brief: "set an environment variable, or pass the host's NAME (empty when unset; repeatable)",
+    parse: (v): [string, string] => {
       const eq = v.indexOf("=");
       if (eq === 0 || !v || v.includes("\0")) {
         throw new UsageError(`--setenv: expected NAME=VALUE or NAME, got "${v}"`, "--setenv");
       }
       if (eq > 0) return [v.slice(0, eq), v.slice(eq + 1)];
-      const host = Deno.env.get(v);
-      return host === undefined ? null : [v, host];
+      // The host's value; an unset variable is set empty, as 1.x does.
+      return [v, Deno.env.get(v) ?? ""];
     },
-    order: (state, kv) => {
-      if (kv) state.env.push(kv as [string, string]);
-    },
+    order: (state, kv) => state.env.push(kv as [string, string]),
   },
   { name: "hostname", value: "NAME", brief: "hostname inside (default: hakoniwa)" },
   namespaceFlag("share-net", "share", "share the host's network namespace", "network"),
@@ -412,16 +465,24 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
   {
     name: "uid",
     short: "u",
-    value: "UID",
-    brief: "uid inside (default: your own)",
-    parse: wholeNumber("--uid", 0, MAX_ID),
+    value: "UID|C:H[:N]",
+    repeat: true,
+    brief: "uid inside (default: your own), or, with a colon, a uid map range as --uidmap (1.x's -u; repeatable)",
+    parse: idOrMap("--uid", uid),
+    order: (state, v) => {
+      if (typeof v !== "number") state.uidMaps.push(v as FlagState["uidMaps"][number]);
+    },
   },
   {
     name: "gid",
     short: "g",
-    value: "GID",
-    brief: "gid inside (default: your own)",
-    parse: wholeNumber("--gid", 0, MAX_ID),
+    value: "GID|C:H[:N]",
+    repeat: true,
+    brief: "gid inside (default: your own), or, with a colon, a gid map range as --gidmap (1.x's -g; repeatable)",
+    parse: idOrMap("--gid", gid),
+    order: (state, v) => {
+      if (typeof v !== "number") state.gidMaps.push(v as FlagState["gidMaps"][number]);
+    },
   },
   {
     name: "user",
@@ -467,18 +528,23 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     repeat: true,
     brief: "restrict fs,tcp.bind,tcp.connect,scope.abstract-unix-socket,scope.signal",
   },
-  { name: "landlock-fs-ro", value: "PATH[:PATH...]", repeat: true, brief: "allow reading beneath PATH (implies fs)" },
+  {
+    name: "landlock-fs-ro",
+    value: "PATH[,PATH...]",
+    repeat: true,
+    brief: "allow reading beneath PATH (paths separated by , or :; implies fs)",
+  },
   {
     name: "landlock-fs-rw",
-    value: "PATH[:PATH...]",
+    value: "PATH[,PATH...]",
     repeat: true,
-    brief: "allow reading and writing beneath PATH (implies fs)",
+    brief: "allow reading and writing beneath PATH (paths separated by , or :; implies fs)",
   },
   {
     name: "landlock-fs-rx",
-    value: "PATH[:PATH...]",
+    value: "PATH[,PATH...]",
     repeat: true,
-    brief: "allow reading and executing beneath PATH (implies fs)",
+    brief: "allow reading and executing beneath PATH (paths separated by , or :; implies fs)",
   },
   {
     name: "landlock-tcp-bind",
@@ -501,7 +567,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     name: "seccomp",
     value: "PROFILE",
     brief:
-      "seccomp profile: default, strict (default + no new namespaces), audit (log only), unconfined, or an OCI JSON file",
+      "seccomp profile: default (alias podman), strict (default + no new namespaces), audit (log only), unconfined, or an OCI JSON file",
   },
 ];
 
@@ -517,7 +583,17 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
 export const RUN_FLAGS: readonly FlagSpec[] = [
   ...SANDBOX_FLAGS,
   { name: "report-file", value: "FILE", files: true, brief: "write the result as JSON to FILE (- for stdout)" },
-  { name: "verbose", short: "v", count: true, brief: "log the plan and the result; twice (-vv) for debug lines" },
+  {
+    name: "verbose",
+    short: "v",
+    count: true,
+    brief: "log the plan and the result; twice (-vv) for debug lines (also before run: hakoniwa -v run)",
+  },
+  {
+    name: "quiet",
+    short: "q",
+    brief: "print none of hakoniwa's own lines but errors: no warnings, no line for a command killed by a signal",
+  },
 ];
 
 /**
@@ -550,13 +626,15 @@ export function flagKey(name: string): string {
 /** The parsed values of the flags, by {@link flagKey}, loosely typed. */
 export type SandboxFlags = Record<string, unknown> & {
   policyFile?: string;
+  config?: string;
   rootdir?: { path: string; rw: boolean };
   rootfs?: string;
-  workDir?: string;
+  workDir?: { bind: string } | { chdir: string };
+  workdir?: { bind: string } | { chdir: string };
   chdir?: string;
   hostname?: string;
-  uid?: number;
-  gid?: number;
+  uid?: (number | { container: number; host: number; count: number })[];
+  gid?: (number | { container: number; host: number; count: number })[];
   user?: string;
   limitWalltime?: number;
   tmpfsSize?: number;
@@ -588,7 +666,8 @@ export function applyIsolation(c: Container, o: Record<string, unknown>): void {
   ] as const;
   for (const [flag, key, access] of fsFlags) {
     for (const v of strings(o[key])) {
-      for (const path of v.split(":")) {
+      // Paths separated by `:` or, as in 1.x, `,`.
+      for (const path of v.split(/[:,]/)) {
         if (!path.startsWith("/")) throw new UsageError(`${flag}: expected absolute paths, got ${JSON.stringify(v)}`);
         c.landlockFs(path, access);
       }
@@ -606,6 +685,18 @@ export function applyIsolation(c: Container, o: Record<string, unknown>): void {
       throw new UsageError(`--landlock-abi: expected a whole number, got "${o.landlockAbi}"`);
     }
     c.landlockAbi(Number(o.landlockAbi));
+  }
+}
+
+/** Whether a rootdir has a /bin of its own: a link (`bin -> usr/bin`) or a directory with something in it. */
+function hasBin(root: string): boolean {
+  const bin = `${root.replace(/\/+$/, "")}/bin`;
+  try {
+    if (Deno.lstatSync(bin).isSymlink) return true;
+    for (const _ of Deno.readDirSync(bin)) return true;
+    return false; // an empty mount point, for the policy's bind
+  } catch {
+    return false;
   }
 }
 
@@ -634,10 +725,18 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
       }
     }
   }
-  if (o.rootdir) c.rootdir(o.rootdir.path, { rw: o.rootdir.rw });
+  if (o.rootdir) {
+    c.rootdir(o.rootdir.path, { rw: o.rootdir.rw });
+    // A tree with its own /bin (a whole system, as 1.x checks) is not covered by the policy's host binds;
+    // an empty /bin is a mount point for them.
+    if (o.rootfs === undefined && hasBin(o.rootdir.path)) s.mounts = s.mounts.filter((m) => m.kind !== "bind");
+  }
   s.mounts.push(...state.mounts);
-  if (o.workDir) {
-    const dir = absolute(o.workDir);
+  if (o.workDir && o.workdir) throw new UsageError("--work-dir and --workdir are one flag: give it once", "--workdir");
+  const wd = o.workDir ?? o.workdir;
+  if (wd && "chdir" in wd) c.workdir(wd.chdir);
+  else if (wd) {
+    const dir = wd.bind;
     const norm = (p: string) => p.replace(/\/+$/, "") || "/";
     // `-B "$PWD":/work -w /work`: another flag already mounts something there; only run in it.
     if (!state.mounts.some((m) => norm(m.target) === norm(dir))) c.bindRw(dir, dir);
@@ -651,8 +750,15 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
     const u = resolveUser(o.user);
     c.uid(u.uid).gid(u.gid);
   }
-  if (o.uid !== undefined) c.uid(o.uid);
-  if (o.gid !== undefined) c.gid(o.gid);
+  // The last plain id wins; the map ranges went to the ordered state.
+  const lastId = (v: unknown, flag: string) => {
+    const ids = ((v ?? []) as unknown[]).filter((x): x is number => typeof x === "number");
+    if (ids.length > 1) throw new UsageError(`${flag} is given twice ("${ids[0]}", then "${ids[1]}")`, flag);
+    return ids[0];
+  };
+  const u = lastId(o.uid, "--uid"), g = lastId(o.gid, "--gid");
+  if (u !== undefined) c.uid(u);
+  if (g !== undefined) c.gid(g);
   if (state.uidMaps.length) s.uidMaps = [...state.uidMaps];
   if (state.gidMaps.length) s.gidMaps = [...state.gidMaps];
   for (const name of RLIMIT_NAMES) {

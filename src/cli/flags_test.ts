@@ -128,3 +128,37 @@ Deno.test("the bash completion has a case arm only for flags that exist", () => 
     /--ro-bind\|/,
   );
 });
+
+Deno.test("1.x forms: --workdir and -w :PATH (run there, bind nothing), -e NAME unset, landlock paths with commas", async () => {
+  const only = await parse(SANDBOX_FLAGS, ["-B", "/srv:/mytmp", "--workdir", ":/mytmp", "--", "pwd"]);
+  const c = Container.empty();
+  applyFlags(c, only.flags, only.state);
+  assert.equal(c.settings.workdir, "/mytmp");
+  assert.deepEqual(c.settings.mounts.map((m) => m.target), ["/mytmp"], "no bind of its own");
+  const long = await parse(SANDBOX_FLAGS, ["--workdir", "/srv/./app/", "--", "pwd"]);
+  const d = Container.empty();
+  applyFlags(d, long.flags, long.state);
+  assert.deepEqual(d.settings.mounts.map((m) => m.kind === "bind" && [m.source, m.target, m.readonly]), [[
+    "/srv/app",
+    "/srv/app",
+    false,
+  ]]);
+  assert.equal(d.settings.workdir, "/srv/app");
+  const both = await parse(SANDBOX_FLAGS, ["-w", "/a", "--workdir", "/b", "--", "pwd"]);
+  assert.throws(() => applyFlags(Container.empty(), both.flags, both.state), /give it once/);
+  await assert.rejects(() => parse(SANDBOX_FLAGS, ["--workdir", ":rel", "--", "pwd"]), /expected an absolute path/);
+
+  const unset = "HAKONIWA_TEST_SURELY_UNSET_VARIABLE";
+  const env = await parse(SANDBOX_FLAGS, ["-e", unset, "--", "env"]);
+  assert.deepEqual(env.state.env, [[unset, ""]]);
+
+  const ll = await parse(SANDBOX_FLAGS, ["--landlock-fs-rx", "/bin,/lib:/usr", "--landlock-fs-ro", "/etc", "--", "ls"]);
+  const e = Container.empty();
+  applyFlags(e, ll.flags, ll.state);
+  assert.deepEqual(e.settings.landlock?.paths.map((p) => p.path), ["/etc", "/bin", "/lib", "/usr"]);
+});
+
+Deno.test("--rootfs DIR relative to the caller's directory", async () => {
+  const { flags } = await parse(SANDBOX_FLAGS, ["--rootfs", "tests/fixtures/rootfs"]);
+  assert.equal(flags.rootfs, `${Deno.cwd()}/tests/fixtures/rootfs`);
+});

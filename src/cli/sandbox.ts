@@ -6,10 +6,12 @@
  */
 import { POLICIES } from "../generated/policies.ts";
 import { logger } from "../log.ts";
-import { buildPlan, currentHost, describeMount, type Plan } from "../plan.ts";
+import { buildPlan, currentHost, describeMount, type HostView, type Plan } from "../plan.ts";
 import { containerFromPolicy, loadPolicyFile, parsePolicy, type Policy } from "../policy.ts";
 import { describeLandlock } from "../landlock.ts";
 import { describeProfile } from "../seccomp.ts";
+import { loadConfig1x } from "../compat/config.ts";
+import { UsageError } from "../errors.ts";
 import { applyFlags, type FlagState, type SandboxFlags } from "./flags.ts";
 
 /** A resolved request: the policy it started from and the plan. */
@@ -29,13 +31,21 @@ export interface Resolved {
  * ```
  */
 export async function resolve(commandArgs: string[], o: SandboxFlags, state: FlagState): Promise<Resolved> {
-  const policy = typeof o.policyFile === "string"
+  if (typeof o.config === "string" && typeof o.policyFile === "string") {
+    throw new UsageError("--config and --policy-file cannot be given together: each is the whole base", "--config");
+  }
+  const policy = typeof o.config === "string"
+    ? await loadConfig1x(o.config)
+    : typeof o.policyFile === "string"
     ? await loadPolicyFile(o.policyFile)
     : parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml");
   logger("cli::run").info(`Configuration: ${JSON.stringify(policy.file)}`);
+  // A 1.x config runs on its own defaults (containerFromPolicy), never over the KISS policy.
   const container = containerFromPolicy(policy);
   applyFlags(container, o, state);
-  const argv = commandArgs.length ? commandArgs : policy.command?.argv ?? [Deno.env.get("SHELL") ?? "/bin/sh"];
+  // 1.x's default command is /bin/sh; this project's is the caller's $SHELL.
+  const shell = typeof o.config === "string" ? "/bin/sh" : Deno.env.get("SHELL") ?? "/bin/sh";
+  const argv = commandArgs.length ? commandArgs : policy.command?.argv.length ? policy.command.argv : [shell];
   const plan = buildPlan(
     container.settings,
     { program: argv[0], args: argv.slice(1) },
@@ -75,6 +85,85 @@ export function logPlan(plan: Plan): void {
   );
   for (const line of plan.landlock ? describeLandlock(plan.landlock) : ["Landlock: disabled"]) log.info(line);
   log.info(`Execve: ${plan.program} ${JSON.stringify(plan.argv)}, cwd: ${JSON.stringify(plan.cwd)}`);
+  for (const line of debugLines1x(plan, currentHost())) log.debug(line);
+}
+
+/** libseccomp's architecture names as 1.x prints them (`x86_64` -> `X8664`). */
+function archName(arch: string): string {
+  return arch.replace(/_/g, "").toUpperCase();
+}
+
+/** The machine's own architecture in libseccomp's naming. */
+function nativeArch(): string {
+  const arch = Deno.build.arch as string;
+  return arch === "x86_64" ? "x86_64" : arch === "aarch64" ? "aarch64" : arch;
+}
+
+/**
+ * The debug lines (`-vv`) in hakoniwa 1.x's words: the id maps, how many
+ * seccomp rules (one per syscall of each rule, as libseccomp loads them)
+ * for which architectures, and the program with its arguments. A profile
+ * without rules of its own (`unconfined`) loads none, so it has no line.
+ *
+ * @example
+ * ```ts ignore
+ * for (const line of debugLines1x(plan, currentHost())) console.log(line);
+ * // UID mapping: container_id: 1000, host_id: 1000, count: 1
+ * // Execve: "/usr/bin/true", []
+ * ```
+ */
+export function debugLines1x(plan: Plan, host: HostView): string[] {
+  const lines: string[] = [];
+  for (const [what, map] of [["UID", plan.uidMap], ["GID", plan.gidMap]] as const) {
+    for (const m of map) {
+      lines.push(`${what} mapping: container_id: ${m.container}, host_id: ${m.host}, count: ${m.count}`);
+    }
+  }
+  const p = plan.seccomp;
+  const n = p ? p.rules.reduce((sum, r) => sum + r.names.length, 0) : 0;
+  if (p && n) {
+    const arches = [nativeArch(), ...p.arches.filter((a) => a !== nativeArch())].map(archName);
+    lines.push(`Seccomp: Load ${n} rules for architectures(${arches.join(", ")})`);
+  }
+  const args = plan.argv.slice(1).map((a) => JSON.stringify(a)).join(", ");
+  lines.push(`Execve: ${JSON.stringify(programPath(plan, host))}, [${args}]`);
+  return lines;
+}
+
+/**
+ * The path inside the sandbox of the program a plan runs: as given when it
+ * has a slash, else the first directory of the search path holding it,
+ * looked up through the plan's binds (or its rootdir) on the host. The
+ * name as given when none does (the sandbox then reports it missing).
+ *
+ * @example
+ * ```ts ignore
+ * programPath(plan, currentHost()); // "/usr/bin/sleep" for `-- sleep 5` under the KISS policy
+ * ```
+ */
+export function programPath(plan: Plan, host: HostView): string {
+  if (plan.program.includes("/")) return plan.program;
+  for (const dir of plan.searchPath.split(":")) {
+    if (!dir.startsWith("/")) continue;
+    const inside = `${dir.replace(/\/+$/, "")}/${plan.program}`;
+    const onHost = hostPathOf(plan, inside);
+    if (onHost !== null && host.isDirectory && !host.isDirectory(onHost) && host.realPath(onHost) !== null) {
+      return inside;
+    }
+  }
+  return plan.program;
+}
+
+/** The host path behind a sandbox path: the last bind covering it, else the rootdir; null for none. */
+function hostPathOf(plan: Plan, inside: string): string | null {
+  for (let i = plan.mounts.length - 1; i >= 0; i--) {
+    const op = plan.mounts[i];
+    if (op.kind === "readonly") continue; // a remount changes no content
+    if (op.target !== "/" && inside !== op.target && !inside.startsWith(`${op.target}/`)) continue;
+    if (op.kind !== "bind") return null; // a tmpfs, proc or made file: nothing of the host's
+    return op.source + inside.slice(op.target === "/" ? 0 : op.target.length);
+  }
+  return plan.root.source === null ? null : plan.root.source.replace(/\/+$/, "") + inside;
 }
 
 /**

@@ -271,7 +271,10 @@ function parseLayer(
     if (t.path !== undefined) {
       const path = c.str(["seccomp", "path"], t.path);
       try {
-        layer.seccomp = resolveSeccomp(path === "unconfined" ? path : absolute(path, host.cwd), host.cwd);
+        layer.seccomp = resolveSeccomp(
+          path === "unconfined" || path === "podman" ? path : absolute(path, host.cwd),
+          host.cwd,
+        );
       } catch (e) {
         if (e instanceof UsageError) c.fail(["seccomp", "path"], e.message.replace(/^--seccomp: /, ""));
         throw e;

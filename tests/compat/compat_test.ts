@@ -2,8 +2,7 @@
  * hakoniwa 1.x's CLI cases (its trycmd tests, ported as data in cases/*.json)
  * run against this checkout's CLI, as root and rootless. A case passes, or
  * is listed in docs/compat.md with its reason and reported as ignored with
- * that reason. Cases with `-c/--config` go through config_driver.ts (the
- * `loadConfig1x` hook) while the CLI itself has no `-c`.
+ * that reason.
  */
 import assert from "node:assert/strict";
 import { cliArgv, IS_ROOT, ROOT, SKIP_REASON, WHO } from "../helpers.ts";
@@ -84,22 +83,12 @@ function workspace(): string {
   return ws;
 }
 
-const cliHasConfig = SKIP_REASON === null &&
-  new TextDecoder().decode(
-    new Deno.Command(cliArgv()[0], { args: [...cliArgv("run", "--help").slice(1)], stdout: "piped", stderr: "piped" })
-      .outputSync().stdout,
-  ).includes("--config");
-
 let ws: string | null = null;
 let passed = 0;
 let ran = 0;
 
 async function runCase(c: Case, dir: string): Promise<{ code: number; output: string }> {
-  const flags = c.args.includes("--") ? c.args.slice(0, c.args.indexOf("--")) : c.args;
-  const viaDriver = !cliHasConfig && (flags.includes("--config") || flags.includes("-c"));
-  const argv = viaDriver
-    ? [Deno.execPath(), "run", "-A", "--no-check", `${HERE}/config_driver.ts`, ...c.args]
-    : cliArgv(...c.args);
+  const argv = cliArgv(...c.args);
   const env = Deno.env.toObject();
   for (const [k, v] of Object.entries(c.env ?? {})) {
     if (v === null) delete env[k];
@@ -155,6 +144,6 @@ globalThis.addEventListener("unload", () => {
   console.log(
     `compat [${WHO}${IS_ROOT ? "" : ""}]: ${passed} of ${total} 1.x cases passed, ${ran - passed} failed, ${
       total - ran
-    } listed in docs/compat.md${cliHasConfig ? "" : " (config cases through config_driver.ts)"}`,
+    } listed in docs/compat.md`,
   );
 });

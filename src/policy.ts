@@ -9,10 +9,9 @@
 import { Container } from "./container.ts";
 import { PolicyError, type PolicyLocation, UsageError } from "./errors.ts";
 import { type IdMapEntry, MAX_ID } from "./idmap.ts";
-import { type KeyPath, PolicyCursor, typeName } from "./policy_check.ts";
+import { type KeyPath, parsePolicyToml, PolicyCursor, typeName } from "./policy_check.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "./rlimit.ts";
 import { loadTemplateEngine, renderTemplate, TemplateEngineNotLoaded, TemplateError } from "./template.ts";
-import { parseToml, TomlSyntaxError } from "./toml.ts";
 import { resolveUser } from "./user.ts";
 import { readTextCapped, readTextCappedSync } from "./read_capped.ts";
 import { MAX_TMPFS_SIZE, parseSize } from "./plan.ts";
@@ -448,15 +447,7 @@ function parseFile(source: string, file: string, read: PolicyReader, chain: stri
     }
     throw e;
   }
-  let raw: Record<string, unknown>;
-  try {
-    raw = parseToml(text);
-  } catch (e) {
-    if (e instanceof TomlSyntaxError) {
-      throw new PolicyError(e.message, { file, line: e.line, column: e.column }, { cause: e });
-    }
-    throw e;
-  }
+  const raw = parsePolicyToml(text, file);
   const c = new PolicyCursor(file, text);
   const own = parseLayer(c, raw);
   let merged: Layer = { sections: {}, mountAt: new Map(), include: [] };

@@ -8,6 +8,28 @@
  */
 import { PolicyError, type PolicyLocation } from "./errors.ts";
 import { didYouMean } from "./suggest.ts";
+import { parseToml, TomlSyntaxError } from "./toml.ts";
+
+/**
+ * Parses a policy file's TOML; a syntax error becomes a {@link PolicyError}
+ * at its line and column.
+ *
+ * @example
+ * ```ts
+ * import { parsePolicyToml } from "./policy_check.ts";
+ * console.log(parsePolicyToml("hostname = \"box\"\n", "p.toml").hostname); // "box"
+ * ```
+ */
+export function parsePolicyToml(text: string, file: string): Record<string, unknown> {
+  try {
+    return parseToml(text);
+  } catch (e) {
+    if (e instanceof TomlSyntaxError) {
+      throw new PolicyError(e.message, { file, line: e.line, column: e.column }, { cause: e });
+    }
+    throw e;
+  }
+}
 
 /** A key path inside a policy, e.g. `["mounts", 2, "target"]`. */
 export type KeyPath = (string | number)[];

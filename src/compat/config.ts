@@ -24,10 +24,9 @@ import type { IdMapEntry } from "../idmap.ts";
 import { parseLandlockPolicy } from "../landlock.ts";
 import { parseNetworkPolicy } from "../network.ts";
 import type { Policy, PolicyMount } from "../policy.ts";
-import { type KeyPath, PolicyCursor } from "../policy_check.ts";
+import { type KeyPath, parsePolicyToml, PolicyCursor } from "../policy_check.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "../rlimit.ts";
 import { resolveSeccomp } from "../seccomp_oci.ts";
-import { parseToml, TomlSyntaxError } from "../toml.ts";
 import { UsageError } from "../errors.ts";
 
 /** Top-level keys of a 1.x config. */
@@ -318,15 +317,7 @@ async function parseFile(
   host: Required<Config1xHost>,
 ): Promise<Layer> {
   const text = await render(source, file, host);
-  let raw: Record<string, unknown>;
-  try {
-    raw = parseToml(text);
-  } catch (e) {
-    if (e instanceof TomlSyntaxError) {
-      throw new PolicyError(e.message, { file, line: e.line, column: e.column }, { cause: e });
-    }
-    throw e;
-  }
+  const raw = parsePolicyToml(text, file);
   return parseLayer(new PolicyCursor(file, text), raw, keys, host);
 }
 

@@ -24,7 +24,7 @@ import { planToJson } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { containerFromPolicy, loadPolicyFile } from "./src/policy.ts";
-import { reportJson } from "./src/report.ts";
+import { type Report, reportJson } from "./src/report.ts";
 import { openReport, type ReportFile } from "./src/cli/report_file.ts";
 import { canSetgroups, type RunningSandbox, startSandbox } from "./src/runner.ts";
 import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
@@ -144,7 +144,9 @@ async function reportTo(path: string, open: () => Promise<ReportFile>): Promise<
 
 async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[2], command: string[]) {
   const verbose = (flags.verbose ?? 0) as number;
-  await setupLogging(!verbose ? "warning" : verbose > 1 ? "debug" : "info");
+  const quiet = flags.quiet === true;
+  if (quiet && verbose) throw new UsageError("--quiet and --verbose contradict each other: give one", "--quiet");
+  await setupLogging(quiet ? "off" : !verbose ? "warning" : verbose > 1 ? "debug" : "info");
   const { plan } = await resolve(command, flags, state);
   logPlan(plan);
   const reportPath = flags.reportFile as string | undefined;
@@ -176,6 +178,7 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
   relay?.stop();
   const json = JSON.stringify(reportJson(report));
   if (report.status === "SE") console.error(`hakoniwa: ${report.reason}`);
+  else if (!quiet && endedBySandbox(report)) console.error(`hakoniwa: ${report.reason} (status ${report.status})`);
   logger("executor").info(`Result: ${json}`);
   if (reportFile) {
     // A report that cannot be written is said once; the exit code stays the command's.
@@ -190,6 +193,17 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
     }
   }
   return report.exitCode;
+}
+
+/**
+ * Whether the end of a run deserves one line at the default verbosity: a
+ * limit, a seccomp kill or a signal ended the command. A shell stays silent
+ * for SIGINT (the user pressed Ctrl-C) and SIGPIPE (a reader went away), so
+ * does this.
+ */
+function endedBySandbox(report: Report): boolean {
+  if (report.status === "OK" || report.status === "SE") return false;
+  return report.status !== "SIG" || (report.signal !== "SIGINT" && report.signal !== "SIGPIPE");
 }
 
 async function explainAction(

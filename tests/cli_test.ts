@@ -504,3 +504,47 @@ sandboxTest("every example of --help and of the README runs as written", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+sandboxTest(
+  "a limit, a seccomp kill or a signal that ends the command is one hakoniwa: line; -q silences it",
+  async () => {
+    const walltime = await hakoniwa(["run", "--limit-walltime", "1", "--", "sleep", "5"]);
+    assert.equal(walltime.code, 137);
+    assert.equal(walltime.stderr, "hakoniwa: walltime limit of 1s exceeded (status TLE)\n");
+    const cpu = await hakoniwa(["run", "--limit-cpu", "1", "--", "sh", "-c", "while :; do :; done"]);
+    assert.equal(cpu.code, 152);
+    assert.equal(cpu.stderr, "hakoniwa: cpu time limit of 1s exceeded (status TLE)\n");
+    const seccomp = await hakoniwa([
+      "run",
+      "--policy-file",
+      `${ROOT}/policies/seccomp-denylist.toml`,
+      "--",
+      "unshare",
+      "-r",
+      "true",
+    ]);
+    assert.equal(seccomp.code, 159);
+    assert.match(
+      seccomp.stderr,
+      /^hakoniwa: killed by (seccomp: forbidden syscall unshare |signal SIGSYS ).*\(status (RFE|SIG)\)\n$/,
+    );
+    const signal = await sandboxSh("kill -TERM $$");
+    assert.equal(signal.code, 143);
+    assert.equal(signal.stderr, "hakoniwa: killed by signal SIGTERM (status SIG)\n");
+    // As a shell does, nothing for Ctrl-C's SIGINT or a reader gone (SIGPIPE).
+    assert.deepEqual(
+      [await sandboxSh("kill -INT $$"), await sandboxSh("kill -PIPE $$")].map((r) => [r.code, r.stderr]),
+      [
+        [130, ""],
+        [141, ""],
+      ],
+    );
+    for (const quiet of ["-q", "--quiet"]) {
+      const r = await hakoniwa(["run", quiet, "--limit-walltime", "1", "--", "sleep", "5"]);
+      assert.deepEqual([r.code, r.stderr], [137, ""]);
+    }
+    const both = await hakoniwa(["run", "-q", "-v", "--", "true"]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^hakoniwa: --quiet and --verbose contradict each other/);
+  },
+);

@@ -518,6 +518,7 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   ...SANDBOX_FLAGS,
   { name: "report-file", value: "FILE", files: true, brief: "write the result as JSON to FILE (- for stdout)" },
   { name: "verbose", short: "v", count: true, brief: "log the plan and the result; twice (-vv) for debug lines" },
+  { name: "quiet", short: "q", brief: "no warnings, and no line saying which limit or signal ended the command" },
 ];
 
 /**

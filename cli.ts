@@ -30,11 +30,17 @@ import { canSetgroups, type RunningSandbox, startSandbox } from "./src/runner.ts
 import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
 import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
 import { didYouMean } from "./src/suggest.ts";
+import { explainSetupError, type SetupRemedies } from "./src/setup_hint.ts";
 
 export { parseBind } from "./src/cli/flags.ts";
 
 /** The version `hakoniwa --version` prints. */
 export const VERSION = "0.1.0";
+
+/** How to fix a failed exec, in the CLI's words. */
+const CLI_REMEDIES: SetupRemedies = {
+  nothingBound: "bind them with --ro-bind (the default policy binds /bin, /lib, /lib64 and /usr), or use --rootfs /",
+};
 
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
 
@@ -173,7 +179,7 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
     [sig, () => sandbox.kill(sig)] as const
   );
   for (const [sig, fn] of forward) Deno.addSignalListener(sig, fn);
-  const report = await sandbox.finished;
+  const report = explainSetupError(await sandbox.finished, plan, CLI_REMEDIES);
   for (const [sig, fn] of forward) Deno.removeSignalListener(sig, fn);
   relay?.stop();
   const json = JSON.stringify(reportJson(report));
@@ -229,7 +235,7 @@ async function checkAction(files: string[]): Promise<number> {
     } catch (e) {
       if (!(e instanceof HakoniwaError)) throw e;
       bad++;
-      console.error(`hakoniwa: ${oneLine(e.message)}`);
+      console.error(`hakoniwa: ${cliMessage(e)}`);
     }
   }
   return bad;
@@ -237,6 +243,20 @@ async function checkAction(files: string[]): Promise<number> {
 
 function oneLine(message: string): string {
   return message.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** The library's names for what the CLI calls flags, in the library's messages. */
+const FLAG_WORDS: [RegExp, string][] = [
+  [/^(uid|gid)Map: /, "--$1map: "],
+  [/\b(uid|gid)Map\((\w+), (\d+)\)/g, "--$1map $2:$3"],
+  [/^seccomp: /, "--seccomp: "],
+  [/\blandlockAbi\(\)/g, "--landlock-abi"],
+  [/allow running without it with landlockBestEffort\(\)/g, "pass --landlock-best-effort to run without it"],
+];
+
+/** An error's message as one line in the CLI's words (flags, not library methods). */
+function cliMessage(e: Error): string {
+  return FLAG_WORDS.reduce((m, [from, to]) => m.replace(from, to), oneLine(e.message));
 }
 
 function buildApp(scan: Scan | undefined, context: ApplicationContext, out: Outcome): Application<ApplicationContext> {
@@ -389,11 +409,11 @@ export async function main(args: string[]): Promise<number> {
   const e = out.failure;
   if (e !== undefined) {
     if (e instanceof UsageError || e instanceof PolicyError) {
-      console.error(`hakoniwa: ${oneLine(e.message)}`);
+      console.error(`hakoniwa: ${cliMessage(e)}`);
       return 2;
     }
     if (e instanceof SetupError || e instanceof HakoniwaError) {
-      console.error(`hakoniwa: ${oneLine(e.message)}`);
+      console.error(`hakoniwa: ${cliMessage(e)}`);
       return 125;
     }
     throw e;

@@ -87,6 +87,13 @@ function checkMode(what: string, mode: number): number {
   return mode;
 }
 
+/** A bind's host source must be absolute: a relative one would depend on the caller's working directory. */
+function checkSource(method: string, source: string): void {
+  if (typeof source !== "string" || !source.startsWith("/")) {
+    throw new UsageError(`${method}: the source must be an absolute host path, got ${JSON.stringify(source)}`, method);
+  }
+}
+
 function landlockOf(settings: ContainerSettings): LandlockSettings {
   return settings.landlock ??= emptyLandlock();
 }
@@ -151,6 +158,7 @@ export class Container {
    * (default: the same path). With `optional`, a missing source is skipped.
    */
   bindRo(source: string, target: string = source, options: { optional?: boolean } = {}): this {
+    checkSource("bindRo", source);
     this.settings.mounts.push({ kind: "bind", source, target, readonly: true, optional: options.optional });
     return this;
   }
@@ -160,6 +168,7 @@ export class Container {
    * With `optional`, a missing source is skipped.
    */
   bindRw(source: string, target: string = source, options: { optional?: boolean } = {}): this {
+    checkSource("bindRw", source);
     this.settings.mounts.push({ kind: "bind", source, target, readonly: false, optional: options.optional });
     return this;
   }

@@ -292,10 +292,11 @@ export function sandboxPath(path: string, what: string): string {
 function expand(m: ContainerMount, host: HostView, log: (msg: string) => void, tmpfsSize: number): MountOp[] {
   switch (m.kind) {
     case "bind": {
-      const target = sandboxPath(m.target, "bind target");
+      // The source first: `bindRo("usr")` has a relative source, and its target is only its default.
       if (!m.source.startsWith("/")) {
         throw new UsageError(`bind source: expected an absolute path, got ${JSON.stringify(m.source)}`);
       }
+      const target = sandboxPath(m.target, "bind target");
       const source = host.realPath(m.source);
       if (source === null) {
         if (m.optional) {
@@ -404,13 +405,14 @@ export function buildPlan(
   for (const [kind, map, own] of [["uid", uidMap, host.uid], ["gid", gidMap, host.gid]] as const) {
     if (!map.some((e) => own >= e.host && own < e.host + e.count)) {
       throw new UsageError(
-        `the ${kind} map must map your own ${kind} ${own} (the sandbox is set up with it): add --${kind}map ID:${own}`,
-        `--${kind}map`,
+        `${kind}Map: the ${kind} map must map your own ${kind} ${own} (the sandbox is set up with it): ` +
+          `add ${kind}Map(ID, ${own})`,
+        `${kind}Map`,
       );
     }
   }
-  if (!mapsInside(uidMap, uid)) throw new UsageError(`uid ${uid} is not in the uid map`, "--uid");
-  if (!mapsInside(gidMap, gid)) throw new UsageError(`gid ${gid} is not in the gid map`, "--gid");
+  if (!mapsInside(uidMap, uid)) throw new UsageError(`uid ${uid} is not in the uid map`, "uid");
+  if (!mapsInside(gidMap, gid)) throw new UsageError(`gid ${gid} is not in the gid map`, "gid");
   const env = new Map(settings.env);
   for (const [k, v] of Object.entries(command.env ?? {})) env.set(k, v);
   if (!command.program) throw new UsageError("no command to run");

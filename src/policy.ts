@@ -7,7 +7,7 @@
  * @module
  */
 import { Container } from "./container.ts";
-import { PolicyError, type PolicyLocation, UsageError } from "./errors.ts";
+import { fileErrorText, PolicyError, type PolicyLocation, UsageError } from "./errors.ts";
 import { type IdMapEntry, MAX_ID } from "./idmap.ts";
 import { type KeyPath, PolicyCursor, typeName } from "./policy_check.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "./rlimit.ts";
@@ -15,6 +15,7 @@ import { loadTemplateEngine, renderTemplate, TemplateEngineNotLoaded, TemplateEr
 import { parseToml, TomlSyntaxError } from "./toml.ts";
 import { resolveUser } from "./user.ts";
 import { readTextCapped, readTextCappedSync } from "./read_capped.ts";
+import { POLICIES } from "./generated/policies.ts";
 import { MAX_TMPFS_SIZE, parseSize } from "./plan.ts";
 import { type LandlockSettings, parseLandlockPolicy } from "./landlock.ts";
 import { type NetworkSettings, parseNetworkPolicy } from "./network.ts";
@@ -154,7 +155,7 @@ function seccompSection(c: PolicyCursor, path: KeyPath, v: unknown): SeccompProf
     try {
       return resolveSeccomp(value, base);
     } catch (e) {
-      if (e instanceof UsageError) c.fail(at, e.message.replace(/^--seccomp: /, ""));
+      if (e instanceof UsageError) c.fail(at, e.message.replace(/^seccomp: /, ""));
       throw e;
     }
   }
@@ -469,7 +470,7 @@ function parseFile(source: string, file: string, read: PolicyReader, chain: stri
     try {
       body = read(path);
     } catch (e) {
-      c.fail(inc.at, `cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+      c.fail(inc.at, `cannot read ${path}: ${fileErrorText(e)}`);
     }
     seen.push(path);
     merged = mergeLayers(merged, parseFile(body, path, read, [...chain, path], seen));
@@ -566,16 +567,34 @@ export async function parsePolicyAsync(
  * const policy = await loadPolicyFile("policies/KISS-policy.toml");
  * ```
  */
-export async function loadPolicyFile(path: string, what = "--policy-file"): Promise<Policy> {
+export async function loadPolicyFile(path: string, what = "loadPolicyFile"): Promise<Policy> {
   let text: string;
   try {
     text = await readTextCapped(path);
   } catch (e) {
-    throw new UsageError(`${what}: cannot read ${path}: ${e instanceof Error ? e.message : e}`, what, {
+    throw new UsageError(`${what}: cannot read ${path}: ${fileErrorText(e)}`, what, {
       cause: e,
     });
   }
   return await parsePolicyAsync(text, path);
+}
+
+/**
+ * A container with the settings of the embedded KISS policy
+ * (`policies/KISS-policy.toml`), the CLI's default: the host's /bin, /lib,
+ * /lib64 and /usr read-only, a new /tmp, /dev and /proc, every namespace
+ * new. `new Container()` binds nothing: this is the one to start from to
+ * run the host's programs.
+ *
+ * @example
+ * ```ts
+ * import { kissContainer } from "./policy.ts";
+ * const { stdout } = await kissContainer().command("sh", { args: ["-c", "echo hi"] }).output();
+ * console.log(new TextDecoder().decode(stdout)); // "hi\n"
+ * ```
+ */
+export function kissContainer(): Container {
+  return containerFromPolicy(parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml"));
 }
 
 /**

@@ -548,3 +548,51 @@ sandboxTest(
     assert.match(both.stderr, /^hakoniwa: --quiet and --verbose contradict each other/);
   },
 );
+
+sandboxTest(
+  "file errors are one clean line naming the file; a directory, Landlock and an empty root are said",
+  async () => {
+    const dir = await tempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/bad.json`, "{bad");
+      const cases: [string[], number, string][] = [
+        [
+          ["run", "--policy-file", `${dir}/nope.toml`, "--", "true"],
+          2,
+          `--policy-file: cannot read ${dir}/nope.toml: no such file or directory`,
+        ],
+        [["run", "--policy-file", dir, "--", "true"], 2, `--policy-file: cannot read ${dir}: is a directory`],
+        [["check", `${dir}/nope.toml`], 2, `check: cannot read ${dir}/nope.toml: no such file or directory`],
+        [
+          ["run", "--seccomp", `${dir}/nope.json`, "--", "true"],
+          2,
+          `--seccomp: cannot read ${dir}/nope.json: no such file or directory`,
+        ],
+        [["run", "--report-file", dir, "--", "true"], 2, `--report-file: cannot open ${dir}: is a directory`],
+        [["run", "--", "/tmp"], 125, "execve: /tmp: is a directory"],
+        [["run", "--ro-bind", `${dir}:/d`, "--", "/d"], 125, "execve: /d: is a directory"],
+        [
+          ["run", "--landlock-restrict", "fs", "--", "/bin/true"],
+          125,
+          "execve: /bin/true: refused by Landlock: no rule allows executing (x) beneath /bin/true",
+        ],
+      ];
+      for (const [args, code, line] of cases) {
+        const r = await hakoniwa(args);
+        assert.deepEqual([r.code, r.stderr], [code, `hakoniwa: ${line}\n`], args.join(" "));
+      }
+      const json = await hakoniwa(["run", "--seccomp", `${dir}/bad.json`, "--", "true"]);
+      assert.equal(json.code, 2);
+      assert.match(json.stderr, new RegExp(`^hakoniwa: seccomp profile ${dir}/bad.json: not valid JSON: [^\\n]+\\n$`));
+      const empty = await hakoniwa(["run", "--rootfs", "none", "--", "sh"]);
+      assert.equal(empty.code, 125);
+      assert.match(
+        empty.stderr,
+        /^hakoniwa: execve: command not found: sh: .*; nothing is bound at any directory of the PATH searched .*: bind them with --ro-bind .*\n$/,
+      );
+      for (const r of [json, empty]) assert.doesNotMatch(r.stderr, /os error|\(file\)|readfile|open '/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

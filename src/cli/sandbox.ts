@@ -30,7 +30,7 @@ export interface Resolved {
  */
 export async function resolve(commandArgs: string[], o: SandboxFlags, state: FlagState): Promise<Resolved> {
   const policy = typeof o.policyFile === "string"
-    ? await loadPolicyFile(o.policyFile)
+    ? await loadPolicyFile(o.policyFile, "--policy-file")
     : parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml");
   logger("cli::run").info(`Configuration: ${JSON.stringify(policy.file)}`);
   const container = containerFromPolicy(policy);

@@ -23,7 +23,7 @@ import { logPlan, planTable, resolve } from "./src/cli/sandbox.ts";
 import { planToJson } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
 import { logger, setupLogging } from "./src/log.ts";
-import { containerFromPolicy, loadPolicyFile } from "./src/policy.ts";
+import { containerFromPolicy, loadPolicyFile, missingBindSources } from "./src/policy.ts";
 import { type Report, reportJson } from "./src/report.ts";
 import { openReport, type ReportFile } from "./src/cli/report_file.ts";
 import { canSetgroups, type RunningSandbox, startSandbox } from "./src/runner.ts";
@@ -229,9 +229,18 @@ async function checkAction(files: string[]): Promise<number> {
   for (const file of files) {
     try {
       const policy = await loadPolicyFile(file, "check");
-      containerFromPolicy(policy); // resolves `user`, checks hostname and limits
+      const container = containerFromPolicy(policy); // resolves `user`, checks hostname and limits
+      const missing = missingBindSources(container);
+      for (const m of missing) {
+        console.error(
+          `hakoniwa: ${file}: warning: bind source ${JSON.stringify(m.source)} (target ${
+            JSON.stringify(m.target)
+          }) does not exist: a run skips it (optional = true says that is meant)`,
+        );
+      }
       const n = policy.filesRead.length;
-      writeAll(Deno.stdout, `${file}: ok (${n} file${n > 1 ? "s" : ""})\n`);
+      const warned = missing.length ? `, ${missing.length} warning${missing.length > 1 ? "s" : ""}` : "";
+      writeAll(Deno.stdout, `${file}: ok (${n} file${n > 1 ? "s" : ""}${warned})\n`);
     } catch (e) {
       if (!(e instanceof HakoniwaError)) throw e;
       bad++;

@@ -23,9 +23,14 @@ import {
 import { checkNetwork, type NetworkMode, type NetworkSettings } from "./network.ts";
 import { defaultProfile, type SeccompProfile } from "./seccomp.ts";
 
-/** A mount as the user asked for it, before plan building resolves it. */
+/**
+ * A mount as the user asked for it, before plan building resolves it. A
+ * bind that is `optional` is skipped when its source does not exist;
+ * `"warn"` skips it with a warning (a policy's bind that does not say
+ * `optional = true`: a typo should show).
+ */
 export type ContainerMount =
-  | { kind: "bind"; source: string; target: string; readonly: boolean; optional?: boolean }
+  | { kind: "bind"; source: string; target: string; readonly: boolean; optional?: boolean | "warn" }
   | { kind: "tmpfs"; target: string; size?: number; mode?: number }
   | { kind: "devfs"; target: string }
   | { kind: "proc"; target: string }

@@ -289,7 +289,10 @@ export function sandboxPath(path: string, what: string): string {
   return "/" + parts.join("/");
 }
 
-function expand(m: ContainerMount, host: HostView, log: (msg: string) => void, tmpfsSize: number): MountOp[] {
+/** A line of plan building: a missing optional bind at debug level, one that asked for a warning at warning level. */
+export type PlanLog = (message: string, level: "debug" | "warning") => void;
+
+function expand(m: ContainerMount, host: HostView, log: PlanLog, tmpfsSize: number): MountOp[] {
   switch (m.kind) {
     case "bind": {
       // The source first: `bindRo("usr")` has a relative source, and its target is only its default.
@@ -299,8 +302,16 @@ function expand(m: ContainerMount, host: HostView, log: (msg: string) => void, t
       const target = sandboxPath(m.target, "bind target");
       const source = host.realPath(m.source);
       if (source === null) {
+        if (m.optional === "warn") {
+          log(
+            `bind source ${JSON.stringify(m.source)} (target ${JSON.stringify(m.target)}) does not exist: skipped ` +
+              "(a policy mount with optional = true is skipped without this warning)",
+            "warning",
+          );
+          return [];
+        }
         if (m.optional) {
-          log(`Mount point: host_path: ${JSON.stringify(m.source)} does not exist, skipped`);
+          log(`Mount point: host_path: ${JSON.stringify(m.source)} does not exist, skipped`, "debug");
           return [];
         }
         // The native core reports the missing source (exit 125, step open-source).
@@ -386,7 +397,7 @@ export function buildPlan(
   settings: ContainerSettings,
   command: CommandSpec,
   host: HostView,
-  log: (msg: string) => void = () => {},
+  log: PlanLog = () => {},
 ): Plan {
   const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
   const mounts = settings.mounts.flatMap((m) => expand(m, host, log, settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE));

@@ -36,7 +36,10 @@ export interface PolicyMount {
   fstype?: "tmpfs" | "proc" | "devfs";
   /** Size in bytes of a tmpfs (default: `tmpfs_size`). */
   size?: number;
-  /** A bind whose source is missing is skipped (default true for policies; 1.x configs set false: an error). */
+  /**
+   * A bind whose source is missing: `true` skips it, `false` fails the run (1.x configs); absent, it is
+   * skipped with a warning.
+   */
   optional?: boolean;
 }
 
@@ -270,7 +273,7 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
   if (top.mounts !== undefined) {
     layer.mounts = c.array(["mounts"], top.mounts, "an array of tables").map((m, i): PolicyMount => {
       const at = ["mounts", i];
-      const t = c.table(at, m, ["source", "target", "rw", "fstype", "size"]);
+      const t = c.table(at, m, ["source", "target", "rw", "fstype", "size", "optional"]);
       const fstype = t.fstype === undefined ? undefined : c.str([...at, "fstype"], t.fstype);
       if (fstype !== undefined && !["tmpfs", "proc", "devfs"].includes(fstype)) {
         c.fail([...at, "fstype"], `expected "tmpfs", "proc" or "devfs", got ${JSON.stringify(fstype)}`);
@@ -278,6 +281,8 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
       if (fstype === undefined && t.source === undefined) c.fail([...at, "source"], "missing (a bind needs a source)");
       if (fstype !== undefined && t.source !== undefined) c.fail([...at, "source"], "not allowed with fstype");
       if (t.size !== undefined && fstype !== "tmpfs") c.fail([...at, "size"], 'only for fstype = "tmpfs"');
+      if (t.optional !== undefined && fstype !== undefined) c.fail([...at, "optional"], "only for a bind");
+      const optional = t.optional === undefined ? undefined : c.bool([...at, "optional"], t.optional, false);
       const size = t.size === undefined ? undefined : tmpfsSize(c, [...at, "size"], t.size);
       const src = t.source === undefined ? undefined : c.absPath([...at, "source"], t.source);
       const target = t.target === undefined
@@ -296,6 +301,7 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
         rw: c.bool([...at, "rw"], t.rw, false),
         fstype: fstype as PolicyMount["fstype"],
         ...(size === undefined ? {} : { size }),
+        ...(optional === undefined ? {} : { optional }),
       };
     });
   }
@@ -602,7 +608,8 @@ export function kissContainer(): Container {
  * the policy shares, /proc always, then /tmp and /dev when asked, then the
  * mounts, files, dirs and symlinks in that order. A bind whose source does
  * not exist is skipped (the seed's policies name /lib64, which not every
- * distribution has).
+ * distribution has): silently with `optional = true`, with a warning when
+ * the mount does not say (see {@link missingBindSources}).
  *
  * @example
  * ```ts ignore
@@ -626,7 +633,9 @@ export function containerFromPolicy(policy: Policy): Container {
     else if (m.fstype === "proc") c.procfs(m.target);
     else if (m.fstype === "devfs") c.devfs(m.target);
     else {
-      const optional = m.optional ?? true;
+      // Not saying `optional` skips a missing source with a warning (the seed's policies name /lib64, which not
+      // every distribution has); `optional = true` skips it silently, `optional = false` fails.
+      const optional = m.optional ?? "warn";
       c.settings.mounts.push({ kind: "bind", source: m.source!, target: m.target, readonly: !m.rw, optional });
     }
   }
@@ -653,4 +662,28 @@ export function containerFromPolicy(policy: Policy): Container {
   if (policy.landlock) c.settings.landlock = structuredClone(policy.landlock);
   if (policy.seccomp !== undefined) c.seccomp(policy.seccomp);
   return c;
+}
+
+/**
+ * The binds of a container made from a policy whose source does not exist
+ * and that the policy did not mark `optional = true`: each is skipped at
+ * run time with a warning. `hakoniwa check` lists them.
+ *
+ * @example
+ * ```ts
+ * import { containerFromPolicy, missingBindSources, parsePolicy } from "./policy.ts";
+ * const c = containerFromPolicy(parsePolicy('mounts = [{ source = "/no/such", target = "/x" }]'));
+ * console.log(missingBindSources(c)); // [{ source: "/no/such", target: "/x" }]
+ * ```
+ */
+export function missingBindSources(container: Container): { source: string; target: string }[] {
+  return container.settings.mounts.flatMap((m) => {
+    if (m.kind !== "bind" || m.optional !== "warn") return [];
+    try {
+      Deno.statSync(m.source);
+      return [];
+    } catch (e) {
+      return e instanceof Deno.errors.NotFound ? [{ source: m.source, target: m.target }] : [];
+    }
+  });
 }

@@ -40,7 +40,7 @@ export async function resolve(commandArgs: string[], o: SandboxFlags, state: Fla
     container.settings,
     { program: argv[0], args: argv.slice(1) },
     currentHost(),
-    (m) => logger("executor").debug(m),
+    (m, level) => level === "warning" ? logger("executor").warn(m) : logger("executor").debug(m),
   );
   return { policy, plan };
 }

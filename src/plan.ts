@@ -400,7 +400,17 @@ export function buildPlan(
   log: PlanLog = () => {},
 ): Plan {
   const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
-  const mounts = settings.mounts.flatMap((m) => expand(m, host, log, settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE));
+  // A read-only root directory cannot get new mount points: an optional bind whose target it lacks is skipped.
+  const roRoot = settings.rootdir && !settings.rootdir.rw ? host.realPath(settings.rootdir.path) : null;
+  const placeable = (m: ContainerMount) => {
+    if (!roRoot || m.kind !== "bind" || !m.optional || !m.target.startsWith("/")) return true;
+    if (host.realPath(`${roRoot.replace(/\/$/, "")}${m.target}`) !== null) return true;
+    log(`Mount point: container_path: ${JSON.stringify(m.target)} is not in the read-only rootdir, skipped`, "debug");
+    return false;
+  };
+  const mounts = settings.mounts.filter(placeable).flatMap((m) =>
+    expand(m, host, log, settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE)
+  );
   checkNotRoot(mounts);
   checkDuplicates(mounts);
   // With explicit maps and no id asked for: the id that stands for the caller, else the first mapped one.

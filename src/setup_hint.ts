@@ -106,12 +106,19 @@ export function explainSetupError(report: Report, plan: Plan, remedies: SetupRem
   } else if (e.errno === EACCES && plan.program.includes("/")) {
     const path = plan.program.startsWith("/") ? plan.program : `${plan.cwd.replace(/\/$/, "")}/${plan.program}`;
     const at = hostPathOf(plan, path);
-    if (at && ("dir" in at || isHostDirectory(at.host))) said = `execve: ${plan.program}: is a directory`;
-    else if (!landlockAllowsExec(plan, path)) {
-      said = `execve: ${plan.program}: refused by Landlock: no rule allows executing (x) beneath ${path}`;
+    if (at && ("dir" in at || isHostDirectory(at.host))) {
+      said = `execve: cannot execute the command: ${plan.program}: is a directory`;
+    } else if (!landlockAllowsExec(plan, path)) {
+      said = `execve: refused by Landlock (no rule allows executing beneath ${path}): ${plan.program}: ${
+        e.message
+          .replace(/^.*: /, "")
+      }`;
     }
   } else if (e.errno === EACCES && !searchedDirs(plan).some((d) => landlockAllowsExec(plan, d))) {
-    said = `execve: ${plan.program}: refused by Landlock: no rule allows executing (x) in the PATH searched`;
+    said = `execve: refused by Landlock (no rule allows executing in the PATH searched): ${plan.program}: ${
+      e.message
+        .replace(/^.*: /, "")
+    }`;
   }
   if (said === null) return report;
   e.message = said;

@@ -569,12 +569,12 @@ sandboxTest(
           `--seccomp: cannot read ${dir}/nope.json: no such file or directory`,
         ],
         [["run", "--report-file", dir, "--", "true"], 2, `--report-file: cannot open ${dir}: is a directory`],
-        [["run", "--", "/tmp"], 125, "execve: /tmp: is a directory"],
-        [["run", "--ro-bind", `${dir}:/d`, "--", "/d"], 125, "execve: /d: is a directory"],
+        [["run", "--", "/tmp"], 125, "execve: cannot execute the command: /tmp: is a directory"],
+        [["run", "--ro-bind", `${dir}:/d`, "--", "/d"], 125, "execve: cannot execute the command: /d: is a directory"],
         [
           ["run", "--landlock-restrict", "fs", "--", "/bin/true"],
           125,
-          "execve: /bin/true: refused by Landlock: no rule allows executing (x) beneath /bin/true",
+          "execve: refused by Landlock (no rule allows executing beneath /bin/true): /bin/true: Permission denied",
         ],
       ];
       for (const [args, code, line] of cases) {

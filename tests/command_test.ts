@@ -255,11 +255,14 @@ sandboxTest("library errors say what is wrong in the library's words", async () 
   // A directory as the command; an exec that Landlock refuses.
   await assert.rejects(
     base().command("/usr").output(),
-    (e) => e instanceof SetupError && e.message === "execve: /usr: is a directory",
+    (e) => e instanceof SetupError && e.message === "execve: cannot execute the command: /usr: is a directory",
   );
   await assert.rejects(
     base().landlockRestrict("fs").command("/bin/true").output(),
-    (e) => e instanceof SetupError && /^execve: \/bin\/true: refused by Landlock/.test(e.message),
+    (e) =>
+      e instanceof SetupError &&
+      /^execve: refused by Landlock \(no rule allows executing beneath \/bin\/true\): \/bin\/true: Permission denied$/
+        .test(e.message),
   );
   // A relative source is the source's fault, not the target's.
   assert.throws(() => new Container().bindRo("usr"), (e) => {

@@ -1,6 +1,6 @@
 // Integration tests of policy files: the seed's KISS policy, every example policy, validation before anything runs.
 import assert from "node:assert/strict";
-import { hakoniwa, ROOT, sandboxTest, tempDir } from "./helpers.ts";
+import { CLI_SH, hakoniwa, ROOT, sandboxTest, tempDir } from "./helpers.ts";
 
 // The seed's KISS policy, as the seed wrote it.
 const SEED_KISS = `# The default policy: a minimal root with the system's programs and
@@ -179,6 +179,23 @@ sandboxTest("lang-deno.toml runs Deno itself", async () => {
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "true /tmp /tmp/deno\n");
+});
+
+sandboxTest("lang-deno.toml's usage runs as written from a checkout, without deno on PATH", async () => {
+  const text = await Deno.readTextFile(policy("lang-deno"));
+  const usage = text.split("\n").filter((l) => /^#\s{3,}/.test(l)).map((l) => l.slice(1).trim()).join(" ")
+    .replaceAll("\\ ", "");
+  assert.match(usage, /^hakoniwa run --policy-file policies\/lang-deno\.toml /);
+  const out = await new Deno.Command("sh", {
+    args: ["-c", `hakoniwa() { ${CLI_SH} "$@"; }; ${usage}`],
+    cwd: ROOT,
+    env: { PATH: "/usr/bin:/bin" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  assert.equal(out.code, 0, dec.decode(out.stderr));
+  assert.equal(dec.decode(out.stdout), "2\n");
 });
 
 sandboxTest("an invalid policy is rejected before anything runs: exit 2 naming file, line and key", async () => {

@@ -22,19 +22,25 @@ import { type CompletionCommand, completionScript, type Shell, SHELLS } from "./
 import { logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
 import { currentHost, planToJson } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
-import { logger, resetLogging, setupLogging } from "./src/log.ts";
-import { containerFromPolicy, loadPolicyFile } from "./src/policy.ts";
-import { reportJson } from "./src/report.ts";
+import { logger, setupLogging } from "./src/log.ts";
+import { containerFromPolicy, loadPolicyFile, missingBindSources } from "./src/policy.ts";
+import { type Report, reportJson } from "./src/report.ts";
 import { openReport, type ReportFile } from "./src/cli/report_file.ts";
 import { canSetgroups, type RunningSandbox, startSandbox } from "./src/runner.ts";
 import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
 import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
 import { didYouMean } from "./src/suggest.ts";
+import { explainSetupError, type SetupRemedies } from "./src/setup_hint.ts";
 
 export { parseBind } from "./src/cli/flags.ts";
 
 /** The version `hakoniwa --version` prints. */
 export const VERSION = "0.1.0";
+
+/** How to fix a failed exec, in the CLI's words. */
+const CLI_REMEDIES: SetupRemedies = {
+  nothingBound: "bind them with --ro-bind (the default policy binds /bin, /lib, /lib64 and /usr), or use --rootfs /",
+};
 
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
 
@@ -144,9 +150,9 @@ async function reportTo(path: string, open: () => Promise<ReportFile>): Promise<
 
 async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[2], command: string[]) {
   const verbose = (flags.verbose ?? 0) as number;
-  if (verbose && flags.quiet) throw new UsageError("--quiet contradicts --verbose");
-  if (flags.quiet) await resetLogging(); // not even warnings
-  else await setupLogging(!verbose ? "warning" : verbose > 1 ? "debug" : "info");
+  const quiet = flags.quiet === true;
+  if (quiet && verbose) throw new UsageError("--quiet and --verbose contradict each other: give one", "--quiet");
+  await setupLogging(quiet ? "off" : !verbose ? "warning" : verbose > 1 ? "debug" : "info");
   const { plan } = await resolve(command, flags, state);
   logPlan(plan);
   const reportPath = flags.reportFile as string | undefined;
@@ -173,14 +179,18 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
     [sig, () => sandbox.kill(sig)] as const
   );
   for (const [sig, fn] of forward) Deno.addSignalListener(sig, fn);
-  const report = await sandbox.finished;
+  const report = explainSetupError(await sandbox.finished, plan, CLI_REMEDIES);
   for (const [sig, fn] of forward) Deno.removeSignalListener(sig, fn);
   relay?.stop();
   const json = JSON.stringify(reportJson(report));
   if (report.status === "SE") console.error(`hakoniwa: ${report.reason}`);
-  // A command killed by a signal (the walltime's SIGKILL included) is said in 1.x's words; -q says nothing.
-  else if (report.signal && !flags.quiet) {
-    console.error(`hakoniwa: Process(${programPath(plan, currentHost())}) received signal ${report.signal}`);
+  else if (!quiet && endedBySandbox(report)) {
+    // A 1.x config speaks 1.x's words; otherwise the report's reason says which limit or signal fired.
+    console.error(
+      typeof flags.config === "string" && report.signal
+        ? `hakoniwa: Process(${programPath(plan, currentHost())}) received signal ${report.signal}`
+        : `hakoniwa: ${report.reason} (status ${report.status})`,
+    );
   }
   logger("executor").info(`Result: ${json}`);
   if (reportFile) {
@@ -196,6 +206,17 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
     }
   }
   return report.exitCode;
+}
+
+/**
+ * Whether the end of a run deserves one line at the default verbosity: a
+ * limit, a seccomp kill or a signal ended the command. A shell stays silent
+ * for SIGINT (the user pressed Ctrl-C) and SIGPIPE (a reader went away), so
+ * does this.
+ */
+function endedBySandbox(report: Report): boolean {
+  if (report.status === "OK" || report.status === "SE") return false;
+  return report.status !== "SIG" || (report.signal !== "SIGINT" && report.signal !== "SIGPIPE");
 }
 
 async function explainAction(
@@ -215,13 +236,22 @@ async function checkAction(files: string[]): Promise<number> {
   for (const file of files) {
     try {
       const policy = await loadPolicyFile(file, "check");
-      containerFromPolicy(policy); // resolves `user`, checks hostname and limits
+      const container = containerFromPolicy(policy); // resolves `user`, checks hostname and limits
+      const missing = missingBindSources(container);
+      for (const m of missing) {
+        console.error(
+          `hakoniwa: ${file}: warning: bind source ${JSON.stringify(m.source)} (target ${
+            JSON.stringify(m.target)
+          }) does not exist: a run skips it (optional = true says that is meant)`,
+        );
+      }
       const n = policy.filesRead.length;
-      writeAll(Deno.stdout, `${file}: ok (${n} file${n > 1 ? "s" : ""})\n`);
+      const warned = missing.length ? `, ${missing.length} warning${missing.length > 1 ? "s" : ""}` : "";
+      writeAll(Deno.stdout, `${file}: ok (${n} file${n > 1 ? "s" : ""}${warned})\n`);
     } catch (e) {
       if (!(e instanceof HakoniwaError)) throw e;
       bad++;
-      console.error(`hakoniwa: ${oneLine(e.message)}`);
+      console.error(`hakoniwa: ${cliMessage(e)}`);
     }
   }
   return bad;
@@ -229,6 +259,20 @@ async function checkAction(files: string[]): Promise<number> {
 
 function oneLine(message: string): string {
   return message.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** The library's names for what the CLI calls flags, in the library's messages. */
+const FLAG_WORDS: [RegExp, string][] = [
+  [/^(uid|gid)Map: /, "--$1map: "],
+  [/\b(uid|gid)Map\((\w+), (\d+)\)/g, "--$1map $2:$3"],
+  [/^seccomp: /, "--seccomp: "],
+  [/\blandlockAbi\(\)/g, "--landlock-abi"],
+  [/allow running without it with landlockBestEffort\(\)/g, "pass --landlock-best-effort to run without it"],
+];
+
+/** An error's message as one line in the CLI's words (flags, not library methods). */
+function cliMessage(e: Error): string {
+  return FLAG_WORDS.reduce((m, [from, to]) => m.replace(from, to), oneLine(e.message));
 }
 
 function buildApp(scan: Scan | undefined, context: ApplicationContext, out: Outcome): Application<ApplicationContext> {
@@ -400,11 +444,11 @@ export async function main(argv: string[]): Promise<number> {
   const e = out.failure;
   if (e !== undefined) {
     if (e instanceof UsageError || e instanceof PolicyError) {
-      console.error(`hakoniwa: ${oneLine(e.message)}`);
+      console.error(`hakoniwa: ${cliMessage(e)}`);
       return 2;
     }
     if (e instanceof SetupError || e instanceof HakoniwaError) {
-      console.error(`hakoniwa: ${oneLine(e.message)}`);
+      console.error(`hakoniwa: ${cliMessage(e)}`);
       return 125;
     }
     throw e;

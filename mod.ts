@@ -37,6 +37,7 @@ export {
 } from "./src/errors.ts";
 export {
   containerFromPolicy,
+  kissContainer,
   loadPolicyFile,
   parsePolicy,
   parsePolicyAsync,

@@ -91,6 +91,13 @@ if (!args.includes("--only-static")) {
 
   if (Deno.uid() === 0) {
     // Rootless: an unprivileged user runs the same suite from a copy it can read.
+    console.log(
+      `\nThe rootless run changes this machine: it creates the user ${TEST_USER} when missing (useradd, which also ` +
+        `grants it /etc/subuid and /etc/subgid ranges) and runs from a copy of the tree in ${
+          Deno.env.get("TMPDIR") ?? "/tmp"
+        }, ` +
+        "removed afterwards.",
+    );
     if (!(await sh("id", ["-u", TEST_USER]))) {
       await sh("useradd", ["--no-create-home", "--shell", "/bin/sh", TEST_USER]);
     }
@@ -101,6 +108,18 @@ if (!args.includes("--only-static")) {
       failed++;
     } else {
       const copy = await Deno.makeTempDir({ prefix: "hakoniwa-rootless-" });
+      // Removed however the run ends (an interrupt included).
+      const removeCopy = () => {
+        try {
+          Deno.removeSync(copy, { recursive: true });
+        } catch { /* already gone */ }
+      };
+      globalThis.addEventListener("unload", removeCopy);
+      const interrupted = () => {
+        removeCopy();
+        Deno.exit(130);
+      };
+      Deno.addSignalListener("SIGINT", interrupted);
       await sh("cp", ["-a", `${root}/.`, copy]);
       await Deno.remove(`${copy}/.git`, { recursive: true }).catch(() => {});
       await sh("chown", ["-R", `${TEST_USER}:${TEST_USER}`, copy]);
@@ -121,7 +140,8 @@ if (!args.includes("--only-static")) {
         `${copy}/node_modules/.bin/deno`,
         ...testArgs,
       ], { cwd: copy });
-      await Deno.remove(copy, { recursive: true }).catch(() => {});
+      Deno.removeSignalListener("SIGINT", interrupted);
+      removeCopy();
     }
   }
 }

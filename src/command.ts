@@ -20,11 +20,12 @@
  */
 import { Child, type CommandOutput } from "./child.ts";
 import type { ContainerSettings } from "./container.ts";
-import { HakoniwaError } from "./errors.ts";
+import { HakoniwaError, UsageError } from "./errors.ts";
 import { describeErrno, loadNative, loadNativeSync, type Native } from "./ffi.ts";
 import { buildPlan, currentHost, type Plan } from "./plan.ts";
 import { canSetgroups, startSandboxSync } from "./runner.ts";
 import type { SpawnIo } from "./spec.ts";
+import { explainSetupError, LIBRARY_REMEDIES } from "./setup_hint.ts";
 
 /**
  * Where a standard stream goes: the caller's own, a pipe, or /dev/null.
@@ -37,6 +38,8 @@ import type { SpawnIo } from "./spec.ts";
  * ```
  */
 export type StdioOption = "inherit" | "piped" | "null";
+
+const STDIO_OPTIONS: readonly unknown[] = ["inherit", "piped", "null"] satisfies StdioOption[];
 
 /**
  * Options of {@link Command}, as those of `Deno.Command`.
@@ -102,6 +105,12 @@ export class Command {
   constructor(settings: ContainerSettings, program: string, options: CommandOptions = {}) {
     this.#settings = structuredClone(settings);
     this.#program = program;
+    for (const name of ["stdin", "stdout", "stderr"] as const) {
+      const mode = options[name];
+      if (mode !== undefined && !STDIO_OPTIONS.includes(mode)) {
+        throw new UsageError(`${name}: expected "inherit", "piped" or "null", got ${JSON.stringify(mode)}`, name);
+      }
+    }
     this.#options = { ...options, args: [...(options.args ?? [])], env: { ...(options.env ?? {}) } };
   }
 
@@ -118,7 +127,9 @@ export class Command {
    */
   output(): Promise<CommandOutput> {
     if (this.#options.stdin === "piped") {
-      return Promise.reject(new TypeError('output() cannot feed a piped stdin: use spawn() for stdin: "piped"'));
+      return Promise.reject(
+        new UsageError('output() cannot feed a piped stdin: use spawn() for stdin: "piped"', "stdin"),
+      );
     }
     // Loading the core first lets its check run on Web Crypto (spawn() has to check synchronously).
     return loadNative(this.#options.nativePath).then(() => this.#spawn("piped", "null").output());
@@ -162,10 +173,14 @@ export class Command {
           parentFds.push(ours);
           stdio.push(theirs);
         } else {
-          throw new TypeError(`${["stdin", "stdout", "stderr"][i]}: expected "inherit", "piped" or "null"`);
+          throw new Error(`unreachable: ${mode} was checked by the constructor`);
         }
       }
-      const sandbox = startSandboxSync(plan, spawnIo(this.#settings, stdio as [number, number, number]), o.nativePath);
+      const started = startSandboxSync(plan, spawnIo(this.#settings, stdio as [number, number, number]), o.nativePath);
+      // A failed exec is said in the plan's words (nothing bound there, a directory, Landlock).
+      const finished = started.finished.then((r) => explainSetupError(r, plan, LIBRARY_REMEDIES));
+      finished.catch(() => {});
+      const sandbox = { ...started, finished };
       const [stdin, stdout, stderr] = parentFds;
       parentFds.length = 0; // owned by the child from here on
       return new Child(native, sandbox, { stdin, stdout, stderr }, o.signal);

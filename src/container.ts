@@ -23,9 +23,14 @@ import {
 import { checkNetwork, type NetworkMode, type NetworkSettings } from "./network.ts";
 import { defaultProfile, type SeccompProfile } from "./seccomp.ts";
 
-/** A mount as the user asked for it, before plan building resolves it. */
+/**
+ * A mount as the user asked for it, before plan building resolves it. A
+ * bind that is `optional` is skipped when its source does not exist;
+ * `"warn"` skips it with a warning (a policy's bind that does not say
+ * `optional = true`: a typo should show).
+ */
 export type ContainerMount =
-  | { kind: "bind"; source: string; target: string; readonly: boolean; optional?: boolean }
+  | { kind: "bind"; source: string; target: string; readonly: boolean; optional?: boolean | "warn" }
   | { kind: "tmpfs"; target: string; size?: number; mode?: number }
   | { kind: "devfs"; target: string }
   | { kind: "proc"; target: string }
@@ -85,6 +90,13 @@ function checkMode(what: string, mode: number): number {
     );
   }
   return mode;
+}
+
+/** A bind's host source must be absolute: a relative one would depend on the caller's working directory. */
+function checkSource(method: string, source: string): void {
+  if (typeof source !== "string" || !source.startsWith("/")) {
+    throw new UsageError(`${method}: the source must be an absolute host path, got ${JSON.stringify(source)}`, method);
+  }
 }
 
 function landlockOf(settings: ContainerSettings): LandlockSettings {
@@ -151,6 +163,7 @@ export class Container {
    * (default: the same path). With `optional`, a missing source is skipped.
    */
   bindRo(source: string, target: string = source, options: { optional?: boolean } = {}): this {
+    checkSource("bindRo", source);
     this.settings.mounts.push({ kind: "bind", source, target, readonly: true, optional: options.optional });
     return this;
   }
@@ -160,6 +173,7 @@ export class Container {
    * With `optional`, a missing source is skipped.
    */
   bindRw(source: string, target: string = source, options: { optional?: boolean } = {}): this {
+    checkSource("bindRw", source);
     this.settings.mounts.push({ kind: "bind", source, target, readonly: false, optional: options.optional });
     return this;
   }

@@ -30,17 +30,18 @@ export class HakoniwaError extends Error {
 
 /**
  * A command line or API argument is wrong: an unknown flag, a malformed
- * value. Nothing was run.
+ * value. Nothing was run. The library's messages name its methods and
+ * options (`uidMap`, `stdout`); the CLI says the same with its flags.
  *
  * @example
  * ```ts
  * import { UsageError } from "./errors.ts";
- * const e = new UsageError("--limit-cpu: expected a whole number, got \"x\"", "--limit-cpu");
- * console.log(e.option); // "--limit-cpu"
+ * const e = new UsageError("rlimit cpu: expected a whole number, got -1", "rlimit");
+ * console.log(e.option); // "rlimit"
  * ```
  */
 export class UsageError extends HakoniwaError {
-  /** The flag or option that is wrong, when one is. */
+  /** The option, method or flag that is wrong, when one is. */
   readonly option?: string;
   /** Creates a usage error naming the flag or option at fault. */
   constructor(message: string, option?: string, options?: ErrorOptions) {
@@ -152,4 +153,30 @@ export class SetupError extends HakoniwaError {
     this.code = code;
     this.path = path;
   }
+}
+
+/**
+ * Why a file could not be read or opened, in plain words: `no such file or
+ * directory`, `permission denied`, `is a directory`..., without the
+ * runtime's `(os error 2): open '...'` (the caller names the file).
+ *
+ * @example
+ * ```ts
+ * import { fileErrorText } from "./errors.ts";
+ * try {
+ *   Deno.readTextFileSync("/no/such/file");
+ * } catch (e) {
+ *   console.log(fileErrorText(e)); // "no such file or directory"
+ * }
+ * ```
+ */
+export function fileErrorText(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (e instanceof Deno.errors.IsADirectory) return "is a directory";
+  if (e instanceof Deno.errors.NotADirectory) return "a part of the path is not a directory";
+  const text = e instanceof Error ? e.message : String(e);
+  // "Is a directory (os error 21): open '/tmp'" -> "is a directory"
+  const plain = text.replace(/ \(os error \d+\).*$/s, "");
+  return plain.charAt(0).toLowerCase() + plain.slice(1);
 }

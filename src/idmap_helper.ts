@@ -97,7 +97,7 @@ function check(kind: "uid" | "gid", map: IdMapEntry[], own: number, host: Helper
   const path = find(host, tool);
   if (!path) {
     throw new HakoniwaError(
-      `--${kind}map: mapping ${kind}s other than your own needs ${tool} (Debian package uidmap), ` +
+      `${kind}Map: mapping ${kind}s other than your own needs ${tool} (Debian package uidmap), ` +
         `which is not installed`,
     );
   }
@@ -107,7 +107,7 @@ function check(kind: "uid" | "gid", map: IdMapEntry[], own: number, host: Helper
     const ok = granted.some((g) => m.host >= g.start && m.host + m.count <= g.start + g.count);
     if (!ok) {
       throw new HakoniwaError(
-        `--${kind}map: ${file} grants ${user ?? host.uid} no range holding host ${kind}s ${m.host}..${
+        `${kind}Map: ${file} grants ${user ?? host.uid} no range holding host ${kind}s ${m.host}..${
           m.host + m.count - 1
         }${
           granted.length ? ` (granted: ${granted.map((g) => `${g.start}..${g.start + g.count - 1}`).join(", ")})` : ""

@@ -92,8 +92,8 @@ export class LandlockUnsupportedError extends HakoniwaError {
     const offered = kernelAbi ? `the kernel offers ABI ${kernelAbi}` : "the kernel offers no Landlock";
     super(
       `landlock: restricting ${resource} needs Landlock ABI ${needed}, ${
-        abi === kernelAbi ? offered : `using ABI ${abi} (${offered}, capped by --landlock-abi)`
-      }; pass --landlock-best-effort to run without it`,
+        abi === kernelAbi ? offered : `using ABI ${abi} (${offered}, capped by landlockAbi())`
+      }; allow running without it with landlockBestEffort()`,
     );
     this.name = "LandlockUnsupportedError";
     this.resource = resource;

@@ -68,7 +68,7 @@ Deno.test("fail closed: a restriction above the ABI is an error naming it and th
   // maxAbi caps what the kernel offers, and the message says so
   assert.throws(
     () => negotiateLandlock(settings({ restrict: ["tcp.connect"], maxAbi: 3 }), 7),
-    /using ABI 3 \(the kernel offers ABI 7, capped by --landlock-abi\)/,
+    /using ABI 3 \(the kernel offers ABI 7, capped by landlockAbi\(\)\)/,
   );
 });
 

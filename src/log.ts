@@ -23,8 +23,8 @@ export interface Log {
   warn(message: string): void;
 }
 
-/** The levels {@link setupLogging} accepts, lowest first. */
-export type LogLevel = "debug" | "info" | "warning";
+/** The levels {@link setupLogging} accepts, lowest first; `off` writes nothing. */
+export type LogLevel = "debug" | "info" | "warning" | "off";
 
 /** One log line before formatting. */
 export interface LogLine {
@@ -38,8 +38,8 @@ export interface LogLine {
   message: string;
 }
 
-const RANK: Record<LogLevel | "off", number> = { debug: 0, info: 1, warning: 2, off: 3 };
-let threshold: LogLevel | "off" = "off";
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warning: 2, off: 3 };
+let threshold: LogLevel = "off";
 /** Set while logtape carries the lines (info and debug runs). */
 let logtape: typeof import("npm:@logtape/logtape@2.4.2") | undefined;
 const encoder = new TextEncoder();
@@ -93,7 +93,8 @@ function writeLine(line: LogLine): void {
 
 /**
  * Sends hakoniwa's log lines to stderr: `info` and up when verbose,
- * `debug` too when `debug` is set, otherwise warnings and errors only.
+ * `debug` too when `debug` is set, warnings only for `warning`, nothing
+ * for `off`.
  * Only the verbose levels load logtape.
  *
  * @example
@@ -104,7 +105,7 @@ function writeLine(line: LogLine): void {
  * ```
  */
 export async function setupLogging(level: LogLevel): Promise<void> {
-  if (level === "warning") {
+  if (level === "warning" || level === "off") {
     if (logtape) await logtape.reset();
     logtape = undefined;
     threshold = level;

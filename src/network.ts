@@ -162,7 +162,7 @@ export async function startPasta(options: string[], pid: number): Promise<PastaH
   const pasta = findPasta();
   if (!pasta) {
     throw new PastaError(
-      `--network pasta needs pasta(1), which was not found ${
+      `the pasta network mode needs pasta(1), which was not found ${
         Deno.env.get("HAKONIWA_PASTA") ? `at HAKONIWA_PASTA=${Deno.env.get("HAKONIWA_PASTA")}` : "on PATH"
       } (install Debian's passt package)`,
     );

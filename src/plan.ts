@@ -307,17 +307,29 @@ export function sandboxPath(path: string, what: string): string {
   return "/" + parts.join("/");
 }
 
-function expand(m: ContainerMount, host: HostView, log: (msg: string) => void, tmpfsSize: number): MountOp[] {
+/** A line of plan building: a missing optional bind at debug level, one that asked for a warning at warning level. */
+export type PlanLog = (message: string, level: "debug" | "warning") => void;
+
+function expand(m: ContainerMount, host: HostView, log: PlanLog, tmpfsSize: number): MountOp[] {
   switch (m.kind) {
     case "bind": {
-      const target = sandboxPath(m.target, "bind target");
+      // The source first: `bindRo("usr")` has a relative source, and its target is only its default.
       if (!m.source.startsWith("/")) {
         throw new UsageError(`bind source: expected an absolute path, got ${JSON.stringify(m.source)}`);
       }
+      const target = sandboxPath(m.target, "bind target");
       const source = host.realPath(m.source);
       if (source === null) {
+        if (m.optional === "warn") {
+          log(
+            `bind source ${JSON.stringify(m.source)} (target ${JSON.stringify(m.target)}) does not exist: skipped ` +
+              "(a policy mount with optional = true is skipped without this warning)",
+            "warning",
+          );
+          return [];
+        }
         if (m.optional) {
-          log(`Mount point: host_path: ${JSON.stringify(m.source)} does not exist, skipped`);
+          log(`Mount point: host_path: ${JSON.stringify(m.source)} does not exist, skipped`, "debug");
           return [];
         }
         // The native core reports the missing source (exit 125, step open-source).
@@ -437,11 +449,21 @@ export function buildPlan(
   settings: ContainerSettings,
   command: CommandSpec,
   host: HostView,
-  log: (msg: string) => void = () => {},
+  log: PlanLog = () => {},
 ): Plan {
   const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
+  // A read-only root directory cannot get new mount points: an optional bind whose target it lacks is skipped.
+  const roRoot = settings.rootdir && !settings.rootdir.rw ? host.realPath(settings.rootdir.path) : null;
+  const placeable = (m: ContainerMount) => {
+    if (!roRoot || m.kind !== "bind" || !m.optional || !m.target.startsWith("/")) return true;
+    if (host.realPath(`${roRoot.replace(/\/$/, "")}${m.target}`) !== null) return true;
+    log(`Mount point: container_path: ${JSON.stringify(m.target)} is not in the read-only rootdir, skipped`, "debug");
+    return false;
+  };
   const tmpfsSize = settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE;
-  const mounts = dropReplacedOps(replaceSameTarget(settings.mounts).flatMap((m) => expand(m, host, log, tmpfsSize)));
+  const mounts = dropReplacedOps(
+    replaceSameTarget(settings.mounts).filter(placeable).flatMap((m) => expand(m, host, log, tmpfsSize)),
+  );
   checkNotRoot(mounts);
   // With explicit maps and no id asked for: the id that stands for the caller, else the first mapped one.
   const insideOf = (maps: IdMapEntry[], id: number) => {
@@ -456,13 +478,14 @@ export function buildPlan(
   for (const [kind, map, own] of [["uid", uidMap, host.uid], ["gid", gidMap, host.gid]] as const) {
     if (!map.some((e) => own >= e.host && own < e.host + e.count)) {
       throw new UsageError(
-        `the ${kind} map must map your own ${kind} ${own} (the sandbox is set up with it): add --${kind}map ID:${own}`,
-        `--${kind}map`,
+        `${kind}Map: the ${kind} map must map your own ${kind} ${own} (the sandbox is set up with it): ` +
+          `add ${kind}Map(ID, ${own})`,
+        `${kind}Map`,
       );
     }
   }
-  if (!mapsInside(uidMap, uid)) throw new UsageError(`uid ${uid} is not in the uid map`, "--uid");
-  if (!mapsInside(gidMap, gid)) throw new UsageError(`gid ${gid} is not in the gid map`, "--gid");
+  if (!mapsInside(uidMap, uid)) throw new UsageError(`uid ${uid} is not in the uid map`, "uid");
+  if (!mapsInside(gidMap, gid)) throw new UsageError(`gid ${gid} is not in the gid map`, "gid");
   const env = new Map(settings.env);
   for (const [k, v] of Object.entries(command.env ?? {})) env.set(k, v);
   if (!command.program) throw new UsageError("no command to run");

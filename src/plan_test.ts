@@ -112,3 +112,14 @@ Deno.test("a bind whose source is a character device keeps the device usable (no
     { kind: "bind", source: "/usr", target: "/usr", readonly: true },
   ]);
 });
+
+Deno.test("a missing bind source that asks for a warning is skipped with a warning line", () => {
+  const c = Container.empty();
+  c.settings.mounts.push({ kind: "bind", source: "/missing", target: "/m", readonly: true, optional: "warn" });
+  const logged: [string, string][] = [];
+  const plan = buildPlan(c.settings, { program: "ls", args: [] }, host, (m, level) => logged.push([level, m]));
+  assert.deepEqual(plan.mounts, []);
+  assert.equal(logged.length, 1);
+  assert.equal(logged[0][0], "warning");
+  assert.match(logged[0][1], /^bind source "\/missing" \(target "\/m"\) does not exist: skipped/);
+});

@@ -7,13 +7,14 @@
  * @module
  */
 import { Container } from "./container.ts";
-import { PolicyError, type PolicyLocation, UsageError } from "./errors.ts";
+import { fileErrorText, PolicyError, type PolicyLocation, UsageError } from "./errors.ts";
 import { type IdMapEntry, MAX_ID } from "./idmap.ts";
 import { type KeyPath, parsePolicyToml, PolicyCursor, typeName } from "./policy_check.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "./rlimit.ts";
 import { loadTemplateEngine, renderTemplate, TemplateEngineNotLoaded, TemplateError } from "./template.ts";
 import { resolveUser } from "./user.ts";
 import { readTextCapped, readTextCappedSync } from "./read_capped.ts";
+import { POLICIES } from "./generated/policies.ts";
 import { MAX_TMPFS_SIZE, parseSize } from "./plan.ts";
 import { type LandlockSettings, parseLandlockPolicy } from "./landlock.ts";
 import { type NetworkSettings, parseNetworkPolicy } from "./network.ts";
@@ -34,7 +35,10 @@ export interface PolicyMount {
   fstype?: "tmpfs" | "proc" | "devfs";
   /** Size in bytes of a tmpfs (default: `tmpfs_size`). */
   size?: number;
-  /** A bind whose source is missing is skipped (default true for policies; 1.x configs set false: an error). */
+  /**
+   * A bind whose source is missing: `true` skips it, `false` fails the run (1.x configs); absent, it is
+   * skipped with a warning.
+   */
   optional?: boolean;
 }
 
@@ -153,7 +157,7 @@ function seccompSection(c: PolicyCursor, path: KeyPath, v: unknown): SeccompProf
     try {
       return resolveSeccomp(value, base);
     } catch (e) {
-      if (e instanceof UsageError) c.fail(at, e.message.replace(/^--seccomp: /, ""));
+      if (e instanceof UsageError) c.fail(at, e.message.replace(/^seccomp: /, ""));
       throw e;
     }
   }
@@ -268,7 +272,7 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
   if (top.mounts !== undefined) {
     layer.mounts = c.array(["mounts"], top.mounts, "an array of tables").map((m, i): PolicyMount => {
       const at = ["mounts", i];
-      const t = c.table(at, m, ["source", "target", "rw", "fstype", "size"]);
+      const t = c.table(at, m, ["source", "target", "rw", "fstype", "size", "optional"]);
       const fstype = t.fstype === undefined ? undefined : c.str([...at, "fstype"], t.fstype);
       if (fstype !== undefined && !["tmpfs", "proc", "devfs"].includes(fstype)) {
         c.fail([...at, "fstype"], `expected "tmpfs", "proc" or "devfs", got ${JSON.stringify(fstype)}`);
@@ -276,6 +280,8 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
       if (fstype === undefined && t.source === undefined) c.fail([...at, "source"], "missing (a bind needs a source)");
       if (fstype !== undefined && t.source !== undefined) c.fail([...at, "source"], "not allowed with fstype");
       if (t.size !== undefined && fstype !== "tmpfs") c.fail([...at, "size"], 'only for fstype = "tmpfs"');
+      if (t.optional !== undefined && fstype !== undefined) c.fail([...at, "optional"], "only for a bind");
+      const optional = t.optional === undefined ? undefined : c.bool([...at, "optional"], t.optional, false);
       const size = t.size === undefined ? undefined : tmpfsSize(c, [...at, "size"], t.size);
       const src = t.source === undefined ? undefined : c.absPath([...at, "source"], t.source);
       const target = t.target === undefined
@@ -294,6 +300,7 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
         rw: c.bool([...at, "rw"], t.rw, false),
         fstype: fstype as PolicyMount["fstype"],
         ...(size === undefined ? {} : { size }),
+        ...(optional === undefined ? {} : { optional }),
       };
     });
   }
@@ -460,7 +467,7 @@ function parseFile(source: string, file: string, read: PolicyReader, chain: stri
     try {
       body = read(path);
     } catch (e) {
-      c.fail(inc.at, `cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+      c.fail(inc.at, `cannot read ${path}: ${fileErrorText(e)}`);
     }
     seen.push(path);
     merged = mergeLayers(merged, parseFile(body, path, read, [...chain, path], seen));
@@ -557,12 +564,12 @@ export async function parsePolicyAsync(
  * const policy = await loadPolicyFile("policies/KISS-policy.toml");
  * ```
  */
-export async function loadPolicyFile(path: string, what = "--policy-file"): Promise<Policy> {
+export async function loadPolicyFile(path: string, what = "loadPolicyFile"): Promise<Policy> {
   let text: string;
   try {
     text = await readTextCapped(path);
   } catch (e) {
-    throw new UsageError(`${what}: cannot read ${path}: ${e instanceof Error ? e.message : e}`, what, {
+    throw new UsageError(`${what}: cannot read ${path}: ${fileErrorText(e)}`, what, {
       cause: e,
     });
   }
@@ -570,11 +577,30 @@ export async function loadPolicyFile(path: string, what = "--policy-file"): Prom
 }
 
 /**
+ * A container with the settings of the embedded KISS policy
+ * (`policies/KISS-policy.toml`), the CLI's default: the host's /bin, /lib,
+ * /lib64 and /usr read-only, a new /tmp, /dev and /proc, every namespace
+ * new. `new Container()` binds nothing: this is the one to start from to
+ * run the host's programs.
+ *
+ * @example
+ * ```ts
+ * import { kissContainer } from "./policy.ts";
+ * const { stdout } = await kissContainer().command("sh", { args: ["-c", "echo hi"] }).output();
+ * console.log(new TextDecoder().decode(stdout)); // "hi\n"
+ * ```
+ */
+export function kissContainer(): Container {
+  return containerFromPolicy(parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml"));
+}
+
+/**
  * A container with a policy's settings: every namespace new except those
  * the policy shares, /proc always, then /tmp and /dev when asked, then the
  * mounts, files, dirs and symlinks in that order. A bind whose source does
  * not exist is skipped (the seed's policies name /lib64, which not every
- * distribution has).
+ * distribution has): silently with `optional = true`, with a warning when
+ * the mount does not say (see {@link missingBindSources}).
  *
  * @example
  * ```ts ignore
@@ -598,7 +624,9 @@ export function containerFromPolicy(policy: Policy): Container {
     else if (m.fstype === "proc") c.procfs(m.target);
     else if (m.fstype === "devfs") c.devfs(m.target);
     else {
-      const optional = m.optional ?? true;
+      // Not saying `optional` skips a missing source with a warning (the seed's policies name /lib64, which not
+      // every distribution has); `optional = true` skips it silently, `optional = false` fails.
+      const optional = m.optional ?? "warn";
       c.settings.mounts.push({ kind: "bind", source: m.source!, target: m.target, readonly: !m.rw, optional });
     }
   }
@@ -625,4 +653,28 @@ export function containerFromPolicy(policy: Policy): Container {
   if (policy.landlock) c.settings.landlock = structuredClone(policy.landlock);
   if (policy.seccomp !== undefined) c.seccomp(policy.seccomp);
   return c;
+}
+
+/**
+ * The binds of a container made from a policy whose source does not exist
+ * and that the policy did not mark `optional = true`: each is skipped at
+ * run time with a warning. `hakoniwa check` lists them.
+ *
+ * @example
+ * ```ts
+ * import { containerFromPolicy, missingBindSources, parsePolicy } from "./policy.ts";
+ * const c = containerFromPolicy(parsePolicy('mounts = [{ source = "/no/such", target = "/x" }]'));
+ * console.log(missingBindSources(c)); // [{ source: "/no/such", target: "/x" }]
+ * ```
+ */
+export function missingBindSources(container: Container): { source: string; target: string }[] {
+  return container.settings.mounts.flatMap((m) => {
+    if (m.kind !== "bind" || m.optional !== "warn") return [];
+    try {
+      Deno.statSync(m.source);
+      return [];
+    } catch (e) {
+      return e instanceof Deno.errors.NotFound ? [{ source: m.source, target: m.target }] : [];
+    }
+  });
 }

@@ -14,8 +14,7 @@ import type { Child } from "./child.ts";
 import type { Container } from "./container.ts";
 import { SetupError, UsageError } from "./errors.ts";
 import { POLICIES } from "./generated/policies.ts";
-import { readTextCapped } from "./read_capped.ts";
-import { containerFromPolicy, parsePolicy, parsePolicyAsync, type Policy } from "./policy.ts";
+import { containerFromPolicy, loadPolicyFile, parsePolicy, parsePolicyAsync, type Policy } from "./policy.ts";
 import type { Report } from "./report.ts";
 import type { RlimitName } from "./rlimit.ts";
 import type { StdioOption } from "./command.ts";
@@ -55,7 +54,7 @@ export class SandboxPolicy {
 
   /** Reads and parses a policy file. */
   static async fromFile(path: string): Promise<SandboxPolicy> {
-    return SandboxPolicy.fromStrAsync(await readTextCapped(path), path);
+    return new SandboxPolicy(await loadPolicyFile(path, "SandboxPolicy.fromFile"));
   }
 
   /** The embedded `KISS-policy.toml`, the CLI's default. */

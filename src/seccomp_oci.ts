@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { UsageError } from "./errors.ts";
+import { fileErrorText, UsageError } from "./errors.ts";
 import { readTextCappedSync } from "./read_capped.ts";
 import type { CMP } from "./libseccomp.ts";
 import {
@@ -60,7 +60,7 @@ function archName(s: string): string {
 class Checker {
   constructor(readonly file: string) {}
   fail(key: string, msg: string): never {
-    throw new UsageError(`seccomp profile ${this.file}: ${key}: ${msg}`, "--seccomp");
+    throw new UsageError(`seccomp profile ${this.file}: ${key ? `${key}: ` : ""}${msg}`, "seccomp");
   }
   obj(key: string, v: unknown): Record<string, unknown> {
     if (typeof v !== "object" || v === null || Array.isArray(v)) this.fail(key, "expected an object");
@@ -117,7 +117,7 @@ export function ociProfile(text: string, file: string): SeccompProfile {
           : v,
     );
   } catch (e) {
-    c.fail("(file)", `not valid JSON: ${e instanceof Error ? e.message : e}`);
+    c.fail("", `not valid JSON: ${e instanceof Error ? e.message : e}`);
   }
   const top = c.obj("(top)", raw);
   const defaultAction = c.action("defaultAction", top.defaultAction, top.defaultErrnoRet, "defaultErrnoRet");
@@ -211,10 +211,10 @@ export function resolveSeccomp(value: string, base: string = Deno.cwd()): Seccom
   }
   if (!value.includes("/") && !value.endsWith(".json")) {
     throw new UsageError(
-      `--seccomp: expected default (or podman), strict, audit, unconfined or the path of a JSON profile, got ${
+      `seccomp: expected default (or podman), strict, audit, unconfined or the path of a JSON profile, got ${
         JSON.stringify(value)
       }`,
-      "--seccomp",
+      "seccomp",
     );
   }
   const path = value.startsWith("/") ? value : `${base.replace(/\/$/, "")}/${value}`;
@@ -222,7 +222,7 @@ export function resolveSeccomp(value: string, base: string = Deno.cwd()): Seccom
   try {
     text = readTextCappedSync(path);
   } catch (e) {
-    throw new UsageError(`--seccomp: cannot read ${path}: ${e instanceof Error ? e.message : e}`, "--seccomp");
+    throw new UsageError(`seccomp: cannot read ${path}: ${fileErrorText(e)}`, "seccomp", { cause: e });
   }
   return ociProfile(text, path);
 }

@@ -47,7 +47,7 @@ export function resolveUser(spec: string, files = { passwd: "/etc/passwd", group
     if (byId) gid = Number(byId[3]);
   } else {
     const f = lookup(files.passwd, user);
-    if (!f) throw new UsageError(`user: no user ${JSON.stringify(user)} in ${files.passwd}`, "--user");
+    if (!f) throw new UsageError(`user: no user ${JSON.stringify(user)} in ${files.passwd}`, "user");
     uid = Number(f[2]);
     gid = Number(f[3]);
   }
@@ -55,12 +55,12 @@ export function resolveUser(spec: string, files = { passwd: "/etc/passwd", group
     if (/^\d+$/.test(group)) gid = Number(group);
     else {
       const f = lookup(files.group, group);
-      if (!f) throw new UsageError(`user: no group ${JSON.stringify(group)} in ${files.group}`, "--user");
+      if (!f) throw new UsageError(`user: no group ${JSON.stringify(group)} in ${files.group}`, "user");
       gid = Number(f[2]);
     }
   }
   if (gid === undefined) {
-    throw new UsageError(`user: uid ${uid} has no entry in ${files.passwd}: give the group as ${user}:GROUP`, "--user");
+    throw new UsageError(`user: uid ${uid} has no entry in ${files.passwd}: give the group as ${user}:GROUP`, "user");
   }
   return { uid, gid };
 }

@@ -154,14 +154,38 @@ sandboxTest("--unshare-* and --unshare-all make new namespaces on top of a polic
   }
 });
 
+/**
+ * The first host uid and gid of a range of 1000 ids the system grants for --uidmap/--gidmap: root may map any (a
+ * range near the top, which no account takes), others what /etc/subuid and /etc/subgid grant them.
+ */
+const SUB = (() => {
+  if (IS_ROOT) return { uid: 3_000_000_000, gid: 3_000_000_000 };
+  const granted = (file: string) => {
+    const me = [Deno.env.get("USER") ?? "", String(Deno.uid())];
+    try {
+      for (const line of Deno.readTextFileSync(file).split("\n")) {
+        const [who, start, count] = line.trim().split(":");
+        if (me.includes(who) && Number(count) >= 1000) return Number(start);
+      }
+    } catch { /* none */ }
+    return null;
+  };
+  const uid = granted("/etc/subuid"), gid = granted("/etc/subgid");
+  return uid === null || gid === null ? null : { uid, gid };
+})();
+
 sandboxTest("--uidmap/--gidmap write several ranges (newuidmap/newgidmap when rootless)", async () => {
+  if (SUB === null) {
+    console.log("  skipped: /etc/subuid or /etc/subgid grants this user no range of 1000 ids");
+    return;
+  }
   const r = await sandboxSh("cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g", [
     "--uidmap",
-    "0:100000:1000",
+    `0:${SUB.uid}:1000`,
     "--uidmap",
     "1000",
     "--gidmap",
-    "0:100000:1000",
+    `0:${SUB.gid}:1000`,
     "--gidmap",
     "1000",
   ]);
@@ -169,27 +193,27 @@ sandboxTest("--uidmap/--gidmap write several ranges (newuidmap/newgidmap when ro
   const lines = r.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/).join(" "));
   const uid = Deno.uid(), gid = Deno.gid();
   assert.deepEqual(lines, [
-    "0 100000 1000",
+    `0 ${SUB.uid} 1000`,
     `1000 ${uid} 1`,
-    "0 100000 1000",
+    `0 ${SUB.gid} 1000`,
     `1000 ${gid} 1`,
     "1000",
     "1000",
   ]);
   const other = await sandboxSh("id -u; id -g", [
-    ...["--uidmap", "0:100000:1000", "--uidmap", "1000", "--gidmap", "0:100000:1000", "--gidmap", "1000"],
+    ...["--uidmap", `0:${SUB.uid}:1000`, "--uidmap", "1000", "--gidmap", `0:${SUB.gid}:1000`, "--gidmap", "1000"],
     ...["-u", "5", "-g", "6"],
   ]);
   assert.equal(other.code, 0, other.stderr);
   assert.equal(other.stdout, "5\n6\n");
-  const unmapped = await hakoniwa(["run", "--uidmap", "0:100000:1000", "--", "true"]);
+  const unmapped = await hakoniwa(["run", "--uidmap", `0:${SUB.uid}:1000`, "--", "true"]);
   assert.equal(unmapped.code, 2);
   assert.match(unmapped.stderr, new RegExp(`the uid map must map your own uid ${Deno.uid()}`));
-  const outside = await hakoniwa(["run", "--uidmap", "0:100000:10", "--uidmap", "1000", "-u", "50", "--", "true"]);
+  const outside = await hakoniwa(["run", "--uidmap", `0:${SUB.uid}:10`, "--uidmap", "1000", "-u", "50", "--", "true"]);
   assert.equal(outside.code, 2);
   assert.match(outside.stderr, /uid 50 is not in the uid map/);
   assert.equal((await hakoniwa(["run", "--uidmap", "x:1", "--", "true"])).code, 2);
-  const uidOnly = await sandboxSh("id -u; id -g", ["--uidmap", "0:100000:1000", "--uidmap", "1000"]);
+  const uidOnly = await sandboxSh("id -u; id -g", ["--uidmap", `0:${SUB.uid}:1000`, "--uidmap", "1000"]);
   assert.equal(uidOnly.code, 0, uidOnly.stderr);
   assert.equal(uidOnly.stdout, `1000\n${Deno.gid()}\n`);
   if (!IS_ROOT) {
@@ -508,3 +532,95 @@ sandboxTest("every example of --help and of the README runs as written", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+sandboxTest(
+  "a limit, a seccomp kill or a signal that ends the command is one hakoniwa: line; -q silences it",
+  async () => {
+    const walltime = await hakoniwa(["run", "--limit-walltime", "1", "--", "sleep", "5"]);
+    assert.equal(walltime.code, 137);
+    assert.equal(walltime.stderr, "hakoniwa: walltime limit of 1s exceeded (status TLE)\n");
+    const cpu = await hakoniwa(["run", "--limit-cpu", "1", "--", "sh", "-c", "while :; do :; done"]);
+    assert.equal(cpu.code, 152);
+    assert.equal(cpu.stderr, "hakoniwa: cpu time limit of 1s exceeded (status TLE)\n");
+    const seccomp = await hakoniwa([
+      "run",
+      "--policy-file",
+      `${ROOT}/policies/seccomp-denylist.toml`,
+      "--",
+      "unshare",
+      "-r",
+      "true",
+    ]);
+    assert.equal(seccomp.code, 159);
+    assert.match(
+      seccomp.stderr,
+      /^hakoniwa: killed by (seccomp: forbidden syscall unshare |signal SIGSYS ).*\(status (RFE|SIG)\)\n$/,
+    );
+    const signal = await sandboxSh("kill -TERM $$");
+    assert.equal(signal.code, 143);
+    assert.equal(signal.stderr, "hakoniwa: killed by signal SIGTERM (status SIG)\n");
+    // As a shell does, nothing for Ctrl-C's SIGINT or a reader gone (SIGPIPE).
+    assert.deepEqual(
+      [await sandboxSh("kill -INT $$"), await sandboxSh("kill -PIPE $$")].map((r) => [r.code, r.stderr]),
+      [
+        [130, ""],
+        [141, ""],
+      ],
+    );
+    for (const quiet of ["-q", "--quiet"]) {
+      const r = await hakoniwa(["run", quiet, "--limit-walltime", "1", "--", "sleep", "5"]);
+      assert.deepEqual([r.code, r.stderr], [137, ""]);
+    }
+    const both = await hakoniwa(["run", "-q", "-v", "--", "true"]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^hakoniwa: --quiet and --verbose contradict each other/);
+  },
+);
+
+sandboxTest(
+  "file errors are one clean line naming the file; a directory, Landlock and an empty root are said",
+  async () => {
+    const dir = await tempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/bad.json`, "{bad");
+      const cases: [string[], number, string][] = [
+        [
+          ["run", "--policy-file", `${dir}/nope.toml`, "--", "true"],
+          2,
+          `--policy-file: cannot read ${dir}/nope.toml: no such file or directory`,
+        ],
+        [["run", "--policy-file", dir, "--", "true"], 2, `--policy-file: cannot read ${dir}: is a directory`],
+        [["check", `${dir}/nope.toml`], 2, `check: cannot read ${dir}/nope.toml: no such file or directory`],
+        [
+          ["run", "--seccomp", `${dir}/nope.json`, "--", "true"],
+          2,
+          `--seccomp: cannot read ${dir}/nope.json: no such file or directory`,
+        ],
+        [["run", "--report-file", dir, "--", "true"], 2, `--report-file: cannot open ${dir}: is a directory`],
+        [["run", "--", "/tmp"], 125, "execve: cannot execute the command: /tmp: is a directory"],
+        [["run", "--ro-bind", `${dir}:/d`, "--", "/d"], 125, "execve: cannot execute the command: /d: is a directory"],
+        [
+          ["run", "--landlock-restrict", "fs", "--", "/bin/true"],
+          125,
+          "execve: refused by Landlock (no rule allows executing beneath /bin/true): /bin/true: Permission denied",
+        ],
+      ];
+      for (const [args, code, line] of cases) {
+        const r = await hakoniwa(args);
+        assert.deepEqual([r.code, r.stderr], [code, `hakoniwa: ${line}\n`], args.join(" "));
+      }
+      const json = await hakoniwa(["run", "--seccomp", `${dir}/bad.json`, "--", "true"]);
+      assert.equal(json.code, 2);
+      assert.match(json.stderr, new RegExp(`^hakoniwa: seccomp profile ${dir}/bad.json: not valid JSON: [^\\n]+\\n$`));
+      const empty = await hakoniwa(["run", "--rootfs", "none", "--", "sh"]);
+      assert.equal(empty.code, 125);
+      assert.match(
+        empty.stderr,
+        /^hakoniwa: execve: command not found: sh: .*; nothing is bound at any directory of the PATH searched .*: bind them with --ro-bind .*\n$/,
+      );
+      for (const r of [json, empty]) assert.doesNotMatch(r.stderr, /os error|\(file\)|readfile|open '/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

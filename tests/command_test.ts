@@ -1,6 +1,18 @@
 // Integration tests of the library: Container.command() shaped like Deno.Command, and the seed's Sandbox API.
 import assert from "node:assert/strict";
-import { Child, Container, HakoniwaError, Sandbox, SandboxPolicy, SetupError, Stdio, UsageError } from "../mod.ts";
+import {
+  Child,
+  Container,
+  HakoniwaError,
+  kissContainer,
+  loadPolicyFile,
+  resolveSeccomp,
+  Sandbox,
+  SandboxPolicy,
+  SetupError,
+  Stdio,
+  UsageError,
+} from "../mod.ts";
 import { loadNativeSync } from "../src/ffi.ts";
 import { compileProfile, defaultProfile } from "../src/seccomp.ts";
 import { processesWith, ROOT, sandboxTest, SKIP_REASON, waitFor } from "./helpers.ts";
@@ -71,7 +83,7 @@ sandboxTest("stdout that is not piped cannot be read; null discards", async () =
   assert.equal((await child.status).code, 0);
   await assert.rejects(
     base().command("cat", { stdin: "piped" }).output(),
-    (e) => e instanceof TypeError && /spawn\(\)/.test(e.message),
+    (e) => e instanceof UsageError && /spawn\(\)/.test(e.message),
   );
 });
 
@@ -224,4 +236,71 @@ sandboxTest("examples/seed.ts (the seed's Rust example in TypeScript) runs a pro
   const listing = dec.decode(out.stdout).trim().split("\n");
   for (const d of ["bin", "dev", "lib", "proc", "tmp", "usr"]) assert.ok(listing.includes(d), listing.join(" "));
   assert.ok(!listing.includes("etc") && !listing.includes("home"));
+});
+
+sandboxTest("library errors say what is wrong in the library's words", async () => {
+  // Nothing is bound: the error says so and how to start from the KISS policy.
+  await assert.rejects(new Container().command("sh").output(), (e) => {
+    assert.ok(e instanceof SetupError, String(e));
+    assert.match(
+      e.message,
+      /^execve: command not found: sh: .*; nothing is bound at any directory of the PATH searched/,
+    );
+    assert.match(e.message, /bindRo\("\/usr"\).*kissContainer\(\)$/);
+    return true;
+  });
+  await assert.rejects(new Container().command("/bin/sh").output(), /nothing is bound at \/bin: bind them/);
+  const kiss = await kissContainer().command("sh", { args: ["-c", "echo kiss"] }).output();
+  assert.equal(dec.decode(kiss.stdout), "kiss\n");
+  // A directory as the command; an exec that Landlock refuses.
+  await assert.rejects(
+    base().command("/usr").output(),
+    (e) => e instanceof SetupError && e.message === "execve: cannot execute the command: /usr: is a directory",
+  );
+  await assert.rejects(
+    base().landlockRestrict("fs").command("/bin/true").output(),
+    (e) =>
+      e instanceof SetupError &&
+      /^execve: refused by Landlock \(no rule allows executing beneath \/bin\/true\): \/bin\/true: Permission denied$/
+        .test(e.message),
+  );
+  // A relative source is the source's fault, not the target's.
+  assert.throws(() => new Container().bindRo("usr"), (e) => {
+    assert.ok(e instanceof UsageError);
+    assert.equal(e.message, 'bindRo: the source must be an absolute host path, got "usr"');
+    return true;
+  });
+  assert.throws(() => new Container().bindRw("data", "/data"), /^UsageError: bindRw: the source must be an absolute/);
+  // A wrong stdio value is a UsageError naming the option, and nothing runs.
+  assert.throws(() => base().command("true", { stdout: "pipe" as "piped" }), (e) => {
+    assert.ok(e instanceof UsageError);
+    assert.equal(e.option, "stdout");
+    assert.equal(e.message, 'stdout: expected "inherit", "piped" or "null", got "pipe"');
+    return true;
+  });
+  // No CLI flag in the library's messages: they name options and methods.
+  const messages: string[] = [];
+  const collect = async (f: () => unknown) => {
+    try {
+      await f();
+    } catch (e) {
+      assert.ok(e instanceof HakoniwaError, String(e));
+      messages.push(e.message);
+    }
+  };
+  await collect(() => loadPolicyFile("/no/such/policy.toml"));
+  await collect(() => SandboxPolicy.fromFile("/no/such/policy.toml"));
+  await collect(() => resolveSeccomp("nope"));
+  await collect(() => resolveSeccomp("/no/such/profile.json"));
+  await collect(() => base().uidMap(0, 4242, 1).command("true").plan());
+  await collect(() => base().uid(77).uidMap(0, Deno.uid() ?? 0, 1).command("true").plan());
+  assert.deepEqual(messages.map((m) => m.replace(/\d+/g, "N")), [
+    "loadPolicyFile: cannot read /no/such/policy.toml: no such file or directory",
+    "SandboxPolicy.fromFile: cannot read /no/such/policy.toml: no such file or directory",
+    'seccomp: expected default (or podman), strict, audit, unconfined or the path of a JSON profile, got "nope"',
+    "seccomp: cannot read /no/such/profile.json: no such file or directory",
+    "uidMap: the uid map must map your own uid N (the sandbox is set up with it): add uidMap(ID, N)",
+    "uid N is not in the uid map",
+  ]);
+  for (const m of messages) assert.doesNotMatch(m, /--[a-z]/);
 });

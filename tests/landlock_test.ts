@@ -96,7 +96,10 @@ sandboxTest("landlock fs: allowed inside the rules, denied outside, with r, w, x
 sandboxTest("landlock fs: --landlock-restrict fs alone leaves nothing, not even the command", async () => {
   const r = await hakoniwa(["run", "--landlock-restrict", "fs", "--", "/bin/true"]);
   assert.equal(r.code, 125);
-  assert.match(r.stderr, /^hakoniwa: execve: .*Permission denied$/m);
+  assert.match(
+    r.stderr,
+    /^hakoniwa: execve: refused by Landlock \(no rule allows executing beneath \/bin\/true\): \/bin\/true: Permission denied$/m,
+  );
 });
 
 sandboxTest("landlock tcp: bind and connect only to the allowed ports", async () => {

@@ -132,7 +132,7 @@ sandboxTest("--network pasta without pasta: a clear error, and the command never
       { env: { HAKONIWA_PASTA: `${dir}/no-pasta-here` } },
     );
     assert.equal(r.code, 125, r.stderr);
-    assert.match(r.stderr, /^hakoniwa: network: --network pasta needs pasta\(1\), which was not found .*passt/m);
+    assert.match(r.stderr, /^hakoniwa: network: the pasta network mode needs pasta\(1\), which was not found .*passt/m);
     const ran = await Deno.stat(`${dir}/ran`).then(() => true, () => false);
     assert.ok(!ran, "the command ran without its network");
   } finally {

@@ -1,6 +1,6 @@
 // Integration tests of policy files: the seed's KISS policy, every example policy, validation before anything runs.
 import assert from "node:assert/strict";
-import { hakoniwa, ROOT, sandboxTest, tempDir } from "./helpers.ts";
+import { CLI_SH, hakoniwa, ROOT, sandboxTest, tempDir } from "./helpers.ts";
 
 // The seed's KISS policy, as the seed wrote it.
 const SEED_KISS = `# The default policy: a minimal root with the system's programs and
@@ -25,7 +25,7 @@ TERM     = {{ os_env "TERM"     }}
 const policy = (name: string) => `${ROOT}/policies/${name}.toml`;
 
 sandboxTest(
-  "the seed's KISS policy runs with --policy-file; its missing binds are skipped with a debug line",
+  "the seed's KISS policy runs with --policy-file; a missing bind source is skipped with one warning, also in check",
   async () => {
     const dir = await tempDir();
     try {
@@ -40,7 +40,6 @@ sandboxTest(
         "run",
         "--policy-file",
         `${dir}/KISS-policy.toml`,
-        "-vv",
         "--",
         "/bin/sh",
         "-c",
@@ -57,10 +56,33 @@ sandboxTest(
         }
       })();
       assert.equal(r.stdout, `seed-term\nbin\ndev\nlib\n${lib64 ? "lib64\n" : ""}proc\ntmp\nusr\n`);
+      // At the default level, one line: a typo in a policy shows.
       assert.match(
         r.stderr,
-        /DEBUG hakoniwa::executor\] Mount point: host_path: "\/no\/such\/dir" does not exist, skipped/,
+        /^\[\S+ WARNING hakoniwa::executor\] bind source "\/no\/such\/dir" \(target "\/opt\/x"\) does not exist: skipped /,
       );
+      assert.equal(r.stderr.split("\n").filter((l) => /no\/such\/dir/.test(l)).length, 1, r.stderr);
+      assert.equal(
+        (await hakoniwa(["run", "-q", "--policy-file", `${dir}/KISS-policy.toml`, "--", "true"])).stderr,
+        "",
+      );
+      const check = await hakoniwa(["check", `${dir}/KISS-policy.toml`]);
+      assert.equal(check.code, 0, check.stderr);
+      assert.equal(check.stdout, `${dir}/KISS-policy.toml: ok (1 file, 1 warning)\n`);
+      assert.match(
+        check.stderr,
+        /^hakoniwa: \S+: warning: bind source "\/no\/such\/dir" \(target "\/opt\/x"\) does not exist/,
+      );
+      // optional = true says the missing source is meant: no warning, neither in a run nor in check.
+      await Deno.writeTextFile(
+        `${dir}/optional.toml`,
+        'mounts = [{ source = "/no/such/dir", target = "/opt/x", optional = true }, { source = "/usr" }, { source = "/lib" }, ' +
+          '{ source = "/lib64", optional = true }]\n',
+      );
+      const quiet = await hakoniwa(["check", `${dir}/optional.toml`]);
+      assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, `${dir}/optional.toml: ok (1 file)\n`, ""]);
+      const run = await hakoniwa(["run", "--policy-file", `${dir}/optional.toml`, "--", "/usr/bin/true"]);
+      assert.deepEqual([run.code, run.stderr], [0, ""]);
       await Deno.writeTextFile(`${dir}/seed.toml`, SEED_KISS);
       const exact = await hakoniwa([
         "run",
@@ -157,6 +179,23 @@ sandboxTest("lang-deno.toml runs Deno itself", async () => {
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "true /tmp /tmp/deno\n");
+});
+
+sandboxTest("lang-deno.toml's usage runs as written from a checkout, without deno on PATH", async () => {
+  const text = await Deno.readTextFile(policy("lang-deno"));
+  const usage = text.split("\n").filter((l) => /^#\s{3,}/.test(l)).map((l) => l.slice(1).trim()).join(" ")
+    .replaceAll("\\ ", "");
+  assert.match(usage, /^hakoniwa run --policy-file policies\/lang-deno\.toml /);
+  const out = await new Deno.Command("sh", {
+    args: ["-c", `hakoniwa() { ${CLI_SH} "$@"; }; ${usage}`],
+    cwd: ROOT,
+    env: { PATH: "/usr/bin:/bin" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  assert.equal(out.code, 0, dec.decode(out.stderr));
+  assert.equal(dec.decode(out.stdout), "2\n");
 });
 
 sandboxTest("an invalid policy is rejected before anything runs: exit 2 naming file, line and key", async () => {

@@ -592,7 +592,7 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   {
     name: "quiet",
     short: "q",
-    brief: "print none of hakoniwa's own lines but errors: no warnings, no line for a command killed by a signal",
+    brief: "no warnings, and no line saying which limit or signal ended the command (also before run)",
   },
 ];
 

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { fileErrorText, UsageError } from "../errors.ts";
 import type { Plan } from "../plan.ts";
 
 /** A report destination: written once after the run, then closed. */
@@ -39,7 +39,7 @@ export interface ReportFile {
 export async function openReport(path: string, plan: Plan): Promise<ReportFile> {
   const fail = (why: unknown) =>
     new UsageError(
-      `--report-file: cannot open ${path}: ${why instanceof Error ? why.message : why}`,
+      `--report-file: cannot open ${path}: ${fileErrorText(why)}`,
       "--report-file",
       { cause: why },
     );

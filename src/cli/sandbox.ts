@@ -37,7 +37,7 @@ export async function resolve(commandArgs: string[], o: SandboxFlags, state: Fla
   const policy = typeof o.config === "string"
     ? await loadConfig1x(o.config)
     : typeof o.policyFile === "string"
-    ? await loadPolicyFile(o.policyFile)
+    ? await loadPolicyFile(o.policyFile, "--policy-file")
     : parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml");
   logger("cli::run").info(`Configuration: ${JSON.stringify(policy.file)}`);
   // A 1.x config runs on its own defaults (containerFromPolicy), never over the KISS policy.
@@ -50,7 +50,7 @@ export async function resolve(commandArgs: string[], o: SandboxFlags, state: Fla
     container.settings,
     { program: argv[0], args: argv.slice(1) },
     currentHost(),
-    (m) => logger("executor").debug(m),
+    (m, level) => level === "warning" ? logger("executor").warn(m) : logger("executor").debug(m),
   );
   return { policy, plan };
 }

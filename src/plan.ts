@@ -284,6 +284,8 @@ export interface HostView {
   isDirectory?(path: string): boolean;
   /** Whether a host path is a character device (absent: none is). */
   isCharDevice?(path: string): boolean;
+  /** Whether the host's /proc has an entry of this name (absent: asked through realPath). */
+  procHas?(name: string): boolean;
 }
 
 /** The command part of a plan. */
@@ -354,7 +356,10 @@ function expand(m: ContainerMount, host: HostView, log: PlanLog, tmpfsSize: numb
     case "devfs":
       return devfsOps(sandboxPath(m.target, "devfs"));
     case "proc":
-      return procOps(sandboxPath(m.target, "procfs"), PROC_MASKED.filter((p) => host.realPath(`/proc/${p}`) !== null));
+      return procOps(
+        sandboxPath(m.target, "procfs"),
+        PROC_MASKED.filter((p) => host.procHas ? host.procHas(p) : host.realPath(`/proc/${p}`) !== null),
+      );
     case "dir":
       return [{ kind: "dir", target: sandboxPath(m.target, "dir"), mode: m.mode ?? 0o755 }];
     case "file":
@@ -555,8 +560,23 @@ export function currentHost(): HostView {
         return false;
       }
     },
+    // Deno's permissions let only --allow-all look into /proc; without it, assume a kernel with keyrings (the
+    // norm: a kernel without them then fails the mount with a clear error rather than leave keys visible).
+    procHas(name: string) {
+      if (!procNames) {
+        try {
+          procNames = new Set([...Deno.readDirSync("/proc")].map((e) => e.name));
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotCapable)) throw e;
+          return true;
+        }
+      }
+      return procNames.has(name);
+    },
   };
 }
+
+let procNames: Set<string> | undefined;
 
 const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
   bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?" },

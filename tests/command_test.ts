@@ -15,7 +15,7 @@ import {
 } from "../mod.ts";
 import { loadNativeSync } from "../src/ffi.ts";
 import { compileProfile, defaultProfile } from "../src/seccomp.ts";
-import { processesWith, ROOT, sandboxTest, SKIP_REASON, waitFor } from "./helpers.ts";
+import { processesWith, ROOT, sandboxTest, SKIP_REASON, tempDir, waitFor } from "./helpers.ts";
 
 // The native core stays loaded for the life of the process: load it before the tests' resource sanitizer looks.
 // Load the core and libseccomp once, before the tests' resource checks.
@@ -303,4 +303,32 @@ sandboxTest("library errors say what is wrong in the library's words", async () 
     "uid N is not in the uid map",
   ]);
   for (const m of messages) assert.doesNotMatch(m, /--[a-z]/);
+});
+
+sandboxTest("the library needs only --allow-ffi --allow-read --allow-env --allow-sys (as the README says)", async () => {
+  const dir = await tempDir();
+  try {
+    await Deno.chmod(dir, 0o755);
+    await Deno.writeTextFile(
+      `${dir}/use.ts`,
+      `import { Container } from ${JSON.stringify(`${ROOT}/mod.ts`)};
+const c = new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib").bindRo("/lib64", "/lib64", { optional: true });
+const out = await c.command("/bin/sh", { args: ["-c", "echo hi"] }).output();
+console.log(out.code, new TextDecoder().decode(out.stdout).trim());
+`,
+    );
+    const args = ["run", "--no-prompt", "--allow-ffi", "--allow-read", "--allow-env", "--allow-sys", `${dir}/use.ts`];
+    const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdout: "piped", stderr: "piped" }).output();
+    assert.equal(dec.decode(out.stdout), "0 hi\n", dec.decode(out.stderr));
+    // And not less: without --allow-ffi it fails.
+    const less = await new Deno.Command(Deno.execPath(), {
+      args: args.filter((a) => a !== "--allow-ffi"),
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.notEqual(less.code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -305,30 +305,44 @@ sandboxTest("library errors say what is wrong in the library's words", async () 
   for (const m of messages) assert.doesNotMatch(m, /--[a-z]/);
 });
 
-sandboxTest("the library needs only --allow-ffi --allow-read --allow-env --allow-sys (as the README says)", async () => {
-  const dir = await tempDir();
-  try {
-    await Deno.chmod(dir, 0o755);
-    await Deno.writeTextFile(
-      `${dir}/use.ts`,
-      `import { Container } from ${JSON.stringify(`${ROOT}/mod.ts`)};
+sandboxTest(
+  "the library needs only --allow-ffi --allow-read --allow-env --allow-sys (as the README says)",
+  async () => {
+    const dir = await tempDir();
+    try {
+      await Deno.chmod(dir, 0o755);
+      await Deno.writeTextFile(
+        `${dir}/use.ts`,
+        `import { Container } from ${JSON.stringify(`${ROOT}/mod.ts`)};
 const c = new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib").bindRo("/lib64", "/lib64", { optional: true });
 const out = await c.command("/bin/sh", { args: ["-c", "echo hi"] }).output();
 console.log(out.code, new TextDecoder().decode(out.stdout).trim());
 `,
-    );
-    const args = ["run", "--no-prompt", "--allow-ffi", "--allow-read", "--allow-env", "--allow-sys", `${dir}/use.ts`];
-    const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdout: "piped", stderr: "piped" }).output();
-    assert.equal(dec.decode(out.stdout), "0 hi\n", dec.decode(out.stderr));
-    // And not less: without --allow-ffi it fails.
-    const less = await new Deno.Command(Deno.execPath(), {
-      args: args.filter((a) => a !== "--allow-ffi"),
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.notEqual(less.code, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+      );
+      // The checkout's deno.json: its npm packages come from node_modules, as in a project that depends on this one.
+      const args = [
+        "run",
+        "--no-prompt",
+        "--config",
+        `${ROOT}/deno.json`,
+        "--allow-ffi",
+        "--allow-read",
+        "--allow-env",
+      ];
+      args.push("--allow-sys", `${dir}/use.ts`);
+      const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
+        .output();
+      assert.equal(dec.decode(out.stdout), "0 hi\n", dec.decode(out.stderr));
+      // And not less: without --allow-ffi it fails.
+      const less = await new Deno.Command(Deno.execPath(), {
+        args: args.filter((a) => a !== "--allow-ffi"),
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.notEqual(less.code, 0);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -6,7 +6,7 @@
  * As a library, shaped like `Deno.Command`:
  *
  * ```ts
- * import { Container } from "./mod.ts";
+ * import { Container } from "jsr:@hakoniwa/cli";
  * const out = await new Container()
  *   .bindRo("/usr").bindRo("/bin").bindRo("/lib").bindRo("/lib64", "/lib64", { optional: true })
  *   .command("/bin/sh", { args: ["-c", "echo hello; ls /"] })

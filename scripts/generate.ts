@@ -93,7 +93,7 @@ function abiModule(header: string): string {
  *
  * @example
  * \`\`\`ts
- * import { SETUP_STEPS } from "../../mod.ts";
+ * import { SETUP_STEPS } from "jsr:@hakoniwa/cli";
  * console.log(SETUP_STEPS.includes("pivot-root")); // true
  * \`\`\`
  */

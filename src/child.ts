@@ -187,7 +187,7 @@ export interface ChildPipes {
  *
  * @example
  * ```ts ignore
- * import { Container } from "../mod.ts";
+ * import { Container } from "jsr:@hakoniwa/cli";
  * await using child = new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib")
  *   .command("cat", { stdin: "piped", stdout: "piped" }).spawn();
  * const w = child.stdin.getWriter();

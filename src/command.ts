@@ -90,7 +90,7 @@ function errnoError(native: Native, what: string, rc: number): HakoniwaError {
  *
  * @example
  * ```ts
- * import { Container } from "../mod.ts";
+ * import { Container } from "jsr:@hakoniwa/cli";
  * const c = new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib").bindRo("/lib64", "/lib64", { optional: true });
  * const { code, stdout } = await c.command("/bin/sh", { args: ["-c", "echo hello"] }).output();
  * console.log(code, new TextDecoder().decode(stdout)); // 0 "hello\n"

@@ -111,7 +111,7 @@ function landlockOf(settings: ContainerSettings): LandlockSettings {
  *
  * @example
  * ```ts
- * import { Container } from "../mod.ts";
+ * import { Container } from "jsr:@hakoniwa/cli";
  * const c = new Container()
  *   .bindRo("/usr").bindRo("/bin").bindRo("/lib").bindRo("/lib64", "/lib64", { optional: true })
  *   .rlimit("nofile", 64)

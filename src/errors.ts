@@ -12,7 +12,7 @@ import { SETUP_STEPS } from "./generated/abi.ts";
  *
  * @example
  * ```ts
- * import { HakoniwaError } from "./errors.ts";
+ * import { HakoniwaError } from "jsr:@hakoniwa/cli";
  * try {
  *   throw new HakoniwaError("boom");
  * } catch (e) {
@@ -35,7 +35,7 @@ export class HakoniwaError extends Error {
  *
  * @example
  * ```ts
- * import { UsageError } from "./errors.ts";
+ * import { UsageError } from "jsr:@hakoniwa/cli";
  * const e = new UsageError("rlimit cpu: expected a whole number, got -1", "rlimit");
  * console.log(e.option); // "rlimit"
  * ```
@@ -70,7 +70,7 @@ export interface PolicyLocation {
  *
  * @example
  * ```ts
- * import { PolicyError } from "./errors.ts";
+ * import { PolicyError } from "jsr:@hakoniwa/cli";
  * const e = new PolicyError("expected a boolean", { file: "p.toml", line: 3, column: 1, key: "share_net" });
  * console.log(e.message); // "p.toml:3:1: share_net: expected a boolean"
  * ```
@@ -129,7 +129,7 @@ const WHAT: Partial<Record<SetupStep, string>> = {
  *
  * @example
  * ```ts
- * import { SetupError } from "./errors.ts";
+ * import { SetupError } from "jsr:@hakoniwa/cli";
  * const e = new SetupError("execve", 2, "ENOENT", "No such file or directory", "nope");
  * console.log(e.message); // "execve: command not found: nope: No such file or directory"
  * ```

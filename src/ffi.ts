@@ -182,7 +182,7 @@ export async function loadNative(explicitPath?: string): Promise<Native> {
  *
  * @example
  * ```ts
- * import { nativeLibraryInfo } from "./ffi.ts";
+ * import { nativeLibraryInfo } from "jsr:@hakoniwa/cli";
  * console.log(nativeLibraryInfo()?.from ?? "not loaded yet");
  * ```
  */

@@ -19,7 +19,7 @@ import type { SpawnIo } from "./spec.ts";
  *
  * @example
  * ```ts
- * import { LANDLOCK_RESOURCES } from "./landlock.ts";
+ * import { LANDLOCK_RESOURCES } from "jsr:@hakoniwa/cli";
  * console.log(LANDLOCK_RESOURCES["tcp.bind"]); // 4
  * ```
  */

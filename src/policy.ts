@@ -421,7 +421,7 @@ function mergeLayers(base: Layer, next: Layer): Layer {
  *
  * @example
  * ```ts
- * import { parsePolicy, type PolicyReader } from "./policy.ts";
+ * import { parsePolicy, type PolicyReader } from "jsr:@hakoniwa/cli";
  * const read: PolicyReader = () => 'hostname = "inc"';
  * console.log(parsePolicy('include = ["x.toml"]', "/p.toml", read).hostname); // "inc"
  * ```
@@ -485,7 +485,7 @@ function parseFile(source: string, file: string, read: PolicyReader, chain: stri
  *
  * @example
  * ```ts
- * import { parsePolicy } from "./policy.ts";
+ * import { parsePolicy } from "jsr:@hakoniwa/cli";
  * const p = parsePolicy('mount_new_tmpfs = true\nmounts = [{ source = "/usr", target = "/usr" }]', "p.toml");
  * console.log(p.mounts[0].target); // "/usr"
  * ```
@@ -536,7 +536,7 @@ export function parsePolicy(
  *
  * @example
  * ```ts
- * import { parsePolicyAsync } from "./policy.ts";
+ * import { parsePolicyAsync } from "jsr:@hakoniwa/cli";
  * const p = await parsePolicyAsync('hostname = "{{#if (path_exists "/")}}root{{/if}}"', "p.toml");
  * console.log(p.hostname); // "root"
  * ```
@@ -585,7 +585,7 @@ export async function loadPolicyFile(path: string, what = "loadPolicyFile"): Pro
  *
  * @example
  * ```ts
- * import { kissContainer } from "./policy.ts";
+ * import { kissContainer } from "jsr:@hakoniwa/cli";
  * const { stdout } = await kissContainer().command("sh", { args: ["-c", "echo hi"] }).output();
  * console.log(new TextDecoder().decode(stdout)); // "hi\n"
  * ```

@@ -24,7 +24,7 @@ import type { StdioOption } from "./command.ts";
  *
  * @example
  * ```ts
- * import { SandboxPolicy } from "../mod.ts";
+ * import { SandboxPolicy } from "jsr:@hakoniwa/cli";
  * const policy = SandboxPolicy.fromStr('mount_new_tmpfs = true\nmounts = [{ source = "/usr", target = "/usr" }]');
  * console.log(policy.policy.mounts.length); // 1
  * ```
@@ -68,7 +68,7 @@ export class SandboxPolicy {
  *
  * @example
  * ```ts
- * import { Stdio } from "../mod.ts";
+ * import { Stdio } from "jsr:@hakoniwa/cli";
  * console.log(Stdio.piped().mode); // "piped"
  * ```
  */
@@ -111,7 +111,7 @@ export interface ExecutorResult extends Report {
  *
  * @example
  * ```ts
- * import { Sandbox, SandboxPolicy, Stdio } from "../mod.ts";
+ * import { Sandbox, SandboxPolicy, Stdio } from "jsr:@hakoniwa/cli";
  * const sandbox = new Sandbox();
  * sandbox.withPolicy(SandboxPolicy.kiss());
  * const result = await sandbox.command("/bin/echo", ["/bin/echo", "hi"]).stdout(Stdio.piped()).run();
@@ -142,7 +142,7 @@ export class Sandbox {
  *
  * @example
  * ```ts
- * import { Sandbox, Stdio } from "../mod.ts";
+ * import { Sandbox, Stdio } from "jsr:@hakoniwa/cli";
  * const result = await new Sandbox().command("/bin/cat", ["cat"])
  *   .stdin(Stdio.piped()).input("piped in").stdout(Stdio.piped()).limitWalltime(5).run();
  * console.log(new TextDecoder().decode(result.stdout)); // "piped in"

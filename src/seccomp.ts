@@ -201,7 +201,7 @@ export const PROFILE_NAMES = ["default", "strict", "audit", "unconfined", "podma
  *
  * @example
  * ```ts
- * import { defaultProfile } from "./seccomp.ts";
+ * import { defaultProfile } from "jsr:@hakoniwa/cli";
  * const p = defaultProfile();
  * console.log(p.defaultAction); // "allow"
  * ```
@@ -295,7 +295,7 @@ export type DismatchAction = "kill_process" | "allow" | "log";
  *
  * @example
  * ```ts
- * import { seedProfile } from "./seccomp.ts";
+ * import { seedProfile } from "jsr:@hakoniwa/cli";
  * const p = seedProfile(["read", "write", "exit_group"], "kill_process");
  * console.log(p.defaultAction, p.rules[0].action); // "kill_process" "allow"
  * ```

@@ -67,7 +67,7 @@ export interface AuditScope {
  *
  * @example
  * ```ts
- * import { defaultProfile } from "./seccomp.ts";
+ * import { defaultProfile } from "jsr:@hakoniwa/cli";
  * import { profileActions } from "./seccomp_audit.ts";
  * console.log(profileActions(defaultProfile(), "getpid", "x86")); // ["kill_process"]
  * ```

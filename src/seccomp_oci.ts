@@ -99,7 +99,7 @@ class Checker {
  *
  * @example
  * ```ts
- * import { ociProfile } from "./seccomp_oci.ts";
+ * import { ociProfile } from "jsr:@hakoniwa/cli";
  * const p = ociProfile('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ptrace"],"action":"SCMP_ACT_ERRNO"}]}', "p.json");
  * console.log(p.rules[0].action); // { errno: 1 }
  * ```
@@ -193,7 +193,7 @@ function applies(c: Checker, at: string, e: Record<string, unknown>, native: str
  *
  * @example
  * ```ts
- * import { resolveSeccomp } from "./seccomp_oci.ts";
+ * import { resolveSeccomp } from "jsr:@hakoniwa/cli";
  * console.log(resolveSeccomp("unconfined")); // null
  * ```
  */

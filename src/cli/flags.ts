@@ -644,7 +644,7 @@ export type SandboxFlags = Record<string, unknown> & {
  *
  * @example
  * ```ts
- * import { Container } from "../container.ts";
+ * import { Container } from "jsr:@hakoniwa/cli";
  * import { applyIsolation } from "./flags.ts";
  * const c = Container.empty();
  * applyIsolation(c, { network: "host" });
@@ -707,7 +707,7 @@ const ROOTFS_DIRS = ["bin", "etc", "lib", "lib32", "lib64", "libx32", "sbin", "u
  *
  * @example
  * ```ts
- * import { Container } from "../container.ts";
+ * import { Container } from "jsr:@hakoniwa/cli";
  * import { applyFlags, newFlagState } from "./flags.ts";
  * const c = Container.empty();
  * applyFlags(c, { hostname: "box", chdir: "/tmp" }, newFlagState());

@@ -430,7 +430,7 @@ export async function parseConfig1x(source: string, file: string, hostOptions: C
  *
  * @example
  * ```ts ignore
- * import { containerFromPolicy } from "../policy.ts";
+ * import { containerFromPolicy } from "jsr:@hakoniwa/cli";
  * const policy = await loadConfig1x("./hakoniwa.d/firefox.toml");
  * const container = containerFromPolicy(policy);
  * ```

@@ -138,7 +138,7 @@ export const RESULT_SLOT = {
  *
  * @example
  * ```ts
- * import { SETUP_STEPS } from "../../mod.ts";
+ * import { SETUP_STEPS } from "jsr:@hakoniwa/cli";
  * console.log(SETUP_STEPS.includes("pivot-root")); // true
  * ```
  */

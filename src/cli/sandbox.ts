@@ -10,7 +10,6 @@ import { buildPlan, currentHost, describeMount, type HostView, type Plan } from 
 import { containerFromPolicy, loadPolicyFile, parsePolicy, type Policy } from "../policy.ts";
 import { describeLandlock } from "../landlock.ts";
 import { describeProfile } from "../seccomp.ts";
-import { loadConfig1x } from "../compat/config.ts";
 import { UsageError } from "../errors.ts";
 import { applyFlags, type FlagState, type SandboxFlags } from "./flags.ts";
 
@@ -35,7 +34,7 @@ export async function resolve(commandArgs: string[], o: SandboxFlags, state: Fla
     throw new UsageError("--config and --policy-file cannot be given together: each is the whole base", "--config");
   }
   const policy = typeof o.config === "string"
-    ? await loadConfig1x(o.config)
+    ? await (await import("../compat/config.ts")).loadConfig1x(o.config) // loaded only for a 1.x config
     : typeof o.policyFile === "string"
     ? await loadPolicyFile(o.policyFile, "--policy-file")
     : parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml");

@@ -55,9 +55,14 @@ static void init_loop(struct hk_spec *s, pid_t child) {
   int status = 0;
   for (;;) {
     int st;
-    pid_t r = waitpid(-1, &st, 0);
+    pid_t r = waitpid(-1, &st, WUNTRACED);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) break; /* ECHILD: nothing left */
+    if (WIFSTOPPED(st)) {
+      /* Ctrl-Z on the command's terminal: the caller stops too, and continues it with SIGCONT. */
+      if (r == child && s->events_fd >= 0) hk_write_all(HK_FD_EVENTS, &(char){HK_EV_STOPPED}, 1);
+      continue;
+    }
     if (r == child) {
       status = st;
       command_pid = -1;
@@ -85,12 +90,14 @@ void hk_child_main(struct hk_spec *s) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_PDEATHSIG");
   hk_reset_signals();
   umask(0); /* the root is built with exact modes; exec.c gives the command the caller's umask */
-  /* Only stdio, the report pipe and the sync pipe's read end (moved to fd 4) stay open. */
+  /* Only stdio, the report pipe, the sync pipe's read end (moved to fd 4) and the events fd stay open. */
   if (s->sync_fd != HK_FD_SPEC) {
     if (dup3(s->sync_fd, HK_FD_SPEC, O_CLOEXEC) < 0) hk_fail(s, HK_S_STDIO, errno, "dup3");
     s->sync_fd = HK_FD_SPEC;
   }
-  if (syscall(SYS_close_range, HK_FD_SPEC + 1, ~0U, 0) < 0) hk_fail(s, HK_S_STDIO, errno, "close_range");
+  close(HK_FD_HOLD);
+  if (syscall(SYS_close_range, HK_FD_FIRST_FREE, ~0U, 0) < 0) hk_fail(s, HK_S_STDIO, errno, "close_range");
+  if (s->events_fd >= 0 && fcntl(HK_FD_EVENTS, F_SETFD, FD_CLOEXEC) < 0) hk_fail(s, HK_S_STDIO, errno, "events fd");
 
   /* Wait until the monitor wrote the id maps; end of file means it gave up or died. */
   char go;
@@ -101,8 +108,10 @@ void hk_child_main(struct hk_spec *s) {
   if (n != 1 || poll(&alive, 1, 0) != 0) _exit(125);
   close(s->sync_fd);
   prctl(PR_SET_NAME, "hakoniwa-init");
-  /* A session of its own, so a new autogroup: /proc/1/autogroup inside reaches this one, not the caller's. */
+  /* A session of its own, so a new autogroup: /proc/1/autogroup inside reaches this one, not the caller's. On a
+   * terminal it is the session of the command's job (see HK_SESSION_TTY). */
   if (setsid() < 0) hk_fail(s, HK_S_SETSID, errno, "setsid");
+  if (s->setsid_mode == HK_SESSION_TTY && ioctl(0, TIOCSCTTY, 0) < 0) hk_fail(s, HK_S_SETSID, errno, "TIOCSCTTY");
   /* Nothing inside may ptrace it or read its memory (it has capabilities the command has not). */
   if (prctl(PR_SET_DUMPABLE, 0) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_DUMPABLE");
 
@@ -124,6 +133,7 @@ void hk_child_main(struct hk_spec *s) {
   if (pid == 0) hk_exec_command(s);
   if (pid < 0) hk_fail(s, HK_S_FORK, errno, "fork");
   command_pid = (pid_t)pid;
+  if (s->setsid_mode == HK_SESSION_TTY) setpgid((pid_t)pid, (pid_t)pid); /* as the child does: no race either way */
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = forward;

@@ -56,6 +56,7 @@ struct hk_spec {
   const char *program, *search_path, *cwd;
   uint32_t uid, gid, cred_flags, flags, setsid_mode;
   int stdio[3];
+  int events_fd; /* host fd of HK_T_EVENTS, -1: none */
   struct sock_fprog filter; /* len 0 = no filter */
   uint32_t ll_abi;
   uint64_t ll_fs, ll_net, ll_scoped;
@@ -70,7 +71,8 @@ struct hk_spec {
 #define HK_FD_REPORT 3 /* report pipe, write end */
 #define HK_FD_SPEC 4   /* the spec: a memfd at offset 0 */
 #define HK_FD_HOLD 5   /* HK_F_HOLD only: socket to the caller */
-#define HK_FD_FIRST_FREE 6
+#define HK_FD_EVENTS 6 /* HK_T_EVENTS only: where the sandbox's init writes HK_EV_* */
+#define HK_FD_FIRST_FREE 7
 
 /* spec.c, caller and monitor side: decode and check; on failure fill why (a short text). */
 int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char **why);

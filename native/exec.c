@@ -44,9 +44,20 @@ static void exec_program(struct hk_spec *s) {
 void hk_exec_command(struct hk_spec *s) {
   hk_reset_signals();
 
-  /* A new session: the command can never push input into the caller's terminal. */
-  if (setsid() < 0) hk_fail(s, HK_S_SETSID, errno, "setsid");
-  if (s->setsid_mode == HK_SESSION_TTY && ioctl(0, TIOCSCTTY, 0) < 0) hk_fail(s, HK_S_SETSID, errno, "TIOCSCTTY");
+  if (s->setsid_mode == HK_SESSION_TTY) {
+    /* A job of the init's session on the sandbox's own pty: its process group becomes the foreground one (a
+     * background group asking for that would get SIGTTOU, hence the mask), so Ctrl-Z stops it. */
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &ttou, &old);
+    if (setpgid(0, 0) < 0) hk_fail(s, HK_S_SETSID, errno, "setpgid");
+    if (tcsetpgrp(0, getpid()) < 0) hk_fail(s, HK_S_SETSID, errno, "tcsetpgrp");
+    sigprocmask(SIG_SETMASK, &old, NULL);
+  } else if (setsid() < 0) {
+    /* A new session: the command can never push input into the caller's terminal. */
+    hk_fail(s, HK_S_SETSID, errno, "setsid");
+  }
   /* Only 0..2 survive exec; the report pipe closes exactly when exec succeeds. */
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) hk_fail(s, HK_S_STDIO, errno, "close_range");
   if (chdir(s->cwd) < 0) hk_fail(s, HK_S_CHDIR, errno, s->cwd);

@@ -46,10 +46,16 @@ enum hk_tag {
   HK_T_LL_PORT = 18,   /* u64 access, u64 port */
   HK_T_SETSID = 19,    /* u32 HK_SESSION_* */
   HK_T_CGROUP = 20,    /* str: a cgroup.procs file the sandbox's init is moved into before it is released */
+  HK_T_EVENTS = 21,    /* i32: a host fd (a pipe's write end) where the sandbox's init writes HK_EV_* bytes */
 };
 
+/* Events the sandbox's init writes on the HK_T_EVENTS fd. */
+#define HK_EV_STOPPED 'T' /* the command was stopped (job control: Ctrl-Z on its terminal) */
+
 #define HK_SESSION_NEW 0u /* setsid: no controlling terminal */
-#define HK_SESSION_TTY 1u /* setsid, then stdin becomes the controlling terminal */
+/* The sandbox's init leads a session with stdin as its controlling terminal; the command is the foreground
+ * process group of it (as a shell's job), so Ctrl-Z stops it and the init sees the stop. */
+#define HK_SESSION_TTY 1u
 
 /* Mount operation kinds, applied in spec order beneath the new root. */
 enum hk_mount_kind {

@@ -50,7 +50,7 @@ static void put_error(uint8_t *err, uint32_t step, int errnum, const char *path)
 
 /* What the vforked child needs; it runs in our memory until it execs. */
 struct spawn_args {
-  int fds[HK_FD_FIRST_FREE]; /* what becomes fds 0..5 of the init program (-1: none) */
+  int fds[HK_FD_FIRST_FREE]; /* what becomes fds 0..6 of the init program (-1: none) */
   int image_fd;
   char *const *argv;
   /* Written by the child when it failed: errno and HK_S_STDIO or HK_S_INIT. Volatile: the compiler must not
@@ -137,7 +137,7 @@ int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
   snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
   char *const argv[] = {"hakoniwa-init", ppid, NULL};
   struct spawn_args a = {
-      .fds = {s.stdio[0], s.stdio[1], s.stdio[2], report[1], spec_fd, hold[1]},
+      .fds = {s.stdio[0], s.stdio[1], s.stdio[2], report[1], spec_fd, hold[1], s.events_fd},
       .image_fd = image_fd,
       .argv = argv,
       .err = 0,

@@ -179,6 +179,14 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
   }
   case HK_T_FLAGS: return u32(r, &s->flags);
   case HK_T_SETSID: return u32(r, &s->setsid_mode);
+  case HK_T_EVENTS:
+    if (u32(r, &v) < 0) return -1;
+    if ((int32_t)v < 0) {
+      r->why = "events fd is negative";
+      return -1;
+    }
+    s->events_fd = (int)v;
+    return 0;
 
   case HK_T_LANDLOCK:
     return u32(r, &s->ll_abi) < 0 || u64(r, &s->ll_fs) < 0 || u64(r, &s->ll_net) < 0 ? -1
@@ -200,7 +208,7 @@ int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char
   size_t counts[32] = {0}, ix[32] = {0};
   memset(s, 0, sizeof(*s));
   s->stdio[0] = 0, s->stdio[1] = 1, s->stdio[2] = 2;
-  s->report_fd = s->sync_fd = -1;
+  s->report_fd = s->sync_fd = s->events_fd = -1;
   if (len < 12 || ((uintptr_t)buf & 7)) {
     *why = len < 12 ? "spec is shorter than its header" : "spec buffer is not 8-byte aligned";
     return -1;

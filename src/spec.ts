@@ -39,6 +39,8 @@ export interface SpawnIo {
   session: keyof typeof SESSION;
   /** May the sandbox call setgroups (only when the caller is privileged). */
   setgroups: boolean;
+  /** A pipe's write end where the sandbox's init reports job-control stops of the command (HK_EV_*). */
+  events?: number;
   /** A `cgroup.procs` file the sandbox's init is moved into before it runs anything (root's nproc limit). */
   cgroupProcs?: string;
   /** A compiled seccomp program (struct sock_filter[]), if any. */
@@ -210,6 +212,7 @@ export function encodeSpec(
   });
   w.record(T.STDIO, () => io.stdio.forEach((fd) => w.u32(fd)));
   w.record(T.SETSID, () => w.u32(SESSION[io.session]));
+  if (io.events !== undefined) w.record(T.EVENTS, () => w.u32(io.events!));
   const flags = F.DROP_CAPS | F.NO_NEW_PRIVS | (plan.root.readonly ? F.ROOT_RDONLY : 0) |
     (plan.keyring ? F.KEYRING : 0) | (plan.loopback ? F.LOOPBACK_UP : 0);
   // HK_F_HOLD: hk_spawn returns with the child held until hk_release (e.g. for pasta).

@@ -70,6 +70,37 @@ function fail(native: Native, what: string, rc: number): never {
 }
 
 /**
+ * Job control through the sandbox: when Ctrl-Z stops the command (the
+ * sandbox's init reports it on the events pipe), the caller's terminal gets
+ * its mode back and this process stops itself, so the caller's shell sees a
+ * stopped job; when the shell continues it (`fg`), the terminal goes raw
+ * again and the command is continued. Ends at the events pipe's end of file,
+ * when the sandbox is gone.
+ */
+async function passStops(
+  native: Native,
+  fd: number,
+  sandbox: RunningSandbox,
+  release: () => void,
+  resume: () => void,
+): Promise<void> {
+  const buf = new Uint8Array(1);
+  try {
+    while (Number(await native.hk_read(fd, buf, 1n)) === 1) {
+      if (buf[0] !== EV_STOPPED) continue;
+      release();
+      Deno.kill(Deno.pid, "SIGTSTP"); // returns once the caller's shell has continued this process
+      resume();
+      sandbox.kill("SIGCONT");
+    }
+  } finally {
+    native.hk_close(fd);
+  }
+}
+
+const EV_STOPPED = "T".charCodeAt(0); // HK_EV_STOPPED
+
+/**
  * Whether `fd` of this process is a terminal, i.e. whether
  * {@link startTerminalSandbox} would give the command a pty for it.
  *
@@ -122,6 +153,7 @@ export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePat
   if (rc < 0) fail(native, "pseudo-terminal", rc);
   const [master, slave] = pair;
   const stop = new Int32Array(2);
+  const events = new Int32Array([-1, -1]);
   const closeAll = () => [master, stop[0], stop[1]].forEach((fd) => fd > 0 && native.hk_close(fd));
   let sandbox: RunningSandbox;
   try {
@@ -131,14 +163,23 @@ export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePat
     if ((rc = native.hk_pipe(stop)) < 0) fail(native, "relay pipe", rc);
     const stdio = hostStdio.map((fd, i) => ttys[i] ? slave : fd) as [number, number, number];
     const node = withTtyNode(plan, slavePath(slave));
-    // The native core makes stdin the controlling terminal; with another stdin the command has none (a new session).
-    sandbox = await startSandbox(node, { ...rest, stdio, session: ttys[0] ? "tty" : "new" }, nativePath);
+    // The native core makes stdin the controlling terminal of the init's session, the command its foreground job;
+    // with another stdin the command has none (a new session).
+    if (ttys[0] && (rc = native.hk_pipe(events)) < 0) fail(native, "events pipe", rc);
+    const session = ttys[0] ? "tty" : "new";
+    sandbox = await startSandbox(
+      node,
+      { ...rest, stdio, session, events: ttys[0] ? events[1] : undefined },
+      nativePath,
+    );
   } catch (e) {
     closeAll();
+    if (events[0] >= 0) native.hk_close(events[0]);
     throw e;
   } finally {
-    // The sandbox's init has its own copy; ours would keep the master from ever reading EIO.
+    // The sandbox's init has its own copies; ours would keep the master from reading EIO, the events from ending.
     native.hk_close(slave);
+    if (events[1] >= 0) native.hk_close(events[1]);
   }
 
   // The caller's terminal goes raw only when it is stdin; its mode comes back on every way out.
@@ -148,6 +189,12 @@ export async function startTerminalSandbox(plan: Plan, io: TerminalIo, nativePat
   const resize = () => void native.hk_tty_winsize(model, master, null);
   Deno.addSignalListener("SIGWINCH", resize);
   const relay = native.hk_pty_relay(input, output, master, stop[0]);
+  if (events[0] >= 0) {
+    void passStops(native, events[0], sandbox, () => restore(), () => {
+      if (input >= 0) native.hk_tty_raw(input);
+      resize();
+    });
+  }
   const finished = sandbox.finished.finally(async () => {
     try {
       let ended = false;

@@ -84,13 +84,14 @@ sandboxTest("an interactive bash gets job control on its own terminal", () =>
     await pane.waitScreen(/^\[1\] \d+$/m);
     await pane.type("jobs");
     await pane.waitScreen(/^\[1\]\+\s+Running\s+sleep 3071 &$/m);
-    // The shell leads its session on a terminal whose foreground group it owns.
+    // The shell is a job of the init's session on the sandbox's own terminal: its group is the foreground one.
     await pane.type(`echo "tty=$(tty)"`);
     await pane.waitScreen(/^tty=\/dev\/pts\/\d+$/m);
-    await pane.type(`[ -t 0 ] && echo "stat=$(cut -d' ' -f6,7 /proc/$$/stat) pid=$$"`);
-    const stat = /^stat=(\d+) (\d+) pid=(\d+)$/m.exec(await pane.waitScreen(/^stat=\d+ \d+ pid=\d+$/m))!;
-    assert.equal(stat[1], stat[3], "bash is the session leader");
-    assert.notEqual(stat[2], "0", "bash has a controlling terminal");
+    await pane.type(`[ -t 0 ] && echo "stat=$(cut -d' ' -f5,6,7,8 /proc/$$/stat) pid=$$"`);
+    const stat = /^stat=(\d+) (\d+) (\d+) (\d+) pid=(\d+)$/m.exec(await pane.waitScreen(/^stat=[\d ]+ pid=\d+$/m))!;
+    assert.equal(stat[2], "1", "the session is the sandbox's init's");
+    assert.notEqual(stat[3], "0", "bash has a controlling terminal");
+    assert.equal(stat[4], stat[1], "bash's process group is the terminal's foreground group");
     await pane.type("fg");
     await pane.waitScreen(/fg\nsleep 3071$/m);
     // Ctrl-C only once the job owns the terminal: its process group is the pty's foreground group.
@@ -108,6 +109,26 @@ sandboxTest("an interactive bash gets job control on its own terminal", () =>
     const screen = await pane.waitScreen(/^outer: 0$/m);
     assert.doesNotMatch(screen, /cannot set terminal process group|no job control/);
   }));
+
+sandboxTest(
+  "Ctrl-Z on a sandboxed command stops the caller's job; fg continues it, Ctrl-C ends it",
+  () =>
+    withPane(async (pane) => {
+      await pane.type(`${CLI} run -- sleep 3072; echo "outer: $?"`);
+      assert.ok(await waitFor(() => processesWith("sleep 3072").length === 1, TIMEOUT_MS), "the command started");
+      const state = () => Deno.readTextFileSync(`/proc/${processesWith("sleep 3072")[0]}/stat`).split(") ")[1][0];
+      await pane.tmux("send-keys", "-t", "0", "C-z");
+      await pane.waitScreen(/^\[1\]\+\s+Stopped\s+.*sleep 3072/m);
+      await pane.waitScreen(/^outer: 148$/m); // the shell went on: its job was stopped by SIGTSTP
+      assert.equal(state(), "T", "the command is stopped");
+      await pane.type("fg");
+      assert.ok(await waitFor(() => state() === "S", TIMEOUT_MS), "fg continued the command");
+      await pane.tmux("send-keys", "-t", "0", "C-c");
+      await pane.type(`echo "after fg: $?"`);
+      await pane.waitScreen(/^after fg: 130$/m);
+      assert.deepEqual(processesWith("sleep 3072"), []);
+    }),
+);
 
 sandboxTest("the window size inside matches the pane and follows a resize", () =>
   withPane(async (pane) => {

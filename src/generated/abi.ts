@@ -68,6 +68,7 @@ export const TAG = {
   LL_PORT: 18,
   SETSID: 19,
   CGROUP: 20,
+  EVENTS: 21,
 } as const;
 /** HK_M_* of native/hakoniwa.h. */
 export const MOUNT_KIND = {

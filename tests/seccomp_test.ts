@@ -27,6 +27,8 @@ function probe(): Promise<string> {
     }).output();
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     await Deno.chmod(dir, 0o755);
+    // Removed when the test process ends, as the suite promises to leave no temp dir behind.
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
     return dir;
   })();
   return probeDir;

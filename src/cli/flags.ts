@@ -280,6 +280,24 @@ function namespaceFlag(name: string, op: "share" | "unshare", brief: string, ...
 
 const uid = Deno.uid() ?? 0, gid = Deno.gid() ?? 0;
 
+/** `-u/--uid` or `-g/--gid`: an id inside, or with a colon a map range as `--uidmap`/`--gidmap` (1.x's forms). */
+function idFlag(kind: "uid" | "gid", own: number): FlagSpec {
+  const maps = kind === "uid" ? "uidMaps" : "gidMaps";
+  return {
+    name: kind,
+    short: kind[0],
+    value: `${kind.toUpperCase()}|C:H[:N]`,
+    repeat: true,
+    brief: `${kind} inside (default: your own), or, with a colon, a ${kind} map range as --${kind}map (1.x's -${
+      kind[0]
+    }; repeatable)`,
+    parse: idOrMap(`--${kind}`, own),
+    order: (state, v) => {
+      if (typeof v !== "number") state[maps].push(v as FlagState["uidMaps"][number]);
+    },
+  };
+}
+
 /**
  * Every flag that shapes a sandbox (`run` and `explain`), in help order.
  *
@@ -462,28 +480,8 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
   namespaceFlag("unshare-ipc", "unshare", "new ipc namespace", "ipc"),
   namespaceFlag("unshare-network", "unshare", "new network namespace", "network"),
   namespaceFlag("unshare-uts", "unshare", "new uts namespace", "uts"),
-  {
-    name: "uid",
-    short: "u",
-    value: "UID|C:H[:N]",
-    repeat: true,
-    brief: "uid inside (default: your own), or, with a colon, a uid map range as --uidmap (1.x's -u; repeatable)",
-    parse: idOrMap("--uid", uid),
-    order: (state, v) => {
-      if (typeof v !== "number") state.uidMaps.push(v as FlagState["uidMaps"][number]);
-    },
-  },
-  {
-    name: "gid",
-    short: "g",
-    value: "GID|C:H[:N]",
-    repeat: true,
-    brief: "gid inside (default: your own), or, with a colon, a gid map range as --gidmap (1.x's -g; repeatable)",
-    parse: idOrMap("--gid", gid),
-    order: (state, v) => {
-      if (typeof v !== "number") state.gidMaps.push(v as FlagState["gidMaps"][number]);
-    },
-  },
+  idFlag("uid", uid),
+  idFlag("gid", gid),
   {
     name: "user",
     value: "USER[:GROUP]",

@@ -50,7 +50,7 @@ enum hk_tag {
 };
 
 /* Events the sandbox's init writes on the HK_T_EVENTS fd. */
-#define HK_EV_STOPPED 'T' /* the command was stopped (job control: Ctrl-Z on its terminal) */
+#define HK_EV_STOPPED 84 /* 'T': the command was stopped (job control: Ctrl-Z on its terminal) */
 
 #define HK_SESSION_NEW 0u /* setsid: no controlling terminal */
 /* The sandbox's init leads a session with stdin as its controlling terminal; the command is the foreground

@@ -22,6 +22,7 @@ import { describeErrno, loadNative, type Native } from "./ffi.ts";
 import type { Plan } from "./plan.ts";
 import { type RunningSandbox, startSandbox } from "./runner.ts";
 import type { SpawnIo } from "./spec.ts";
+import { EVENT } from "./generated/abi.ts";
 
 /**
  * What a terminal sandbox needs besides the plan: {@link SpawnIo} without stdio and session.
@@ -87,7 +88,7 @@ async function passStops(
   const buf = new Uint8Array(1);
   try {
     while (Number(await native.hk_read(fd, buf, 1n)) === 1) {
-      if (buf[0] !== EV_STOPPED) continue;
+      if (buf[0] !== EVENT.STOPPED) continue;
       release();
       Deno.kill(Deno.pid, "SIGTSTP"); // returns once the caller's shell has continued this process
       resume();
@@ -97,8 +98,6 @@ async function passStops(
     native.hk_close(fd);
   }
 }
-
-const EV_STOPPED = "T".charCodeAt(0); // HK_EV_STOPPED
 
 /**
  * Whether `fd` of this process is a terminal, i.e. whether

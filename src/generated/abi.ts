@@ -9,6 +9,10 @@ export const SPEC = {
 export const ABI = {
   VERSION: 2,
 } as const;
+/** HK_EV_* of native/hakoniwa.h. */
+export const EVENT = {
+  STOPPED: 84,
+} as const;
 /** HK_SESSION_* of native/hakoniwa.h. */
 export const SESSION_MODE = {
   NEW: 0,

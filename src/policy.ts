@@ -258,6 +258,14 @@ function tmpfsSize(c: PolicyCursor, path: KeyPath, v: unknown): number {
   return c.int(path, v, 1, MAX_TMPFS_SIZE);
 }
 
+function notADirectory(path: string): boolean {
+  try {
+    return !Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
   const top = c.table([], raw, [...CORE_KEYS, ...Object.keys(POLICY_SECTIONS)]);
   const layer: Layer = { sections: {}, mountAt: new Map(), include: [] };
@@ -367,6 +375,8 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
   if (top.rootdir !== undefined) {
     const t = c.table(["rootdir"], top.rootdir, ["path", "rw"]);
     layer.rootdir = { path: c.absPath(["rootdir", "path"], t.path), rw: c.bool(["rootdir", "rw"], t.rw, false) };
+    // Said here, where the file and line are known (a missing directory is said when the plan is built).
+    if (notADirectory(layer.rootdir.path)) c.fail(["rootdir", "path"], `${layer.rootdir.path} is not a directory`);
   }
   layer.uidMaps = idMaps(c, "uid_maps", top.uid_maps);
   layer.gidMaps = idMaps(c, "gid_maps", top.gid_maps);

@@ -95,6 +95,16 @@ export function tempDir(): Promise<string> {
   return Deno.makeTempDir({ prefix: "hakoniwa-test-" });
 }
 
+/** Whether a host path exists (a broken symlink does not). */
+export function pathExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The host's mount table (for "nothing leaks to the host" checks). */
 export function hostMounts(): string {
   return Deno.readTextFileSync("/proc/self/mountinfo");

@@ -3,6 +3,16 @@
 import assert from "node:assert/strict";
 import { hakoniwa, sandboxTest, tempDir } from "../helpers.ts";
 
+/** Runs the CLI on a policy file holding `text`: exit 2, the error matching `key` and naming the file. */
+async function rejectsPolicy(dir: string, text: string, key: RegExp, run: string[]) {
+  const file = `${dir}/p.toml`;
+  await Deno.writeTextFile(file, text);
+  const r = await hakoniwa(["run", "--policy-file", file, "--rw-bind", dir, ...run]);
+  assert.equal(r.code, 2, `${JSON.stringify(text)}: exit ${r.code} ${r.stderr}`);
+  assert.match(r.stderr, key, JSON.stringify(text));
+  assert.match(r.stderr, /p\.toml/, `${JSON.stringify(text)}: the file is not named`);
+}
+
 sandboxTest("bad input: every malformed policy or flag names its key, exits 2 or 125 and runs nothing", async () => {
   const dir = await tempDir();
   try {
@@ -21,14 +31,7 @@ sandboxTest("bad input: every malformed policy or flag names its key, exits 2 or
       ['[env]\n"A=B" = "x"', /env|A=B/],
       ["mount_new_tmpfs = tru", /:1:/],
     ];
-    for (const [text, key] of policies) {
-      const file = `${dir}/p.toml`;
-      await Deno.writeTextFile(file, text);
-      const r = await hakoniwa(["run", "--policy-file", file, "--rw-bind", dir, ...run]);
-      assert.equal(r.code, 2, `${JSON.stringify(text)}: exit ${r.code} ${r.stderr}`);
-      assert.match(r.stderr, key, JSON.stringify(text));
-      assert.match(r.stderr, /p\.toml/, `${JSON.stringify(text)}: the file is not named`);
-    }
+    for (const [text, key] of policies) await rejectsPolicy(dir, text, key, run);
     const flags: [string[], RegExp, number][] = [
       [["--limit-nofile", "-1"], /--limit-nofile/, 2],
       [["--limit-as", "999999999999999999999999"], /--limit-as/, 2],
@@ -88,13 +91,7 @@ sandboxTest(
         ['mounts = [{ source = "/usr", size = 5 }]', /mounts\[0\]\.size/],
         ['include = ["/dev/zero"]', /include.*\/dev\/zero.*larger than/],
       ];
-      for (const [text, key] of policies) {
-        const file = `${dir}/p.toml`;
-        await Deno.writeTextFile(file, text);
-        const r = await hakoniwa(["run", "--policy-file", file, "--rw-bind", dir, ...run]);
-        assert.equal(r.code, 2, `${JSON.stringify(text)}: exit ${r.code} ${r.stderr}`);
-        assert.match(r.stderr, key, JSON.stringify(text));
-      }
+      for (const [text, key] of policies) await rejectsPolicy(dir, text, key, run);
       await assert.rejects(Deno.stat(`${dir}/ran`), "a command ran after bad input");
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -1,7 +1,7 @@
 // Class: fork bomb. RLIMIT_NPROC (and for root, whom the kernel exempts from it, a pids cgroup) stops it, the
 // launcher survives, nothing is left behind.
 import assert from "node:assert/strict";
-import { processesWith, sandboxTest } from "../helpers.ts";
+import { pathExists, processesWith, sandboxTest } from "../helpers.ts";
 import { inSandbox, policies, probe } from "./probe.ts";
 
 sandboxTest("fork bomb: --limit-nproc stops it with EAGAIN, the launcher reports, no process survives", async () => {
@@ -19,7 +19,7 @@ sandboxTest("fork bomb: --limit-nproc stops it with EAGAIN, the launcher reports
 
 Deno.test({
   name: "nproc as root: the sandbox's pids cgroup is gone after the run, and a dead launcher's is swept [root]",
-  ignore: Deno.uid() !== 0 || !existsDir("/sys/fs/cgroup/pids"),
+  ignore: Deno.uid() !== 0 || !pathExists("/sys/fs/cgroup/pids/cgroup.procs"),
   async fn() {
     const parent = "/sys/fs/cgroup/pids/hakoniwa";
     Deno.mkdirSync(`${parent}/9999999-1`, { recursive: true }); // pid 9999999 is above any pid_max: a dead launcher
@@ -27,18 +27,6 @@ Deno.test({
     assert.equal(r.code, 0, r.stderr);
     const left = [...Deno.readDirSync(parent)].filter((e) => e.isDirectory).map((e) => e.name);
     assert.deepEqual(left.filter((n) => n.startsWith("9999999-")), [], "the dead launcher's cgroup stayed");
-    assert.deepEqual(left.filter((n) => !/^\d+-\d+$/.test(n) || !alive(Number(n.split("-")[0]))), []);
+    assert.deepEqual(left.filter((n) => !/^\d+-\d+$/.test(n) || !pathExists(`/proc/${n.split("-")[0]}`)), []);
   },
 });
-
-function existsDir(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-function alive(pid: number): boolean {
-  return existsDir(`/proc/${pid}`);
-}

@@ -4,7 +4,7 @@
 // executable memfds are refused (vm.memfd_noexec = 2), the init program goes only to a directory of the caller's own.
 import assert from "node:assert/strict";
 import { NATIVE_SHA256 } from "../../src/generated/native.ts";
-import { cliArgv, IS_ROOT, sandboxTest, tempDir } from "../helpers.ts";
+import { cliArgv, IS_ROOT, pathExists, sandboxTest, tempDir } from "../helpers.ts";
 
 const dec = new TextDecoder();
 const OLD_NAME = `libhakoniwa-${NATIVE_SHA256.slice(0, 16)}.so`;
@@ -87,15 +87,6 @@ async function runCli(env: Record<string, string>, prefix: string[] = []) {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 sandboxTest("planted native caches and a swapping attacker: nothing foreign is ever loaded", async () => {
   const user = attacker();
   const { dir, marker, lib } = await scratch();
@@ -111,7 +102,7 @@ sandboxTest("planted native caches and a swapping attacker: nothing foreign is e
   ];
   await Deno.mkdir(home), await Deno.mkdir(cache), await Deno.mkdir(runtime);
   for (const d of [home, cache, runtime]) await Deno.chmod(d, 0o777); // the attacker may plant inside
-  const preexisting = planted.filter((d) => d.startsWith("/dev/shm") || d.startsWith("/tmp")).filter(exists);
+  const preexisting = planted.filter((d) => d.startsWith("/dev/shm") || d.startsWith("/tmp")).filter(pathExists);
   await plant(user, planted.filter((d) => !preexisting.includes(d)), lib, marker);
   const swap = swapper(user, planted.filter((d) => !preexisting.includes(d)), lib);
   try {

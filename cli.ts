@@ -19,6 +19,7 @@ import { buildApplication, buildCommand, help, version } from "npm:@stricli/core
 import { argumentError, collectFlags, parserFlags, type Scan, scanArgs } from "./src/cli/args.ts";
 import { EXPLAIN_FLAGS, type FlagSpec, RUN_FLAGS, type SandboxFlags } from "./src/cli/flags.ts";
 import { type CompletionCommand, completionScript, type Shell, SHELLS } from "./src/cli/completion.ts";
+import { writeCompletionFile } from "./src/cli/completion_file.ts";
 import { logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
 import { currentHost, planToJson } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
@@ -51,6 +52,17 @@ interface Subcommand extends CompletionCommand {
   /** Example command lines, each runnable as written. */
   examples: string[];
 }
+
+/** The flags of `completion` (for its own completion; the parser's are declared in {@link buildApp}). */
+const COMPLETION_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "file",
+    short: "f",
+    value: "FILE",
+    files: true,
+    brief: "write the script to FILE (directories made) instead",
+  },
+];
 
 /**
  * The subcommands with their help and examples. Every example runs as written
@@ -98,14 +110,17 @@ const SUBCOMMANDS: readonly Subcommand[] = [
   },
   {
     name: "completion",
-    brief: "print a shell completion script",
-    usage: SHELLS.join("|"),
-    flags: [],
+    brief: "print a shell completion script, or write it to a file",
+    usage: `[-f FILE] ${SHELLS.join("|")}`,
+    flags: COMPLETION_FLAGS,
     words: SHELLS,
     examples: [
       "source <(hakoniwa completion bash)",
-      "hakoniwa completion zsh > ~/.zfunc/_hakoniwa    # a directory on $fpath",
-      "hakoniwa completion fish > ~/.config/fish/completions/hakoniwa.fish",
+      "hakoniwa completion -f ~/.local/share/bash-completion/completions/hakoniwa bash",
+      "hakoniwa completion -f ~/.zfunc/_hakoniwa zsh    # a directory on $fpath",
+      "hakoniwa completion -f ~/.config/fish/completions/hakoniwa.fish fish",
+      "hakoniwa completion -f ~/.config/elvish/lib/hakoniwa.elv elvish    # rc.elv: use hakoniwa",
+      "hakoniwa completion -f ~/.config/powershell/hakoniwa.ps1 powershell    # $PROFILE: . ~/.config/powershell/hakoniwa.ps1",
     ],
   },
   {
@@ -320,9 +335,24 @@ function buildApp(scan: Scan | undefined, context: ApplicationContext, out: Outc
     docs: docs(sub("check")),
   });
   const completion = buildCommand({
-    func: (_flags: NonNullable<unknown>, shell: Shell) =>
-      guard(() => Promise.resolve(writeAll(Deno.stdout, completionScript(SUBCOMMANDS, shell))))(),
+    func: (flags: { file?: string }, shell: Shell) =>
+      guard(() => {
+        const script = completionScript(SUBCOMMANDS, shell);
+        if (flags.file === undefined) writeAll(Deno.stdout, script);
+        else writeAll(Deno.stdout, `wrote the ${shell} completion to ${writeCompletionFile(flags.file, script)}\n`);
+        return Promise.resolve();
+      })(),
     parameters: {
+      flags: {
+        file: {
+          kind: "parsed",
+          parse: String,
+          brief: COMPLETION_FLAGS[0].brief,
+          placeholder: "FILE",
+          optional: true,
+        },
+      },
+      aliases: { f: "file" },
       positional: {
         kind: "tuple",
         parameters: [{

@@ -1,8 +1,8 @@
 /**
- * Shell completion scripts for bash, zsh and fish, generated from the same
- * flag tables as the parser (`src/cli/flags.ts`): subcommands, their flags,
- * file names for flags whose value is a host path, and the words a
- * positional argument may take.
+ * Shell completion scripts for bash, zsh, fish, elvish and PowerShell,
+ * generated from the same flag tables as the parser (`src/cli/flags.ts`):
+ * subcommands, their flags, file names for flags whose value is a host path,
+ * and the words a positional argument may take.
  *
  * @module
  */
@@ -14,10 +14,10 @@ import type { FlagSpec } from "./flags.ts";
  * @example
  * ```ts
  * import { SHELLS } from "./completion.ts";
- * console.log(SHELLS.join(" ")); // "bash zsh fish"
+ * console.log(SHELLS.join(" ")); // "bash zsh fish elvish powershell"
  * ```
  */
-export const SHELLS = ["bash", "zsh", "fish"] as const;
+export const SHELLS = ["bash", "zsh", "fish", "elvish", "powershell"] as const;
 
 /** A shell `hakoniwa completion` supports. */
 export type Shell = (typeof SHELLS)[number];
@@ -144,7 +144,7 @@ compdef _hakoniwa hakoniwa
 
 function fish(cmds: readonly CompletionCommand[]): string {
   const all = cmds.map((c) => c.name).join(" ");
-  const esc = (s: string) => s.replace(/'/g, "\\'");
+  const esc = (s: string) => s.replace(/['\\]/g, "\\$&");
   const lines = [
     "# fish completion for hakoniwa",
     "complete -c hakoniwa -f",
@@ -167,6 +167,152 @@ function fish(cmds: readonly CompletionCommand[]): string {
   return lines.join("\n") + "\n";
 }
 
+/** The kind of a flag's value, as the elvish and PowerShell scripts' tables say it. */
+function kindOf(f: Flag): "" | "value" | "file" {
+  return f.files ? "file" : f.value ? "value" : "";
+}
+
+/** A single-quoted elvish string: a quote is doubled. */
+const elvQuote = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/**
+ * Elvish: one completer in `edit:completion:arg-completer`, called with the
+ * words of the line (the last is the one being completed); it puts the
+ * candidates and elvish filters them by prefix. Its tables are data: each
+ * subcommand's flags as [name kind brief], kind '' (a switch), 'value' or
+ * 'file', and what its arguments are. No `return`: in an anonymous function
+ * elvish does not catch it.
+ */
+function elvish(cmds: readonly CompletionCommand[]): string {
+  const flagTable = cmds.map((c) => {
+    const rows = flagsOf(c).flatMap((f) =>
+      (f.short ? [f.long, f.short] : [f.long]).map((n) =>
+        `      [${elvQuote(n)} ${elvQuote(kindOf(f))} ${elvQuote(f.brief)}]`
+      )
+    );
+    return `    &${elvQuote(c.name)}=[\n${rows.join("\n")}\n    ]`;
+  });
+  const wordTable = cmds.map((c) =>
+    `    &${elvQuote(c.name)}=${c.words === "files" ? elvQuote("files") : `[${c.words.map(elvQuote).join(" ")}]`}`
+  );
+  const commands = cmds.map((c) => `    [${elvQuote(c.name)} ${elvQuote(c.brief)}]`);
+  return `# elvish completion for hakoniwa: in rc.elv, eval (hakoniwa completion elvish | slurp)
+use str
+set edit:completion:arg-completer[hakoniwa] = {|@words|
+  var commands = [
+${commands.join("\n")}
+    ['--help' 'show help']
+    ['--version' 'print the version']
+  ]
+  var flags = [
+${flagTable.join("\n")}
+  ]
+  var args = [
+${wordTable.join("\n")}
+  ]
+  var cur = $words[-1]
+  var sub = ''
+  for w $words[1..-1] {
+    if (not (str:has-prefix $w '-')) { set sub = $w; break }
+  }
+  var takes = ''
+  if (has-key $flags $sub) {
+    for f $flags[$sub] { if (eq $f[0] $words[-2]) { set takes = $f[1] } }
+  }
+  if (eq $sub '') {
+    for c $commands { edit:complex-candidate $c[0] &display=$c[0]' ('$c[1]')' }
+  } elif (not (has-key $flags $sub)) {
+    nop
+  } elif (eq $takes 'file') {
+    edit:complete-filename $cur
+  } elif (eq $takes 'value') {
+    nop
+  } elif (str:has-prefix $cur '-') {
+    for f $flags[$sub] { edit:complex-candidate $f[0] &display=$f[0]' ('$f[2]')' }
+  } elif (eq $args[$sub] 'files') {
+    edit:complete-filename $cur
+  } else {
+    for a $args[$sub] { put $a }
+  }
+}
+`;
+}
+
+/** A single-quoted PowerShell string: every kind of single quote it knows (', ‘, ’, ‚, ‛) is doubled. */
+const psQuote = (s: string) => `'${s.replace(/['\u2018\u2019\u201a\u201b]/g, (q) => q + q)}'`;
+
+/**
+ * PowerShell: a native argument completer (`Register-ArgumentCompleter
+ * -Native`), called with the word being completed, the command's syntax tree
+ * and the cursor's offset; it returns CompletionResult objects. The words
+ * before the cursor are the elements of the tree that end before it. Its
+ * tables are hashtables (an array of hashtables never flattens, as an array
+ * of arrays can). Returning nothing lets PowerShell complete file names.
+ */
+function powershell(cmds: readonly CompletionCommand[]): string {
+  const row = (n: string, k: string, d: string) => `@{ n = ${psQuote(n)}; k = ${psQuote(k)}; d = ${psQuote(d)} }`;
+  const flagTable = cmds.map((c) => {
+    const rows = flagsOf(c).flatMap((f) =>
+      (f.short ? [f.long, f.short] : [f.long]).map((n) => `            ${row(n, kindOf(f), f.brief)}`)
+    );
+    return `        ${psQuote(c.name)} = @(\n${rows.join("\n")}\n        )`;
+  });
+  const wordTable = cmds.map((c) =>
+    `        ${psQuote(c.name)} = ${
+      c.words === "files" ? psQuote("files") : `@(${c.words.map((w) => row(w, "", w)).join(", ")})`
+    }`
+  );
+  const commands = [
+    ...cmds.map((c) => `        ${row(c.name, "", c.brief)}`),
+    `        ${row("--help", "", "show help")}`,
+    `        ${row("--version", "", "print the version")}`,
+  ];
+  return `# PowerShell completion for hakoniwa: in $PROFILE, hakoniwa completion powershell | Out-String | Invoke-Expression
+Register-ArgumentCompleter -Native -CommandName 'hakoniwa' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+    $commands = @(
+${commands.join("\n")}
+    )
+    $flags = @{
+${flagTable.join("\n")}
+    }
+    $arguments = @{
+${wordTable.join("\n")}
+    }
+    $before = @($commandAst.CommandElements | Where-Object { $_.Extent.EndOffset -lt $cursorPosition } |
+        ForEach-Object { $_.ToString() })
+    $sub = ''
+    for ($i = 1; $i -lt $before.Count; $i++) {
+        if (-not $before[$i].StartsWith('-')) { $sub = $before[$i]; break }
+    }
+    $type = 'ParameterName'
+    if ($sub -eq '') {
+        $candidates = $commands
+        $type = 'ParameterValue'
+    } elseif (-not $flags.ContainsKey($sub)) {
+        return
+    } else {
+        $takes = ''
+        foreach ($f in $flags[$sub]) { if ($f.n -eq $before[-1]) { $takes = $f.k } }
+        if ($takes -ne '') { return }
+        if ($wordToComplete.StartsWith('-')) {
+            $candidates = $flags[$sub]
+        } elseif ($arguments[$sub] -is [string]) {
+            return
+        } else {
+            $candidates = $arguments[$sub]
+            $type = 'ParameterValue'
+        }
+    }
+    foreach ($c in $candidates) {
+        if ($c.n.StartsWith($wordToComplete, [System.StringComparison]::Ordinal)) {
+            [System.Management.Automation.CompletionResult]::new($c.n, $c.n, $type, $c.d)
+        }
+    }
+}
+`;
+}
+
 /**
  * The completion script of `shell` for the subcommands `cmds`.
  *
@@ -179,5 +325,6 @@ function fish(cmds: readonly CompletionCommand[]): string {
  * ```
  */
 export function completionScript(cmds: readonly CompletionCommand[], shell: Shell): string {
-  return shell === "bash" ? bash(cmds) : shell === "zsh" ? zsh(cmds) : fish(cmds);
+  const generate = { bash, zsh, fish, elvish, powershell }[shell];
+  return generate(cmds);
 }

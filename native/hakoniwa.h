@@ -74,6 +74,10 @@ enum hk_mount_kind {
 #define HK_MF_NODEV 0x4u
 #define HK_MF_NOEXEC 0x8u
 #define HK_MF_OPTIONAL 0x10u /* a missing bind source is skipped, not an error */
+/* HK_T_ROOT only: the rootdir is the read-only lower layer of an overlay whose upper layer is a new tmpfs, and the
+ * root is built on the overlay: what the build makes (mount points, files) lands in the tmpfs, never in the host's
+ * directory. With HK_F_ROOT_RDONLY the overlay becomes read-only once built. */
+#define HK_MF_LAYER 0x20u
 
 /* Credential flags. */
 #define HK_CRED_SETGROUPS 0x1u /* clear supplementary groups (needs setgroups allowed) */
@@ -137,6 +141,7 @@ enum hk_step {
   HK_S_LOOPBACK,
   HK_S_INIT,
   HK_S_CGROUP,
+  HK_S_ROOT_LAYER,
 };
 
 /* Records sent from the sandbox to the parent over the report pipe. */

@@ -1,9 +1,12 @@
 /*
  * Sandbox side: build the new root. Host sources are opened as detached mount
  * trees before anything covers the host's view; then a fresh tmpfs (or the
- * rootdir) is attached in this private mount namespace, every operation is
- * applied in spec order beneath it without following symlinks, and the
- * process pivots into it and detaches the host root.
+ * rootdir, or an overlay of a new tmpfs over a read-only rootdir that lacks
+ * what the spec makes in it) is attached in this private mount namespace,
+ * every operation is applied in spec order beneath it without following
+ * symlinks, and the process pivots into it and detaches the host root.
+ * Every function here runs on the sandbox side: no allocation, failures
+ * through hk_fail with the step.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -95,6 +98,16 @@ static int mount_point(struct hk_spec *s, int dir, const char *last, int is_dir,
   return fd;
 }
 
+/* The MOUNT_ATTR_* of HK_MF_* flags. */
+static unsigned mount_attrs(uint32_t flags) {
+  unsigned attrs = 0;
+  if (flags & HK_MF_RDONLY) attrs |= MOUNT_ATTR_RDONLY;
+  if (flags & HK_MF_NOSUID) attrs |= MOUNT_ATTR_NOSUID;
+  if (flags & HK_MF_NODEV) attrs |= MOUNT_ATTR_NODEV;
+  if (flags & HK_MF_NOEXEC) attrs |= MOUNT_ATTR_NOEXEC;
+  return attrs;
+}
+
 /* A new filesystem (tmpfs, proc) as a detached mount with flags applied. */
 static int new_fs(struct hk_spec *s, const char *type, const struct hk_mount *m, uint32_t step) {
   int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
@@ -112,12 +125,7 @@ static int new_fs(struct hk_spec *s, const char *type, const struct hk_mount *m,
       hk_fail(s, step, errno, m->dst);
   }
   if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) hk_fail(s, step, errno, m->dst);
-  unsigned attrs = 0;
-  if (m->flags & HK_MF_RDONLY) attrs |= MOUNT_ATTR_RDONLY;
-  if (m->flags & HK_MF_NOSUID) attrs |= MOUNT_ATTR_NOSUID;
-  if (m->flags & HK_MF_NODEV) attrs |= MOUNT_ATTR_NODEV;
-  if (m->flags & HK_MF_NOEXEC) attrs |= MOUNT_ATTR_NOEXEC;
-  int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs);
+  int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, mount_attrs(m->flags));
   if (mnt < 0) hk_fail(s, step, errno, m->dst);
   close(fs);
   return mnt;
@@ -207,10 +215,64 @@ static void open_sources(struct hk_spec *s) {
   }
 }
 
-/* Attach the new root (tmpfs or rootdir) at a staging directory; returns an fd of it. */
+/* "/proc/self/fd/N" of fd into buf: how an overlay's layer option names an fd (no allocation). */
+static const char *fd_path(char buf[32], int fd) {
+  char num[12];
+  int i = (int)sizeof(num) - 1;
+  num[i] = 0;
+  do num[--i] = (char)('0' + fd % 10), fd /= 10; while (fd > 0 && i > 0);
+  hk_copy(buf, 32, "/proc/self/fd/", num + i, NULL);
+  return buf;
+}
+
+/*
+ * HK_MF_LAYER: an overlay whose lower layer is the rootdir and whose upper
+ * layer is a new tmpfs, as a detached mount (nosuid, nodev, as root_flags
+ * say; read-only only once built). Overlayfs never writes its lower layer,
+ * so nothing the build makes reaches the host's directory. The layers are
+ * named by fds (/proc/self/fd/N: the host's /proc is still in view), the
+ * rootdir opened without following a symlink, like every host source. The
+ * upper layer's root takes the rootdir's mode and, when this user namespace
+ * maps it, its owner (an unmapped owner cannot be set: EINVAL, and the root
+ * stays the sandbox's root's, read-only all the same). Overlayfs shows one
+ * filesystem: mounts beneath the rootdir on the host are not in the layer.
+ */
+static int layered_root(struct hk_spec *s) {
+  struct open_how how;
+  memset(&how, 0, sizeof(how));
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int lower = (int)syscall(SYS_openat2, AT_FDCWD, s->root_src, &how, sizeof(how));
+  struct stat st;
+  if (lower < 0 || fstat(lower, &st) < 0) hk_fail(s, HK_S_ROOT_LAYER, errno, s->root_src);
+  struct hk_mount m = {.kind = HK_M_TMPFS, .flags = HK_MF_NOSUID | HK_MF_NODEV, .mode = 0700, .dst = s->root_src};
+  int tmp = new_fs(s, "tmpfs", &m, HK_S_ROOT_LAYER);
+  if (mkdirat(tmp, "upper", st.st_mode & 07777) < 0 || mkdirat(tmp, "work", 0700) < 0)
+    hk_fail(s, HK_S_ROOT_LAYER, errno, "upper layer");
+  int upper = openat(tmp, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int work = openat(tmp, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (upper < 0 || work < 0) hk_fail(s, HK_S_ROOT_LAYER, errno, "upper layer");
+  if (fchownat(upper, "", st.st_uid, st.st_gid, AT_EMPTY_PATH) < 0 && errno != EINVAL)
+    hk_fail(s, HK_S_ROOT_LAYER, errno, "upper layer");
+  char buf[32];
+  int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+  if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", fd_path(buf, lower), 0) < 0 ||
+      syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", fd_path(buf, upper), 0) < 0 ||
+      syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", fd_path(buf, work), 0) < 0 ||
+      syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    hk_fail(s, HK_S_ROOT_LAYER, errno, s->root_src);
+  int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, mount_attrs(s->root_flags & ~HK_MF_RDONLY));
+  if (mnt < 0) hk_fail(s, HK_S_ROOT_LAYER, errno, s->root_src);
+  close(fs), close(work), close(upper), close(tmp), close(lower);
+  return mnt;
+}
+
+/* Attach the new root (tmpfs, rootdir, or a layer over the rootdir) at a staging directory; returns an fd of it. */
 static int attach_root(struct hk_spec *s) {
   int src = -1;
-  if (s->root_src[0]) {
+  if (s->root_src[0] && (s->root_flags & HK_MF_LAYER)) {
+    src = layered_root(s);
+  } else if (s->root_src[0]) {
     src = open_source(s->root_src);
     if (src < 0 || set_attrs(src, s->root_flags, 1) < 0) hk_fail(s, HK_S_ROOT, errno, s->root_src);
   } else {

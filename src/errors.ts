@@ -102,6 +102,7 @@ const WHAT: Partial<Record<SetupStep, string>> = {
   "mount-private": "cannot make mounts private",
   "open-source": "cannot open the bind source",
   root: "cannot create the root filesystem",
+  "root-layer": "cannot layer a tmpfs over the read-only rootdir for its missing mount points",
   mkdir: "cannot create the mount point",
   bind: "cannot bind mount",
   tmpfs: "cannot mount tmpfs",

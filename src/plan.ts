@@ -11,6 +11,7 @@ import { UsageError } from "./errors.ts";
 import { type IdMapEntry, mapsInside, singleIdMap } from "./idmap.ts";
 import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
 import type { RlimitName } from "./rlimit.ts";
+import { needsLayer } from "./root_layer.ts";
 import { type LandlockSettings, resolveLandlock } from "./landlock.ts";
 import type { NetworkSettings } from "./network.ts";
 import { type SeccompProfile, unconfinedProfile } from "./seccomp.ts";
@@ -94,8 +95,12 @@ export interface RlimitEntry {
 export interface Plan {
   /** Namespaces created for the sandbox. */
   namespaces: Namespace[];
-  /** The root: a new tmpfs, or a host directory. */
-  root: { source: string | null; readonly: boolean };
+  /**
+   * The root: a new tmpfs, or a host directory. `layer`: the directory is
+   * read-only and lacks something the mounts make, so the root is built on a
+   * new tmpfs layered over it (src/root_layer.ts); the host's is never written.
+   */
+  root: { source: string | null; readonly: boolean; layer?: boolean };
   /** Mount operations in order. */
   mounts: MountOp[];
   /** uid map lines (inside -> host). */
@@ -457,7 +462,9 @@ export function buildPlan(
   log: PlanLog = () => {},
 ): Plan {
   const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
-  // A read-only root directory cannot get new mount points: an optional bind whose target it lacks is skipped.
+  // An optional bind whose target a read-only root directory lacks is skipped rather than given a mount point on a
+  // layer (say the KISS policy's /lib64 in a rootdir of another layout): a rootdir with every other mount point
+  // needs no layer.
   const roRoot = settings.rootdir && !settings.rootdir.rw ? host.realPath(settings.rootdir.path) : null;
   const placeable = (m: ContainerMount) => {
     if (!roRoot || m.kind !== "bind" || !m.optional || !m.target.startsWith("/")) return true;
@@ -501,7 +508,7 @@ export function buildPlan(
     if (host.isDirectory && !host.isDirectory(source)) {
       throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} is not a directory`, "rootdir");
     }
-    root = { source, readonly: !settings.rootdir.rw };
+    root = { source, readonly: !settings.rootdir.rw, layer: !settings.rootdir.rw && needsLayer(source, mounts, host) };
   }
   return {
     namespaces,
@@ -685,7 +692,7 @@ export function planFromJson(text: string): Plan {
   for (const ns of o.namespaces as unknown[]) {
     if (!ALL_NAMESPACES.includes(ns as Namespace)) throw new UsageError(`plan.namespaces: unknown ${ns}`);
   }
-  checkFields("plan.root", o.root, { source: "string|null", readonly: "boolean" });
+  checkFields("plan.root", o.root, { source: "string|null", readonly: "boolean", layer: "boolean?" });
   (o.mounts as unknown[]).forEach((m, i) => {
     const kind = (m as { kind?: string })?.kind as MountOp["kind"];
     if (!(kind in MOUNT_FIELDS)) throw new UsageError(`plan.mounts[${i}].kind: unknown ${kind}`);

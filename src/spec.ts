@@ -182,10 +182,12 @@ export function encodeSpec(
   w.record(T.HOSTNAME, () => w.str(plan.hostname));
   if (io.cgroupProcs) w.record(T.CGROUP, () => w.str(io.cgroupProcs!));
   w.record(T.ROOT, () => {
-    // A read-only rootdir is read-only before anything is built in it, so the build never writes to the
-    // host's directory (a missing mount point is an error); a new tmpfs root becomes read-only after the build.
-    // Never a device through the root: a rootdir's device nodes stay unusable.
-    w.u32((plan.root.source !== null && plan.root.readonly ? MF.NOSUID | MF.RDONLY : MF.NOSUID) | MF.NODEV);
+    // The build never writes to a read-only rootdir: it is read-only before anything is built in it, or, when the
+    // plan makes something it lacks, it is the lower layer of an overlay on a new tmpfs (HK_MF_LAYER). A new tmpfs
+    // root, and the layer, become read-only after the build (HK_F_ROOT_RDONLY). Never a device through the root:
+    // a rootdir's device nodes stay unusable.
+    const ro = plan.root.source !== null && plan.root.readonly;
+    w.u32((ro ? (plan.root.layer ? MF.LAYER : MF.RDONLY) : 0) | MF.NOSUID | MF.NODEV);
     w.str(plan.root.source ?? "");
   });
   for (const op of plan.mounts) mountRecord(w, op);

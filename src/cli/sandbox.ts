@@ -67,7 +67,7 @@ export function logPlan(plan: Plan): void {
   log.info(
     `Mount point: host_path: ${plan.root.source ? JSON.stringify(plan.root.source) : "tmpfs"}, container_path: "/"${
       plan.root.readonly ? ", readonly: true" : ""
-    }`,
+    }${plan.root.layer ? ", layer: tmpfs" : ""}`,
   );
   for (const op of plan.mounts) log.info(`Mount point: ${describeMount(op)}`);
   for (const m of plan.uidMap) log.info(`UID map: host_id: ${m.host}, container_id: ${m.container}, count: ${m.count}`);
@@ -177,7 +177,8 @@ export function planTable(plan: Plan): string {
   const rows: [string, string][] = [];
   const add = (k: string, v: string) => rows.push([k, v]);
   add("namespaces", plan.namespaces.join(", "));
-  add("root", `${plan.root.source ?? "tmpfs"}${plan.root.readonly ? " (read-only)" : " (read-write)"}`);
+  const layer = plan.root.layer ? ", on a tmpfs layer for what it lacks" : "";
+  add("root", `${plan.root.source ?? "tmpfs"}${plan.root.readonly ? ` (read-only${layer})` : " (read-write)"}`);
   plan.mounts.forEach((op, i) => add(i ? "" : "mounts", `${String(i + 1).padStart(2)}. ${describeMount(op)}`));
   for (const [name, map] of [["uid map", plan.uidMap], ["gid map", plan.gidMap]] as const) {
     map.forEach((m, i) => add(i ? "" : name, `${m.container} -> ${m.host} (${m.count})`));

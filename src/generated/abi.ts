@@ -25,6 +25,7 @@ export const MOUNT_FLAG = {
   NODEV: 4,
   NOEXEC: 8,
   OPTIONAL: 16,
+  LAYER: 32,
 } as const;
 /** HK_CRED_* of native/hakoniwa.h. */
 export const CRED = {
@@ -123,6 +124,7 @@ export const STEP = {
   LOOPBACK: 35,
   INIT: 36,
   CGROUP: 37,
+  ROOT_LAYER: 38,
 } as const;
 /** HK_R_* of native/hakoniwa.h. */
 export const RESULT_SLOT = {
@@ -147,4 +149,4 @@ export const RESULT_SLOT = {
  * console.log(SETUP_STEPS.includes("pivot-root")); // true
  * ```
  */
-export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup"] as const;
+export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer"] as const;

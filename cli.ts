@@ -24,12 +24,10 @@ import { logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
 import { currentHost, planToJson } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
 import { logger, setupLogging } from "./src/log.ts";
-import { containerFromPolicy, loadPolicyFile, missingBindSources } from "./src/policy.ts";
 import { type Report, reportJson } from "./src/report.ts";
-import { openReport, type ReportFile } from "./src/cli/report_file.ts";
+import type { ReportFile } from "./src/cli/report_file.ts";
 import { canSetgroups, type RunningSandbox, startSandbox } from "./src/runner.ts";
 import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
-import { isTerminal, startTerminalSandbox } from "./src/terminal.ts";
 import { didYouMean } from "./src/suggest.ts";
 import { explainSetupError, type SetupRemedies } from "./src/setup_hint.ts";
 
@@ -171,7 +169,9 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
   const { plan } = await resolve(command, flags, state);
   logPlan(plan);
   const reportPath = flags.reportFile as string | undefined;
-  const reportFile = reportPath ? await reportTo(reportPath, () => openReport(reportPath, plan)) : null;
+  const reportFile = reportPath
+    ? await reportTo(reportPath, async () => (await import("./src/cli/report_file.ts")).openReport(reportPath, plan))
+    : null;
   // A stdin that is a file or a device reaches the command through a pipe: it cannot be reopened for writing.
   let relay: StdinRelay | null = null;
   let sandbox: RunningSandbox;
@@ -179,10 +179,11 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
   try {
     relay = await stdinRelay();
     const stdio: [number, number, number] = [relay?.fd ?? 0, 1, 2];
-    // A terminal on any stdio: the command gets its own pty, which also passes window size changes on.
-    tty = (await Promise.all(stdio.map((fd) => isTerminal(fd)))).some((t) => t);
+    // A terminal on any stdio: the command gets its own pty, which also passes window size changes on. A relayed
+    // stdin is a pipe; the pty's code loads only for a terminal.
+    tty = (!relay && Deno.stdin.isTerminal()) || Deno.stdout.isTerminal() || Deno.stderr.isTerminal();
     sandbox = tty
-      ? await startTerminalSandbox(plan, { stdio, setgroups: canSetgroups() })
+      ? await (await import("./src/terminal.ts")).startTerminalSandbox(plan, { stdio, setgroups: canSetgroups() })
       : await startSandbox(plan, { stdio, session: "new", setgroups: canSetgroups() });
   } catch (e) {
     relay?.stop();
@@ -250,6 +251,8 @@ async function checkAction(files: string[]): Promise<number> {
   let bad = 0;
   for (const file of files) {
     try {
+      const { loadPolicyFile } = await import("./src/policy.ts");
+      const { containerFromPolicy, missingBindSources } = await import("./src/policy_container.ts");
       const policy = await loadPolicyFile(file, "check");
       const container = containerFromPolicy(policy); // resolves `user`, checks hostname and limits
       const missing = missingBindSources(container);

@@ -35,9 +35,8 @@ export {
   type SetupStep,
   UsageError,
 } from "./src/errors.ts";
+export { containerFromPolicy, kissContainer } from "./src/policy_container.ts";
 export {
-  containerFromPolicy,
-  kissContainer,
   loadPolicyFile,
   parsePolicy,
   parsePolicyAsync,

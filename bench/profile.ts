@@ -18,22 +18,17 @@ function step(name: string) {
   last = now;
 }
 
-// Module loading, in the order cli.ts's graph reaches them. logtape (-v only) and handlebars (templates beyond plain
-// helper calls only) are not on this path: src/log.ts and src/template.ts import them when needed.
+// Module loading, in the order cli.ts's graph reaches them. The policy parser (smol-toml, the template engine) is not
+// on this path: the default policy ships parsed (src/default_policy.ts); logtape loads only at -v/-vv.
 await import("@stricli/core");
 step("load the CLI parser (@stricli/core)");
-await import("smol-toml");
-step("load smol-toml");
-await import("../src/log.ts");
-await import("../src/template.ts");
-step("load log.ts, template.ts (no logtape, no handlebars)");
 await import("../src/native_image.ts");
 step("load native_image.ts (the embedded core, base64)");
 const cli = await import("../cli.ts");
 step("load cli.ts and src/ modules");
 const { setupLogging } = await import("../src/log.ts");
-const { POLICIES } = await import("../src/generated/policies.ts");
-const { containerFromPolicy, parsePolicy } = await import("../src/policy.ts");
+const { containerFromPolicy } = await import("../src/policy_container.ts");
+const { defaultPolicy } = await import("../src/default_policy.ts");
 const { buildPlan, currentHost } = await import("../src/plan.ts");
 const { loadNative } = await import("../src/ffi.ts");
 const { startSandbox } = await import("../src/runner.ts");
@@ -42,8 +37,8 @@ void cli;
 
 await setupLogging("warning");
 step("setup logging");
-const policy = parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml");
-step("parse policy (toml + templates)");
+const policy = defaultPolicy();
+step("the default policy (parsed at build time)");
 const container = containerFromPolicy(policy);
 const plan = buildPlan(container.settings, { program: "/bin/true", args: [] }, currentHost());
 step("container + buildPlan");

@@ -205,10 +205,8 @@ const libScript = `${BUILD_DIR}first_sandbox.ts`;
 await Deno.writeTextFile(
   libScript,
   mode === "output()"
-    ? `import { containerFromPolicy, parsePolicy } from "${ROOT}mod.ts";
-import { POLICIES } from "${ROOT}src/generated/policies.ts";
-const c = containerFromPolicy(parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml"));
-const out = await c.command("/bin/true").output();
+    ? `import { kissContainer } from "${ROOT}mod.ts";
+const out = await kissContainer().command("/bin/true").output();
 Deno.exit(out.code);
 `
     : `import { runSandboxed } from "${ROOT}bench/hakoniwa.ts";
@@ -237,7 +235,9 @@ summarize(
   ),
   "hakoniwa",
   "lower",
-  `hakoniwa: import mod.ts, the KISS policy, ${mode === "output()" ? "Container.command().output()" : "startSandbox"}`,
+  `hakoniwa: import mod.ts, kissContainer() (the KISS policy), ${
+    mode === "output()" ? "Container.command().output()" : "startSandbox"
+  }`,
 );
 const coldLib = lastSamples;
 

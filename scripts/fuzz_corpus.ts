@@ -6,7 +6,8 @@
  * Usage: deno run -A scripts/fuzz_corpus.ts
  */
 import { Container } from "../src/container.ts";
-import { containerFromPolicy, parsePolicy } from "../src/policy.ts";
+import { parsePolicy } from "../src/policy.ts";
+import { containerFromPolicy } from "../src/policy_container.ts";
 import { buildPlan, type HostView } from "../src/plan.ts";
 import { encodeSpec, type SpawnIo } from "../src/spec.ts";
 import { POLICIES } from "../src/generated/policies.ts";

@@ -73,19 +73,20 @@ export const SYMBOLS = {
 /** The loaded native core. */
 export type Native = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-/** What every start needs; the rest (terminal, holds, errors, Landlock, libseccomp's export) is bound on first use. */
+/**
+ * What every start needs; the rest (kills, terminals, holds, errors, Landlock, libseccomp's export) is bound on first use: each symbol bound costs a cold start ~0.1 ms.
+ */
 const CORE = [
   "hk_abi_version",
   "hk_init_prepare",
   "hk_spawn",
   "hk_wait",
-  "hk_kill",
   "hk_close",
   "hk_open_null",
   "hk_pipe",
   "hk_read",
   "hk_write",
-  "hk_kmsg_open",
+  "hk_kmsg_open", // the default profile kills on a foreign architecture: its runs read the kernel log
   "hk_kmsg_read",
 ] as const satisfies readonly (keyof typeof SYMBOLS)[];
 

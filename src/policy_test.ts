@@ -1,7 +1,8 @@
 // Unit tests of policy parsing and validation: every error names file, line, column and key.
 import assert from "node:assert/strict";
 import { PolicyError } from "./errors.ts";
-import { containerFromPolicy, parsePolicy, parsePolicyAsync, POLICY_SECTIONS } from "./policy.ts";
+import { parsePolicy, parsePolicyAsync, POLICY_SECTIONS } from "./policy.ts";
+import { containerFromPolicy } from "./policy_container.ts";
 
 /** Asserts that parsing fails with `FILE:LINE:COL: KEY: ...` matching `what`. */
 function rejects(

@@ -13,8 +13,9 @@
 import type { Child } from "./child.ts";
 import type { Container } from "./container.ts";
 import { SetupError, UsageError } from "./errors.ts";
-import { POLICIES } from "./generated/policies.ts";
-import { containerFromPolicy, loadPolicyFile, parsePolicy, parsePolicyAsync, type Policy } from "./policy.ts";
+import { defaultPolicy } from "./default_policy.ts";
+import { loadPolicyFile, parsePolicy, parsePolicyAsync, type Policy } from "./policy.ts";
+import { containerFromPolicy } from "./policy_container.ts";
 import type { Report } from "./report.ts";
 import type { RlimitName } from "./rlimit.ts";
 import type { StdioOption } from "./command.ts";
@@ -59,7 +60,7 @@ export class SandboxPolicy {
 
   /** The embedded `KISS-policy.toml`, the CLI's default. */
   static kiss(): SandboxPolicy {
-    return SandboxPolicy.fromStr(POLICIES["KISS-policy"], "KISS-policy.toml");
+    return new SandboxPolicy(defaultPolicy());
   }
 }
 

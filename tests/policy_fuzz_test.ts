@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { HakoniwaError } from "../src/errors.ts";
-import { containerFromPolicy, parsePolicy } from "../src/policy.ts";
+import { parsePolicy } from "../src/policy.ts";
+import { containerFromPolicy } from "../src/policy_container.ts";
 import { buildPlan, currentHost } from "../src/plan.ts";
 import { POLICIES } from "../src/generated/policies.ts";
 

@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { POLICIES } from "../generated/policies.ts";
+import { defaultPolicy } from "../default_policy.ts";
 import { logger } from "../log.ts";
 import { buildPlan, currentHost, describeMount, type HostView, type Plan } from "../plan.ts";
-import { containerFromPolicy, loadPolicyFile, parsePolicy, type Policy } from "../policy.ts";
+import type { Policy } from "../policy.ts";
+import { containerFromPolicy } from "../policy_container.ts";
 import { describeLandlock } from "../landlock.ts";
 import { describeProfile } from "../seccomp.ts";
 import { UsageError } from "../errors.ts";
@@ -36,8 +37,8 @@ export async function resolve(commandArgs: string[], o: SandboxFlags, state: Fla
   const policy = typeof o.config === "string"
     ? await (await import("../compat/config.ts")).loadConfig1x(o.config) // loaded only for a 1.x config
     : typeof o.policyFile === "string"
-    ? await loadPolicyFile(o.policyFile, "--policy-file")
-    : parsePolicy(POLICIES["KISS-policy"], "KISS-policy.toml");
+    ? await (await import("../policy.ts")).loadPolicyFile(o.policyFile, "--policy-file") // the parser, when asked
+    : defaultPolicy();
   logger("cli::run").info(`Configuration: ${JSON.stringify(policy.file)}`);
   // A 1.x config runs on its own defaults (containerFromPolicy), never over the KISS policy.
   const container = containerFromPolicy(policy);

@@ -18,8 +18,8 @@ import type { FlagParametersForType } from "npm:@stricli/core@1.3.0";
 import { buildApplication, buildCommand, help, version } from "npm:@stricli/core@1.3.0";
 import { argumentError, collectFlags, parserFlags, type Scan, scanArgs } from "./src/cli/args.ts";
 import { EXPLAIN_FLAGS, type FlagSpec, RUN_FLAGS, type SandboxFlags } from "./src/cli/flags.ts";
-import { type CompletionCommand, completionScript, type Shell, SHELLS } from "./src/cli/completion.ts";
-import { writeCompletionFile } from "./src/cli/completion_file.ts";
+import type { CompletionCommand } from "./src/cli/completion.ts";
+import { type Shell, SHELLS } from "./src/cli/shells.ts";
 import { logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
 import { currentHost, planToJson } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
@@ -339,11 +339,12 @@ function buildApp(scan: Scan | undefined, context: ApplicationContext, out: Outc
   });
   const completion = buildCommand({
     func: (flags: { file?: string }, shell: Shell) =>
-      guard(() => {
-        const script = completionScript(SUBCOMMANDS, shell);
-        if (flags.file === undefined) writeAll(Deno.stdout, script);
-        else writeAll(Deno.stdout, `wrote the ${shell} completion to ${writeCompletionFile(flags.file, script)}\n`);
-        return Promise.resolve();
+      guard(async () => {
+        // The generators load only for this subcommand.
+        const script = (await import("./src/cli/completion.ts")).completionScript(SUBCOMMANDS, shell);
+        if (flags.file === undefined) return writeAll(Deno.stdout, script);
+        const written = (await import("./src/cli/completion_file.ts")).writeCompletionFile(flags.file, script);
+        writeAll(Deno.stdout, `wrote the ${shell} completion to ${written}\n`);
       })(),
     parameters: {
       flags: {

@@ -8,19 +8,8 @@
  */
 import type { FlagSpec } from "./flags.ts";
 
-/**
- * The shells `hakoniwa completion` supports.
- *
- * @example
- * ```ts
- * import { SHELLS } from "./completion.ts";
- * console.log(SHELLS.join(" ")); // "bash zsh fish elvish powershell"
- * ```
- */
-export const SHELLS = ["bash", "zsh", "fish", "elvish", "powershell"] as const;
-
-/** A shell `hakoniwa completion` supports. */
-export type Shell = (typeof SHELLS)[number];
+export { type Shell, SHELLS } from "./shells.ts";
+import type { Shell } from "./shells.ts";
 
 /**
  * A subcommand as completion sees it.

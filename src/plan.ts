@@ -13,7 +13,8 @@ import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
 import type { RlimitName } from "./rlimit.ts";
 import { type LandlockSettings, resolveLandlock } from "./landlock.ts";
 import type { NetworkSettings } from "./network.ts";
-import { type SeccompProfile, unconfinedProfile } from "./seccomp.ts";
+import { refusedSyscalls, type SeccompProfile, unconfinedProfile } from "./seccomp.ts";
+import { planGroups } from "./groups.ts";
 
 /** One mount operation, applied in order beneath the new root. */
 export type MountOp =
@@ -106,6 +107,20 @@ export interface Plan {
   uid: number;
   /** gid the command runs as, inside. */
   gid: number;
+  /**
+   * Supplementary groups of the command (gids inside), or null when none
+   * were asked for: then they are cleared where the sandbox may call
+   * setgroups (a root caller, a gid map newgidmap wrote), else kept as the
+   * caller has them.
+   */
+  groups: number[] | null;
+  /**
+   * Leave `no_new_privs` unset (1.x's `--allow-new-privs`): Landlock and
+   * seccomp are loaded before the credentials change, while the command
+   * process still has CAP_SYS_ADMIN in its namespace. Every mount stays
+   * nosuid, the guard still refuses set-id files and no capability is left.
+   */
+  allowNewPrivs: boolean;
   /** Hostname inside (with a new uts namespace). */
   hostname: string;
   /** Resource limits. */
@@ -286,7 +301,27 @@ export interface HostView {
   isCharDevice?(path: string): boolean;
   /** Whether the host's /proc has an entry of this name (absent: asked through realPath). */
   procHas?(name: string): boolean;
+  /** Whether the caller's own user namespace lets it allow setgroups (absent: a root caller's does). */
+  setgroups?: boolean;
 }
+
+/**
+ * What the setup runs under the seccomp filter when `no_new_privs` is left
+ * unset (the native core loads the filter first then): the capability
+ * drop, the credentials change (musl's set*id block signals around them),
+ * the exec, and a failure's report.
+ */
+const SETUP_AFTER_FILTER = [
+  "prctl",
+  "capset",
+  "setgroups",
+  "setresgid",
+  "setresuid",
+  "rt_sigprocmask",
+  "execve",
+  "write",
+  "exit_group",
+] as const;
 
 /** The command part of a plan. */
 export interface CommandSpec {
@@ -478,7 +513,13 @@ export function buildPlan(
   const uid = settings.uid ?? (settings.uidMaps.length ? insideOf(settings.uidMaps, host.uid) : host.uid);
   const gid = settings.gid ?? (settings.gidMaps.length ? insideOf(settings.gidMaps, host.gid) : host.gid);
   const uidMap = settings.uidMaps.length ? settings.uidMaps : defaultIdMap(uid, host.uid, host.uid);
-  const gidMap = settings.gidMaps.length ? settings.gidMaps : defaultIdMap(gid, host.gid, host.uid);
+  let gidMap = settings.gidMaps.length ? settings.gidMaps : defaultIdMap(gid, host.gid, host.uid);
+  if (!settings.gidMaps.length && host.uid === 0 && host.gid === 0) {
+    // As for the gid: for a root caller, a supplementary group inside is the same group on the host.
+    for (const g of settings.groups ?? []) {
+      if (!mapsInside(gidMap, g)) gidMap = [...gidMap, { container: g, host: g, count: 1 }];
+    }
+  }
   // The sandbox is set up with the caller's own ids: they must stand for some id inside.
   for (const [kind, map, own] of [["uid", uidMap, host.uid], ["gid", gidMap, host.gid]] as const) {
     if (!map.some((e) => own >= e.host && own < e.host + e.count)) {
@@ -491,6 +532,23 @@ export function buildPlan(
   }
   if (!mapsInside(uidMap, uid)) throw new UsageError(`uid ${uid} is not in the uid map`, "uid");
   if (!mapsInside(gidMap, gid)) throw new UsageError(`gid ${gid} is not in the gid map`, "gid");
+  const groups = planGroups(
+    settings.groups,
+    settings.groupsOptional ?? false,
+    { uid: host.uid, gid: host.gid, setgroups: host.setgroups, gidMap, inside: gid },
+    (m) => log(m, "warning"),
+  );
+  const seccomp = settings.seccomp ?? unconfinedProfile();
+  const allowNewPrivs = settings.allowNewPrivs ?? false;
+  const refused = allowNewPrivs ? refusedSyscalls(seccomp, SETUP_AFTER_FILTER) : [];
+  if (refused.length) {
+    throw new UsageError(
+      `allowNewPrivs: the seccomp profile ${JSON.stringify(seccomp.name)} may refuse ${refused.join(", ")}, ` +
+        "which the setup calls under the filter when no_new_privs is left unset (the filter is loaded before " +
+        "the credentials change): allow them in the profile, or keep no_new_privs",
+      "allowNewPrivs",
+    );
+  }
   const env = new Map(settings.env);
   for (const [k, v] of Object.entries(command.env ?? {})) env.set(k, v);
   if (!command.program) throw new UsageError("no command to run");
@@ -511,6 +569,8 @@ export function buildPlan(
     gidMap,
     uid,
     gid,
+    groups,
+    allowNewPrivs,
     hostname: settings.hostname,
     rlimits: [...settings.rlimits].map(([name, value]) => ({ name, value })),
     walltime: settings.walltime,
@@ -527,7 +587,7 @@ export function buildPlan(
       : settings.network?.mode === "pasta"
       ? { mode: "pasta", options: [...settings.network.options] }
       : { mode: "none", options: [] },
-    seccomp: settings.seccomp ?? unconfinedProfile(),
+    seccomp,
   };
 }
 
@@ -535,9 +595,11 @@ export function buildPlan(
  * A host view of the calling process, for {@link buildPlan}.
  */
 export function currentHost(): HostView {
+  const uid = Deno.uid() ?? 0;
   return {
-    uid: Deno.uid() ?? 0,
+    uid,
     gid: Deno.gid() ?? 0,
+    ...(uid === 0 ? { setgroups: rootMaySetgroups() } : {}),
     realPath(path: string) {
       try {
         return Deno.realPathSync(path);
@@ -577,6 +639,15 @@ export function currentHost(): HostView {
 }
 
 let procNames: Set<string> | undefined;
+
+/** Whether a root caller's own namespace allows setgroups (not when it runs in a namespace that denies it). */
+function rootMaySetgroups(): boolean {
+  try {
+    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
+  } catch {
+    return true; // no such file: no user namespace feature to deny it
+  }
+}
 
 const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
   bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?" },
@@ -645,6 +716,8 @@ export function planFromJson(text: string): Plan {
     gidMap: "array",
     uid: "number",
     gid: "number",
+    groups: "array|null?",
+    allowNewPrivs: "boolean?",
     hostname: "string",
     rlimits: "array",
     walltime: "number|null",
@@ -659,6 +732,12 @@ export function planFromJson(text: string): Plan {
     network: "object",
     seccomp: "object|null",
   });
+  // A plan printed before these existed: no groups asked for, no_new_privs set.
+  o.groups ??= null;
+  o.allowNewPrivs ??= false;
+  if (o.groups !== null && (o.groups as unknown[]).some((g) => typeof g !== "number")) {
+    throw new UsageError("plan.groups: expected gids");
+  }
   // A plan printed before the guard existed: no profile is the unconfined one, which still has the guard.
   if (o.seccomp === null) o.seccomp = unconfinedProfile();
   {

@@ -47,7 +47,16 @@ export function checkGroups(what: string, gids: readonly number[]): number[] {
   return unique;
 }
 
-/** What the plan knows when it decides the groups. */
+/**
+ * What the plan knows when it decides the groups.
+ *
+ * @example
+ * ```ts
+ * import type { GroupsContext } from "./groups.ts";
+ * const rootless: GroupsContext = { uid: 1000, gid: 1000, gidMap: [{ container: 0, host: 1000, count: 1 }], inside: 0 };
+ * console.log(rootless.gidMap.length);
+ * ```
+ */
 export interface GroupsContext {
   /** The caller's uid and gid. */
   uid: number;

@@ -8,7 +8,16 @@
 import { UsageError } from "./errors.ts";
 import { checkGroups } from "./groups.ts";
 
-/** The files names are looked up in. */
+/**
+ * The files names are looked up in.
+ *
+ * @example
+ * ```ts
+ * import type { UserFiles } from "./user.ts";
+ * const alpine: UserFiles = { passwd: "/srv/alpine/etc/passwd", group: "/srv/alpine/etc/group" };
+ * console.log(alpine.group);
+ * ```
+ */
 export interface UserFiles {
   /** An /etc/passwd. */
   passwd: string;
@@ -16,10 +25,27 @@ export interface UserFiles {
   group: string;
 }
 
-/** The host's /etc/passwd and /etc/group. */
+/**
+ * The host's /etc/passwd and /etc/group.
+ *
+ * @example
+ * ```ts
+ * import { HOST_USER_FILES } from "./user.ts";
+ * console.log(HOST_USER_FILES.passwd); // "/etc/passwd"
+ * ```
+ */
 export const HOST_USER_FILES: UserFiles = { passwd: "/etc/passwd", group: "/etc/group" };
 
-/** What a user spec resolves to. */
+/**
+ * What a user spec resolves to.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedUser } from "./user.ts";
+ * const root: ResolvedUser = { uid: 0, gid: 0, groups: [10, 27], implied: false }; // root:root:wheel,video
+ * console.log(root.groups);
+ * ```
+ */
 export interface ResolvedUser {
   /** uid inside. */
   uid: number;

@@ -284,6 +284,9 @@ const FLAG_WORDS: [RegExp, string][] = [
   [/^(uid|gid)Map: /, "--$1map: "],
   [/\b(uid|gid)Map\((\w+), (\d+)\)/g, "--$1map $2:$3"],
   [/^seccomp: /, "--seccomp: "],
+  [/^groups: /, "--user: "],
+  [/\bgidMap\(ID, HOST, COUNT\)/g, "--gidmap C:H:N"],
+  [/^allowNewPrivs: /, "--allow-new-privs: "],
   [/\blandlockAbi\(\)/g, "--landlock-abi"],
   [/allow running without it with landlockBestEffort\(\)/g, "pass --landlock-best-effort to run without it"],
 ];

@@ -55,6 +55,8 @@ struct hk_spec {
   size_t n_args;
   const char *program, *search_path, *cwd;
   uint32_t uid, gid, cred_flags, flags, setsid_mode;
+  uint32_t n_groups;                      /* HK_T_GROUPS */
+  gid_t groups[HK_CRED_GROUPS_MAX];
   int stdio[3];
   int events_fd; /* host fd of HK_T_EVENTS, -1: none */
   struct sock_fprog filter; /* len 0 = no filter */

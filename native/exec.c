@@ -1,6 +1,6 @@
 /*
  * Sandbox side: the command process, forked by the sandbox's init. It drops everything the
- * command must not have, installs the filters last and execs. Any failure
+ * command must not have, installs the filters last (first under --allow-new-privs) and execs. Any failure
  * is reported and the command never runs (exit 125).
  */
 #define _GNU_SOURCE
@@ -63,8 +63,18 @@ void hk_exec_command(struct hk_spec *s) {
   if (chdir(s->cwd) < 0) hk_fail(s, HK_S_CHDIR, errno, s->cwd);
   umask((mode_t)s->umask); /* init built the root with exact modes (umask 0); the command gets the caller's */
   hk_apply_rlimits(s);
-  hk_apply_creds(s);
-  hk_apply_landlock(s);
-  hk_apply_seccomp(s);
+  if (s->flags & HK_F_NO_NEW_PRIVS) {
+    hk_apply_creds(s);
+    hk_apply_landlock(s);
+    hk_apply_seccomp(s);
+  } else {
+    /* --allow-new-privs: without no_new_privs the kernel loads a Landlock ruleset or a seccomp filter only
+     * for a process with CAP_SYS_ADMIN in its user namespace, which this one has until hk_apply_creds
+     * empties its sets. So both first; the credentials change, the capability drop and the exec then run
+     * under the filter (a profile refusing one of them fails the setup at that step). */
+    hk_apply_landlock(s);
+    hk_apply_seccomp(s);
+    hk_apply_creds(s);
+  }
   exec_program(s);
 }

@@ -22,7 +22,7 @@
 
 #define HK_SPEC_MAGIC 0x574e4b48u /* "HKNW" little-endian */
 #define HK_SPEC_VERSION 1u
-#define HK_ABI_VERSION 2
+#define HK_ABI_VERSION 3
 
 /* Record tags of the spec. Every record is [u16 tag][u16 0][u32 len][len bytes]. */
 enum hk_tag {
@@ -47,6 +47,7 @@ enum hk_tag {
   HK_T_SETSID = 19,    /* u32 HK_SESSION_* */
   HK_T_CGROUP = 20,    /* str: a cgroup.procs file the sandbox's init is moved into before it is released */
   HK_T_EVENTS = 21,    /* i32: a host fd (a pipe's write end) where the sandbox's init writes HK_EV_* bytes */
+  HK_T_GROUPS = 22,    /* u32 count (at most HK_CRED_GROUPS_MAX), count x u32 gid: the supplementary groups */
 };
 
 /* Events the sandbox's init writes on the HK_T_EVENTS fd. */
@@ -80,12 +81,20 @@ enum hk_mount_kind {
 #define HK_MF_LAYER 0x20u
 
 /* Credential flags. */
-#define HK_CRED_SETGROUPS 0x1u /* clear supplementary groups (needs setgroups allowed) */
+/* Set the supplementary groups to the HK_T_GROUPS list (without one: none). Needs setgroups allowed in the
+ * sandbox's user namespace: the monitor writes "deny" to /proc/PID/setgroups only without this flag, and a
+ * spec with a non-empty HK_T_GROUPS list but without this flag is refused. */
+#define HK_CRED_SETGROUPS 0x1u
+#define HK_CRED_GROUPS_MAX 64 /* the most supplementary groups a spec may carry */
 
 /* Process flags. */
 #define HK_F_DROP_CAPS 0x1u     /* empty every capability set before exec */
 #define HK_F_ROOT_RDONLY 0x2u   /* make the root mount read-only once built */
-#define HK_F_NO_NEW_PRIVS 0x4u  /* prctl(PR_SET_NO_NEW_PRIVS) before exec */
+/* prctl(PR_SET_NO_NEW_PRIVS) before exec, then Landlock and seccomp after the credentials change. Without it
+ * (--allow-new-privs), Landlock and seccomp are loaded first, while the command process still has
+ * CAP_SYS_ADMIN in its user namespace (the kernel's condition without no_new_privs), and the credentials
+ * change and the capability drop run under the filter. */
+#define HK_F_NO_NEW_PRIVS 0x4u
 #define HK_F_KEYRING 0x8u       /* join a new anonymous session keyring */
 #define HK_F_LOOPBACK_UP 0x10u  /* bring lo up in a new network namespace */
 /* The sandbox's init is held before any setup of its own: the id maps the spec

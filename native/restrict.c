@@ -36,7 +36,8 @@ void hk_apply_creds(struct hk_spec *s) {
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
       hk_fail(s, HK_S_CAPABILITIES, errno, "PR_CAP_AMBIENT");
   }
-  if ((s->cred_flags & HK_CRED_SETGROUPS) && setgroups(0, NULL) < 0) hk_fail(s, HK_S_SETGROUPS, errno, "setgroups");
+  if ((s->cred_flags & HK_CRED_SETGROUPS) && setgroups(s->n_groups, s->groups) < 0)
+    hk_fail(s, HK_S_SETGROUPS, errno, "setgroups");
   if (setresgid(s->gid, s->gid, s->gid) < 0) hk_fail(s, HK_S_SETGID, errno, "setresgid");
   if (setresuid(s->uid, s->uid, s->uid) < 0) hk_fail(s, HK_S_SETUID, errno, "setresuid");
   if (s->flags & HK_F_DROP_CAPS) {

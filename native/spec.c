@@ -157,6 +157,16 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
   case HK_T_PROGRAM: return str(r, &s->program) < 0 ? -1 : str(r, &s->search_path);
   case HK_T_CWD: return str(r, &s->cwd);
   case HK_T_CREDS: return u32(r, &s->uid) < 0 || u32(r, &s->gid) < 0 ? -1 : u32(r, &s->cred_flags);
+  case HK_T_GROUPS:
+    if (u32(r, &s->n_groups) < 0) return -1;
+    if (s->n_groups > HK_CRED_GROUPS_MAX) {
+      r->why = "too many supplementary groups";
+      return -1;
+    }
+    for (uint32_t i = 0; i < s->n_groups; i++)
+      if (u32(r, &v) < 0) return -1;
+      else s->groups[i] = (gid_t)v;
+    return 0;
   case HK_T_STDIO:
     for (int i = 0; i < 3; i++)
       if (u32(r, &v) < 0) return -1;
@@ -248,6 +258,11 @@ int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char
   if (!s->program || s->n_args == 0 || !s->ns_flags || !s->root_src || !s->cwd || sandbox_path(s->cwd) < 0) {
     *why = !s->program || !s->n_args ? "no program" : !s->ns_flags ? "no namespaces" : !s->root_src ? "no root"
                                                                                                    : "bad cwd";
+    hk_spec_free(s);
+    return -1;
+  }
+  if (s->n_groups && !(s->cred_flags & HK_CRED_SETGROUPS)) {
+    *why = "supplementary groups without HK_CRED_SETGROUPS (setgroups would be denied)";
     hk_spec_free(s);
     return -1;
   }

@@ -1,7 +1,8 @@
 /**
  * Writes the seed corpus of the spec decoder's fuzzers (native/fuzz/corpus/):
  * real specs that encodeSpec makes from a few plans (the default policy, the
- * library's defaults with limits, a seccomp program and Landlock rules).
+ * library's defaults with limits, a seccomp program and Landlock rules,
+ * supplementary groups without no_new_privs).
  *
  * Usage: deno run -A scripts/fuzz_corpus.ts
  */
@@ -41,6 +42,17 @@ const specs: [string, Uint8Array][] = [
         ports: [{ port: 80, access: 2n }],
       },
     }),
+  ],
+  [
+    "groups-new-privs",
+    encodeSpec(
+      buildPlan(Container.empty().uid(0).gid(0).groups(10, 27).allowNewPrivs().settings, cmd, {
+        ...host,
+        uid: 0,
+        gid: 0,
+      }),
+      { ...io, setgroups: true },
+    ),
   ],
 ];
 await Deno.mkdir(out, { recursive: true });

@@ -12,6 +12,8 @@ const args = Deno.args;
 const extra = args.includes("--") ? args.slice(args.indexOf("--") + 1) : [];
 const slow = args.includes("--slow");
 const TEST_USER = "hakoniwa-test";
+/** Subordinate ids granted to root when it has none, above what useradd hands out (up to 600100000). */
+const ROOT_SUBIDS = "1000000000-1000065535";
 
 let passed = 0, failed = 0, skipped = 0;
 
@@ -93,13 +95,18 @@ if (!args.includes("--only-static")) {
     // Rootless: an unprivileged user runs the same suite from a copy it can read.
     console.log(
       `\nThe rootless run changes this machine: it creates the user ${TEST_USER} when missing (useradd, which also ` +
-        `grants it /etc/subuid and /etc/subgid ranges) and runs from a copy of the tree in ${
-          Deno.env.get("TMPDIR") ?? "/tmp"
-        }, ` +
+        `grants it /etc/subuid and /etc/subgid ranges), grants root the range ${ROOT_SUBIDS} there when root has ` +
+        `none, and runs from a copy of the tree in ${Deno.env.get("TMPDIR") ?? "/tmp"}, ` +
         "removed afterwards.",
     );
     if (!(await sh("id", ["-u", TEST_USER]))) {
       await sh("useradd", ["--no-create-home", "--shell", "/bin/sh", TEST_USER]);
+    }
+    // --userns auto as root maps 1.. to root's own subordinate range (1.x's compat cases need one).
+    const granted = (file: string) => Deno.readTextFile(file).then((t) => /^(root|0):\d+:\d+$/m.test(t), () => false);
+    if (!(await granted("/etc/subuid")) || !(await granted("/etc/subgid"))) {
+      console.log(`granting root the subordinate ids ${ROOT_SUBIDS} in /etc/subuid and /etc/subgid (usermod)`);
+      await sh("usermod", ["--add-subuids", ROOT_SUBIDS, "--add-subgids", ROOT_SUBIDS, "root"]);
     }
     const uid = (await new Deno.Command("id", { args: ["-u", TEST_USER] }).output()).stdout;
     const uidText = new TextDecoder().decode(uid).trim();

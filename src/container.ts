@@ -22,6 +22,7 @@ import {
 } from "./landlock.ts";
 import { checkNetwork, type NetworkMode, type NetworkSettings } from "./network.ts";
 import { defaultProfile, type SeccompProfile } from "./seccomp.ts";
+import { checkGroups } from "./groups.ts";
 
 /**
  * A mount as the user asked for it, before plan building resolves it. A
@@ -50,6 +51,19 @@ export interface ContainerSettings {
   uid?: number;
   /** gid of the command inside (default: the caller's gid). */
   gid?: number;
+  /**
+   * Supplementary groups of the command, gids inside (absent: none asked
+   * for; they are cleared where the sandbox may call setgroups).
+   */
+  groups?: number[];
+  /**
+   * The groups are the ones a user name implies (1.x's `--user USER`):
+   * where the sandbox cannot set groups they are left out with a warning
+   * instead of failing.
+   */
+  groupsOptional?: boolean;
+  /** Leave `no_new_privs` unset (see {@link Container.allowNewPrivs}). */
+  allowNewPrivs?: boolean;
   /** Explicit uid maps. */
   uidMaps: IdMapEntry[];
   /** Explicit gid maps. */
@@ -248,6 +262,54 @@ export class Container {
   /** The gid the command runs as inside. */
   gid(id: number): this {
     this.settings.gid = checkCount("gid", id, 0, 0xfffffffe);
+    return this;
+  }
+
+  /**
+   * The supplementary groups the command runs with (gids inside, at most
+   * 64); `groups()` with none runs it with no supplementary group. Every
+   * gid must be in the gid map, and the sandbox must be able to call
+   * setgroups: as root, or under a gid map that newgidmap writes (ranges
+   * /etc/subgid grants, e.g. `.gidMap(0, gid).gidMap(1, 100000, 65536)`).
+   * An unprivileged caller's own single gid map denies setgroups: a
+   * non-empty list is then an error when the command is planned.
+   *
+   * @example
+   * ```ts ignore
+   * import { Container } from "jsr:@hakoniwa/cli";
+   * // As root: uid 0 inside, in groups 10 and 27 (each the same group on the host).
+   * const out = await new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib")
+   *   .uid(0).gid(0).groups(10, 27)
+   *   .command("id", { args: ["-G"] }).output();
+   * console.log(new TextDecoder().decode(out.stdout)); // "0 10 27\n"
+   * ```
+   */
+  groups(...gids: number[]): this {
+    this.settings.groups = checkGroups("groups", gids);
+    this.settings.groupsOptional = false;
+    return this;
+  }
+
+  /**
+   * Leaves `no_new_privs` unset for the command (1.x's
+   * `--allow-new-privs`): `/proc/self/status` shows `NoNewPrivs: 0`, and an
+   * exec may take the transitions an LSM (SELinux, AppArmor) allows.
+   * Nothing else changes: every mount is still nosuid (set-uid bits and
+   * file capabilities are ignored), the guard still refuses set-id files,
+   * no capability is left, and Landlock and seccomp still apply (they are
+   * loaded before the credentials change, which then runs under the
+   * filter: a profile refusing those calls is an error when planned).
+   *
+   * @example
+   * ```ts ignore
+   * import { Container } from "jsr:@hakoniwa/cli";
+   * const c = new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib").allowNewPrivs();
+   * const out = await c.command("grep", { args: ["NoNewPrivs", "/proc/self/status"] }).output();
+   * console.log(new TextDecoder().decode(out.stdout)); // "NoNewPrivs:\t0\n"
+   * ```
+   */
+  allowNewPrivs(on = true): this {
+    this.settings.allowNewPrivs = on;
     return this;
   }
 

@@ -91,6 +91,33 @@ export function grantedRanges(file: string, user: string | null, uid: number): {
   ).map((f) => ({ start: Number(f[1]), count: Number(f[2]) }));
 }
 
+/**
+ * 1.x's `--userns auto`: the caller is 0 inside, and 1 onwards is the first
+ * range /etc/subuid (/etc/subgid) grants the caller, by name or uid. A
+ * caller without a line gets only its own id as 0. A root caller writes
+ * these maps itself; anyone else's go through newuidmap and newgidmap.
+ *
+ * @example
+ * ```ts
+ * import { autoIdMaps } from "./idmap_helper.ts";
+ * const host = { uid: 1000, gid: 1000, passwd: "/dev/null", subuid: "/dev/null", subgid: "/dev/null", path: [] };
+ * console.log(autoIdMaps(host).uidMaps); // [{ container: 0, host: 1000, count: 1 }]
+ * ```
+ */
+export function autoIdMaps(host: HelperHost = currentHelperHost()): { uidMaps: IdMapEntry[]; gidMaps: IdMapEntry[] } {
+  const user = readLines(host.passwd).map((l) => l.split(":")).find((f) => f[2] === String(host.uid))?.[0] ?? null;
+  const maps = (file: string, own: number): IdMapEntry[] => {
+    const granted = grantedRanges(file, user, host.uid).find((g) =>
+      Number.isSafeInteger(g.start) && Number.isSafeInteger(g.count) && g.count > 0
+    );
+    return [
+      { container: 0, host: own, count: 1 },
+      ...granted ? [{ container: 1, host: granted.start, count: granted.count }] : [],
+    ];
+  };
+  return { uidMaps: maps(host.subuid, host.uid), gidMaps: maps(host.subgid, host.gid) };
+}
+
 function check(kind: "uid" | "gid", map: IdMapEntry[], own: number, host: HelperHost, user: string | null): string {
   const tool = kind === "uid" ? "newuidmap" : "newgidmap";
   const file = kind === "uid" ? host.subuid : host.subgid;

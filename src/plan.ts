@@ -14,7 +14,8 @@ import type { RlimitName } from "./rlimit.ts";
 import { needsLayer } from "./root_layer.ts";
 import { type LandlockSettings, resolveLandlock } from "./landlock.ts";
 import type { NetworkSettings } from "./network.ts";
-import { type SeccompProfile, unconfinedProfile } from "./seccomp.ts";
+import { refusedSyscalls, type SeccompProfile, unconfinedProfile } from "./seccomp.ts";
+import { planGroups } from "./groups.ts";
 
 /** One mount operation, applied in order beneath the new root. */
 export type MountOp =
@@ -111,6 +112,20 @@ export interface Plan {
   uid: number;
   /** gid the command runs as, inside. */
   gid: number;
+  /**
+   * Supplementary groups of the command (gids inside), or null when none
+   * were asked for: then they are cleared where the sandbox may call
+   * setgroups (a root caller, a gid map newgidmap wrote), else kept as the
+   * caller has them.
+   */
+  groups: number[] | null;
+  /**
+   * Leave `no_new_privs` unset (1.x's `--allow-new-privs`): Landlock and
+   * seccomp are loaded before the credentials change, while the command
+   * process still has CAP_SYS_ADMIN in its namespace. Every mount stays
+   * nosuid, the guard still refuses set-id files and no capability is left.
+   */
+  allowNewPrivs: boolean;
   /** Hostname inside (with a new uts namespace). */
   hostname: string;
   /** Resource limits. */
@@ -291,7 +306,27 @@ export interface HostView {
   isCharDevice?(path: string): boolean;
   /** Whether the host's /proc has an entry of this name (absent: asked through realPath). */
   procHas?(name: string): boolean;
+  /** Whether the caller's own user namespace lets it allow setgroups (absent: a root caller's does). */
+  setgroups?: boolean;
 }
+
+/**
+ * What the setup runs under the seccomp filter when `no_new_privs` is left
+ * unset (the native core loads the filter first then): the capability
+ * drop, the credentials change (musl's set*id block signals around them),
+ * the exec, and a failure's report.
+ */
+const SETUP_AFTER_FILTER = [
+  "prctl",
+  "capset",
+  "setgroups",
+  "setresgid",
+  "setresuid",
+  "rt_sigprocmask",
+  "execve",
+  "write",
+  "exit_group",
+] as const;
 
 /** The command part of a plan. */
 export interface CommandSpec {
@@ -485,7 +520,13 @@ export function buildPlan(
   const uid = settings.uid ?? (settings.uidMaps.length ? insideOf(settings.uidMaps, host.uid) : host.uid);
   const gid = settings.gid ?? (settings.gidMaps.length ? insideOf(settings.gidMaps, host.gid) : host.gid);
   const uidMap = settings.uidMaps.length ? settings.uidMaps : defaultIdMap(uid, host.uid, host.uid);
-  const gidMap = settings.gidMaps.length ? settings.gidMaps : defaultIdMap(gid, host.gid, host.uid);
+  let gidMap = settings.gidMaps.length ? settings.gidMaps : defaultIdMap(gid, host.gid, host.uid);
+  if (!settings.gidMaps.length && host.uid === 0 && host.gid === 0) {
+    // As for the gid: for a root caller, a supplementary group inside is the same group on the host.
+    for (const g of settings.groups ?? []) {
+      if (!mapsInside(gidMap, g)) gidMap = [...gidMap, { container: g, host: g, count: 1 }];
+    }
+  }
   // The sandbox is set up with the caller's own ids: they must stand for some id inside.
   for (const [kind, map, own] of [["uid", uidMap, host.uid], ["gid", gidMap, host.gid]] as const) {
     if (!map.some((e) => own >= e.host && own < e.host + e.count)) {
@@ -498,6 +539,23 @@ export function buildPlan(
   }
   if (!mapsInside(uidMap, uid)) throw new UsageError(`uid ${uid} is not in the uid map`, "uid");
   if (!mapsInside(gidMap, gid)) throw new UsageError(`gid ${gid} is not in the gid map`, "gid");
+  const groups = planGroups(
+    settings.groups,
+    settings.groupsOptional ?? false,
+    { uid: host.uid, gid: host.gid, setgroups: host.setgroups, gidMap, inside: gid },
+    (m) => log(m, "warning"),
+  );
+  const seccomp = settings.seccomp ?? unconfinedProfile();
+  const allowNewPrivs = settings.allowNewPrivs ?? false;
+  const refused = allowNewPrivs ? refusedSyscalls(seccomp, SETUP_AFTER_FILTER) : [];
+  if (refused.length) {
+    throw new UsageError(
+      `allowNewPrivs: the seccomp profile ${JSON.stringify(seccomp.name)} may refuse ${refused.join(", ")}, ` +
+        "which the setup calls under the filter when no_new_privs is left unset (the filter is loaded before " +
+        "the credentials change): allow them in the profile, or keep no_new_privs",
+      "allowNewPrivs",
+    );
+  }
   const env = new Map(settings.env);
   for (const [k, v] of Object.entries(command.env ?? {})) env.set(k, v);
   if (!command.program) throw new UsageError("no command to run");
@@ -518,6 +576,8 @@ export function buildPlan(
     gidMap,
     uid,
     gid,
+    groups,
+    allowNewPrivs,
     hostname: settings.hostname,
     rlimits: [...settings.rlimits].map(([name, value]) => ({ name, value })),
     walltime: settings.walltime,
@@ -534,7 +594,7 @@ export function buildPlan(
       : settings.network?.mode === "pasta"
       ? { mode: "pasta", options: [...settings.network.options] }
       : { mode: "none", options: [] },
-    seccomp: settings.seccomp ?? unconfinedProfile(),
+    seccomp,
   };
 }
 
@@ -542,9 +602,11 @@ export function buildPlan(
  * A host view of the calling process, for {@link buildPlan}.
  */
 export function currentHost(): HostView {
+  const uid = Deno.uid() ?? 0;
   return {
-    uid: Deno.uid() ?? 0,
+    uid,
     gid: Deno.gid() ?? 0,
+    ...(uid === 0 ? { setgroups: rootMaySetgroups() } : {}),
     realPath(path: string) {
       try {
         return Deno.realPathSync(path);
@@ -585,130 +647,13 @@ export function currentHost(): HostView {
 
 let procNames: Set<string> | undefined;
 
-const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
-  bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?" },
-  tmpfs: { target: "string", size: "number", mode: "number", noexec: "boolean?" },
-  proc: { target: "string" },
-  dir: { target: "string", mode: "number" },
-  file: { target: "string", contents: "string", mode: "number" },
-  symlink: { original: "string", target: "string" },
-  readonly: { target: "string", optional: "boolean" },
-};
-
-function typeOf(v: unknown): string {
-  return typeof v;
+/** Whether a root caller's own namespace allows setgroups (not when it runs in a namespace that denies it). */
+function rootMaySetgroups(): boolean {
+  try {
+    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
+  } catch {
+    return true; // no such file: no user namespace feature to deny it
+  }
 }
 
-function checkFields(what: string, v: unknown, fields: Record<string, string>): Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new UsageError(`${what}: expected an object`);
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!(k in fields)) throw new UsageError(`${what}.${k}: unknown field`);
-  for (const [k, type] of Object.entries(fields)) {
-    const optional = type.endsWith("?");
-    if (o[k] === undefined && optional) continue;
-    const t = type.replace("?", "");
-    const ok = t.split("|").some((one) =>
-      one === "array" ? Array.isArray(o[k]) : one === "null" ? o[k] === null : o[k] !== null && typeOf(o[k]) === one
-    );
-    if (!ok) throw new UsageError(`${what}.${k}: expected ${t}`);
-  }
-  return o;
-}
-
-function isBigint(v: unknown): v is { bigint: string } {
-  return typeof v === "object" && v !== null && Object.keys(v).length === 1 &&
-    typeof (v as { bigint?: unknown }).bigint === "string" && /^-?\d+$/.test((v as { bigint: string }).bigint);
-}
-
-/**
- * The plan as JSON, as `hakoniwa explain --json` prints it; a bigint (a
- * seccomp argument) becomes `{ "bigint": "DIGITS" }`.
- *
- * @example
- * ```ts ignore
- * const text = planToJson(plan); // planFromJson(text) equals plan
- * ```
- */
-export function planToJson(plan: Plan): string {
-  return JSON.stringify(plan, (_k, v) => typeof v === "bigint" ? { bigint: v.toString() } : v, 2);
-}
-
-/**
- * Reads a plan back from the JSON that `hakoniwa explain --json` prints,
- * checking every field. `encodeSpec` of the result equals that of the
- * plan that was printed.
- *
- * @example
- * ```ts ignore
- * const plan = planFromJson(await Deno.readTextFile("plan.json"));
- * ```
- */
-export function planFromJson(text: string): Plan {
-  const o = checkFields("plan", JSON.parse(text, (_k, v) => isBigint(v) ? BigInt(v.bigint) : v), {
-    namespaces: "array",
-    root: "object",
-    mounts: "array",
-    uidMap: "array",
-    gidMap: "array",
-    uid: "number",
-    gid: "number",
-    hostname: "string",
-    rlimits: "array",
-    walltime: "number|null",
-    env: "array",
-    program: "string",
-    argv: "array",
-    searchPath: "string",
-    cwd: "string",
-    loopback: "boolean",
-    keyring: "boolean",
-    landlock: "object|null",
-    network: "object",
-    seccomp: "object|null",
-  });
-  // A plan printed before the guard existed: no profile is the unconfined one, which still has the guard.
-  if (o.seccomp === null) o.seccomp = unconfinedProfile();
-  {
-    checkFields("plan.seccomp", o.seccomp, {
-      name: "string",
-      defaultAction: "string|object",
-      badArchAction: "string|object?",
-      arches: "array",
-      rules: "array",
-    });
-  }
-  // Landlock and network settings are checked again by their modules when a sandbox starts.
-  checkFields("plan.network", o.network, { mode: "string", options: "array" });
-  if (o.landlock !== null) {
-    checkFields("plan.landlock", o.landlock, {
-      restrict: "array",
-      unrestricted: "array",
-      paths: "array",
-      ports: "array",
-      bestEffort: "boolean",
-      maxAbi: "number|null",
-    });
-  }
-  for (const ns of o.namespaces as unknown[]) {
-    if (!ALL_NAMESPACES.includes(ns as Namespace)) throw new UsageError(`plan.namespaces: unknown ${ns}`);
-  }
-  checkFields("plan.root", o.root, { source: "string|null", readonly: "boolean", layer: "boolean?" });
-  (o.mounts as unknown[]).forEach((m, i) => {
-    const kind = (m as { kind?: string })?.kind as MountOp["kind"];
-    if (!(kind in MOUNT_FIELDS)) throw new UsageError(`plan.mounts[${i}].kind: unknown ${kind}`);
-    checkFields(`plan.mounts[${i}]`, m, { kind: "string", ...MOUNT_FIELDS[kind] });
-  });
-  for (const key of ["uidMap", "gidMap"]) {
-    (o[key] as unknown[]).forEach((m, i) =>
-      checkFields(`plan.${key}[${i}]`, m, { container: "number", host: "number", count: "number" })
-    );
-  }
-  (o.rlimits as unknown[]).forEach((l, i) => checkFields(`plan.rlimits[${i}]`, l, { name: "string", value: "number" }));
-  for (const e of o.env as unknown[]) {
-    if (!Array.isArray(e) || e.length !== 2 || e.some((x) => typeof x !== "string")) {
-      throw new UsageError("plan.env: expected [name, value] pairs");
-    }
-  }
-  if ((o.argv as unknown[]).some((a) => typeof a !== "string")) throw new UsageError("plan.argv: expected strings");
-  return o as unknown as Plan;
-}
+export { planFromJson, planToJson } from "./plan_json.ts";

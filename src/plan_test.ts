@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Container } from "./container.ts";
 import { UsageError } from "./errors.ts";
 import { buildPlan, devfsOps, type HostView, sandboxPath } from "./plan.ts";
+import { seedProfile } from "./seccomp.ts";
 
 const host: HostView = {
   uid: 1000,
@@ -122,4 +123,15 @@ Deno.test("a missing bind source that asks for a warning is skipped with a warni
   assert.equal(logged.length, 1);
   assert.equal(logged[0][0], "warning");
   assert.match(logged[0][1], /^bind source "\/missing" \(target "\/m"\) does not exist: skipped/);
+});
+
+Deno.test("allowNewPrivs: a profile that may refuse what the setup calls under its filter is refused when planned", () => {
+  const strictList = Container.empty().seccomp(seedProfile(["read", "write", "execve", "exit_group"], "kill_process"));
+  assert.throws(
+    () => buildPlan(strictList.allowNewPrivs().settings, { program: "true", args: [] }, host),
+    /allowNewPrivs: the seccomp profile "policy allowlist [^"]*" may refuse prctl, capset, setgroups, setresgid, setresuid/,
+  );
+  const plan = buildPlan(new Container().allowNewPrivs().settings, { program: "true", args: [] }, host);
+  assert.equal(plan.allowNewPrivs, true);
+  assert.equal(buildPlan(new Container().settings, { program: "true", args: [] }, host).allowNewPrivs, false);
 });

@@ -72,8 +72,12 @@ export interface Policy {
   uid?: number;
   /** gid inside. */
   gid?: number;
-  /** `USER[:GROUP]`, resolved on the host. */
+  /** `USER[:GROUP[:GROUP,...]]`, resolved through the rootdir's passwd and group when it has them, else the host's. */
   user?: string;
+  /** `"auto"`: 0 inside for the caller, then the ranges /etc/subuid and /etc/subgid grant (1.x's `--userns`). */
+  userns?: "auto";
+  /** Leave `no_new_privs` unset (1.x's `--allow-new-privs`). */
+  allowNewPrivs: boolean;
   /** Share the host's network namespace. */
   shareNet: boolean;
   /** Share the host's uts namespace. */
@@ -203,6 +207,8 @@ export const CORE_KEYS = [
   "uid",
   "gid",
   "user",
+  "userns",
+  "allow_new_privs",
   "share_net",
   "share_uts",
   "share_ipc",
@@ -362,9 +368,15 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
   layer.uid = top.uid === undefined ? undefined : c.int(["uid"], top.uid, 0, MAX_ID);
   layer.gid = top.gid === undefined ? undefined : c.int(["gid"], top.gid, 0, MAX_ID);
   layer.user = str("user");
-  if (layer.user !== undefined && !/^[^:\s]+(:[^:\s]+)?$/.test(layer.user)) {
-    c.fail(["user"], `expected USER or USER:GROUP, got ${JSON.stringify(layer.user)}`);
+  if (layer.user !== undefined && !/^[^:\s]+(:[^:\s]+(:[^:\s,]+(,[^:\s,]+)*)?)?$/.test(layer.user)) {
+    c.fail(["user"], `expected USER, USER:GROUP or USER:GROUP:GROUP,..., got ${JSON.stringify(layer.user)}`);
   }
+  const userns = str("userns");
+  if (userns !== undefined && userns !== "auto") c.fail(["userns"], `expected "auto", got ${JSON.stringify(userns)}`);
+  layer.userns = userns as "auto" | undefined;
+  if (layer.userns && top.uid_maps !== undefined) c.fail(["userns"], 'userns = "auto" makes the maps: drop uid_maps');
+  if (layer.userns && top.gid_maps !== undefined) c.fail(["userns"], 'userns = "auto" makes the maps: drop gid_maps');
+  layer.allowNewPrivs = c.bool(["allow_new_privs"], top.allow_new_privs);
   layer.shareNet = c.bool(["share_net"], top.share_net);
   layer.shareUts = c.bool(["share_uts"], top.share_uts);
   layer.shareIpc = c.bool(["share_ipc"], top.share_ipc);
@@ -522,6 +534,8 @@ export function parsePolicy(
     uid: l.uid,
     gid: l.gid,
     user: l.user,
+    userns: l.userns,
+    allowNewPrivs: l.allowNewPrivs ?? false,
     shareNet: l.shareNet ?? false,
     shareUts: l.shareUts ?? false,
     shareIpc: l.shareIpc ?? false,

@@ -10,7 +10,8 @@ import { Container } from "./container.ts";
 import { defaultPolicy } from "./default_policy.ts";
 import type { Policy } from "./policy.ts";
 import type { RlimitName } from "./rlimit.ts";
-import { resolveUser } from "./user.ts";
+import { resolveUser, userFilesOf } from "./user.ts";
+import { autoIdMaps } from "./idmap_helper.ts";
 
 /**
  * A container with the settings of the embedded KISS policy
@@ -76,9 +77,17 @@ export function containerFromPolicy(policy: Policy): Container {
   }
   if (policy.hostname !== undefined) c.hostname(policy.hostname);
   if (policy.user !== undefined) {
-    const u = resolveUser(policy.user);
+    const u = resolveUser(policy.user, userFilesOf(policy.rootdir?.path ?? null));
     c.uid(u.uid).gid(u.gid);
+    c.settings.groups = u.groups;
+    c.settings.groupsOptional = u.implied;
   }
+  if (policy.userns === "auto") {
+    const auto = autoIdMaps();
+    c.settings.uidMaps = auto.uidMaps;
+    c.settings.gidMaps = auto.gidMaps;
+  }
+  if (policy.allowNewPrivs) c.allowNewPrivs();
   if (policy.uid !== undefined) c.uid(policy.uid);
   if (policy.gid !== undefined) c.gid(policy.gid);
   for (const m of policy.uidMaps) c.uidMap(m.container, m.host, m.count);

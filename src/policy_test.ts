@@ -270,7 +270,19 @@ Deno.test("user resolves through the host's passwd; an unknown one is a usage er
   const s = containerFromPolicy(parsePolicy('user = "root"')).settings;
   assert.deepEqual([s.uid, s.gid], [0, 0]);
   assert.throws(() => containerFromPolicy(parsePolicy('user = "no-such-user-hk"')), /no user "no-such-user-hk"/);
-  rejects('user = "a:b:c"\n', 1, "user", /USER or USER:GROUP/);
+  rejects('user = "a:b:c:d"\n', 1, "user", /USER, USER:GROUP or USER:GROUP:GROUP,\.\.\./);
+  rejects('user = "a:b:c,"\n', 1, "user", /USER, USER:GROUP/);
+});
+
+Deno.test("user with supplementary groups, userns and allow_new_privs become container settings", () => {
+  const s = containerFromPolicy(parsePolicy('user = "0:0:5,7"\nallow_new_privs = true\n')).settings;
+  assert.deepEqual([s.uid, s.gid, s.groups, s.groupsOptional, s.allowNewPrivs], [0, 0, [5, 7], false, true]);
+  const auto = containerFromPolicy(parsePolicy('userns = "auto"\n')).settings;
+  assert.deepEqual(auto.uidMaps[0], { container: 0, host: Deno.uid(), count: 1 });
+  assert.deepEqual(auto.gidMaps[0], { container: 0, host: Deno.gid(), count: 1 });
+  rejects('userns = "keep-id"\n', 1, "userns", /expected "auto"/);
+  rejects('userns = "auto"\nuid_maps = [{ container = 0, host = 0 }]\n', 1, "userns", /drop uid_maps/);
+  rejects('allow_new_privs = "yes"\n', 1, "allow_new_privs", /expected a boolean/);
 });
 
 Deno.test("parsePolicyAsync loads the template engine for an include that needs it; parsePolicy names the async API", async () => {

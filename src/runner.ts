@@ -205,6 +205,8 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   // Id maps an unprivileged caller cannot write itself go through newuidmap/newgidmap while the child is held.
   const helpers = prepareIdMapHelpers(plan, currentHelperHost());
   const hold = plan.network.mode === "pasta" || helpers !== null;
+  // A gid map newgidmap writes leaves setgroups allowed (/etc/subgid grants the range): the sandbox sets the groups.
+  if (helpers?.newgidmap && !io.setgroups) io = { ...io, setgroups: true };
   // The seccomp filter is compiled here, in the parent, before clone.
   // Even a plan without a profile gets the guard (no set-id files, no keyrings): unconfined is the guard alone.
   if (!io.seccomp) io = { ...io, seccomp: compileProfile(plan.seccomp ?? unconfinedProfile()) };

@@ -275,6 +275,29 @@ export function profileCanLogOrKill(p: SeccompProfile): boolean {
 }
 
 /**
+ * The syscalls among `names` that a profile may refuse: a rule naming one
+ * with an action other than allow or log (whatever its argument
+ * conditions), or a refusing default action that no unconditional allow
+ * rule lifts. The guard's own refusals (set-id modes, keyrings, openat2,
+ * io_uring) are not among them.
+ *
+ * @example
+ * ```ts
+ * import { refusedSyscalls, seedProfile } from "./seccomp.ts";
+ * const p = seedProfile(["read", "write", "execve"], "kill_process");
+ * console.log(refusedSyscalls(p, ["execve", "setresuid"])); // ["setresuid"]
+ * ```
+ */
+export function refusedSyscalls(p: SeccompProfile, names: readonly string[]): string[] {
+  const lets = (a: SeccompAction) => a === "allow" || a === "log";
+  return names.filter((n) => {
+    const rules = p.rules.filter((r) => r.names.includes(n));
+    if (rules.some((r) => !lets(r.action))) return true;
+    return !lets(p.defaultAction) && !rules.some((r) => lets(r.action) && !r.args?.length);
+  });
+}
+
+/**
  * The seed's `dismatch_action` values.
  *
  * @example

@@ -7,6 +7,7 @@ import {
   compileProfile,
   defaultProfile,
   describeProfile,
+  refusedSyscalls,
   seedProfile,
   unconfinedProfile,
 } from "./seccomp.ts";
@@ -140,4 +141,18 @@ Deno.test("the shipped programs of the built-in profiles are what libseccomp com
   ) {
     assert.deepEqual(compileProfile(p), withGuard(compileOwnProgram(p)), p.name);
   }
+});
+
+Deno.test("refusedSyscalls: what a profile may refuse of the setup's calls under --allow-new-privs", () => {
+  assert.deepEqual(refusedSyscalls(defaultProfile(), ["setresuid", "capset", "execve", "prctl"]), []);
+  assert.deepEqual(refusedSyscalls(defaultProfile(), ["ptrace", "execve"]), ["ptrace"]);
+  assert.deepEqual(refusedSyscalls(seedProfile(["execve", "write"], "kill_process"), ["execve", "capset"]), ["capset"]);
+  const conditional = {
+    name: "c",
+    defaultAction: "kill_process" as const,
+    arches: [],
+    rules: [{ names: ["prctl"], action: "allow" as const, args: [{ index: 0, op: "eq" as const, value: 1n }] }],
+  };
+  assert.deepEqual(refusedSyscalls(conditional, ["prctl"]), ["prctl"]);
+  assert.deepEqual(refusedSyscalls(unconfinedProfile(), ["setgroups"]), []);
 });

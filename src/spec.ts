@@ -37,7 +37,7 @@ export interface SpawnIo {
   stdio: [number, number, number];
   /** Whether stdin becomes the controlling terminal. */
   session: keyof typeof SESSION;
-  /** May the sandbox call setgroups (only when the caller is privileged). */
+  /** May the sandbox call setgroups (a privileged caller, or a gid map that newgidmap writes). */
   setgroups: boolean;
   /** A pipe's write end where the sandbox's init reports job-control stops of the command (HK_EV_*). */
   events?: number;
@@ -212,10 +212,20 @@ export function encodeSpec(
     w.u32(plan.gid);
     w.u32(io.setgroups ? CRED.SETGROUPS : 0);
   });
+  if (plan.groups?.length) {
+    // The plan checked that the sandbox may set them; the core refuses a list without CRED.SETGROUPS too.
+    if (!io.setgroups) throw new RangeError("supplementary groups need setgroups, which this spawn does not allow");
+    const groups = plan.groups;
+    w.record(T.GROUPS, () => {
+      w.u32(groups.length);
+      for (const g of groups) w.u32(g);
+    });
+  }
   w.record(T.STDIO, () => io.stdio.forEach((fd) => w.u32(fd)));
   w.record(T.SETSID, () => w.u32(SESSION[io.session]));
   if (io.events !== undefined) w.record(T.EVENTS, () => w.u32(io.events!));
-  const flags = F.DROP_CAPS | F.NO_NEW_PRIVS | (plan.root.readonly ? F.ROOT_RDONLY : 0) |
+  // Without NO_NEW_PRIVS (allowNewPrivs) the core loads Landlock and seccomp before the credentials change.
+  const flags = F.DROP_CAPS | (plan.allowNewPrivs ? 0 : F.NO_NEW_PRIVS) | (plan.root.readonly ? F.ROOT_RDONLY : 0) |
     (plan.keyring ? F.KEYRING : 0) | (plan.loopback ? F.LOOPBACK_UP : 0);
   // HK_F_HOLD: hk_spawn returns with the child held until hk_release (e.g. for pasta).
   w.record(T.FLAGS, () => w.u32((flags | (options.hold ? F.HOLD : 0)) >>> 0));

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Container } from "./container.ts";
 import { buildPlan, type HostView } from "./plan.ts";
 import { encodeSpec } from "./spec.ts";
+import { FLAG, TAG } from "./generated/abi.ts";
 
 const host: HostView = { uid: 0, gid: 0, realPath: (p) => p };
 const io = { stdio: [0, 1, 2] as [number, number, number], session: "new" as const, setgroups: false };
@@ -44,4 +45,27 @@ Deno.test("a seccomp program and Landlock rules become records", () => {
   });
   const tags = records(spec).map((r) => r.tag);
   assert.ok(tags.includes(14) && tags.includes(16) && tags.includes(17));
+});
+
+/** The payload's first u32 of each record with `tag`, and (for GROUPS) the gids after it. */
+function u32s(spec: Uint8Array, tag: number): number[] {
+  const view = new DataView(spec.buffer, spec.byteOffset, spec.byteLength);
+  for (let off = 12; off < spec.length;) {
+    const t = view.getUint16(off, true), len = view.getUint32(off + 4, true);
+    if (t === tag) return Array.from({ length: len / 4 }, (_, i) => view.getUint32(off + 8 + 4 * i, true));
+    off += 8 + len;
+  }
+  return [];
+}
+
+Deno.test("groups become one record of gids; allowNewPrivs leaves out the no_new_privs flag", () => {
+  const plan = buildPlan(new Container().uid(0).gid(0).groups(10, 27).settings, { program: "id", args: [] }, host);
+  const spec = encodeSpec(plan, { ...io, setgroups: true });
+  assert.deepEqual(u32s(spec, TAG.GROUPS), [2, 10, 27]);
+  assert.equal(u32s(spec, TAG.FLAGS)[0] & FLAG.NO_NEW_PRIVS, FLAG.NO_NEW_PRIVS);
+  assert.throws(() => encodeSpec(plan, io), /need setgroups/);
+  const none = buildPlan(new Container().uid(0).gid(0).groups().settings, { program: "id", args: [] }, host);
+  assert.deepEqual(u32s(encodeSpec(none, { ...io, setgroups: true }), TAG.GROUPS), []);
+  const lax = buildPlan(new Container().allowNewPrivs().settings, { program: "id", args: [] }, host);
+  assert.equal(u32s(encodeSpec(lax, io), TAG.FLAGS)[0] & FLAG.NO_NEW_PRIVS, 0);
 });

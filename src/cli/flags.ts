@@ -16,14 +16,13 @@
  */
 import type { Container, ContainerMount } from "../container.ts";
 import { UsageError } from "../errors.ts";
-import { MAX_ID } from "../idmap.ts";
 import { MAX_TMPFS_SIZE, parseSize } from "../plan.ts";
 import type { Namespace } from "../namespace.ts";
 import { RLIMIT_NAMES } from "../rlimit.ts";
-import { resolveUser } from "../user.ts";
 import { parsePort, parseResources } from "../landlock.ts";
 import { parseNetwork } from "../network.ts";
 import { resolveSeccomp } from "../seccomp_oci.ts";
+import { applyIdFlags, ID_FLAGS } from "./user_flags.ts";
 
 /** Values of the flags whose order matters, in command-line order. */
 export interface FlagState {
@@ -142,47 +141,7 @@ export function parseBind(flag: string): (value: string) => { source: string; ta
   };
 }
 
-/**
- * `C[:H[:N]]`: container id, host id (default: the caller's), count (default 1).
- *
- * @example
- * ```ts
- * import { parseIdMap } from "./flags.ts";
- * console.log(parseIdMap("--uidmap", 1000)("0")); // { container: 0, host: 1000, count: 1 }
- * ```
- */
-export function parseIdMap(
-  flag: string,
-  hostId: number,
-): (value: string) => { container: number; host: number; count: number } {
-  return (value: string): { container: number; host: number; count: number } => {
-    const parts = value.split(":");
-    const ok = parts.length <= 3 && parts.every((p) => /^\d+$/.test(p) && Number(p) <= MAX_ID);
-    const [container, host = hostId, count = 1] = parts.map(Number);
-    if (!ok || count < 1 || container + count - 1 > MAX_ID || host + count - 1 > MAX_ID) {
-      throw new UsageError(`${flag}: expected CONTAINER[:HOST[:COUNT]] ids up to ${MAX_ID}, got "${value}"`, flag);
-    }
-    return { container, host, count };
-  };
-}
-
-/**
- * The value of `-u/--uid` (`-g/--gid`): an id inside, or with a colon a
- * map range `C:H[:N]` as `--uidmap` takes it (1.x's `-u` is `--uidmap`).
- *
- * @example
- * ```ts
- * import { idOrMap } from "./flags.ts";
- * console.log(idOrMap("--uid", 1000)("0")); // 0
- * console.log(idOrMap("--uid", 1000)("0:1000:1")); // { container: 0, host: 1000, count: 1 }
- * ```
- */
-export function idOrMap(
-  flag: string,
-  hostId: number,
-): (value: string) => number | { container: number; host: number; count: number } {
-  return (value) => value.includes(":") ? parseIdMap(flag, hostId)(value) : wholeNumber(flag, 0, MAX_ID)(value);
-}
+export { idOrMap, parseIdMap } from "./user_flags.ts";
 
 function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
@@ -274,26 +233,6 @@ function namespaceFlag(name: string, op: "share" | "unshare", brief: string, ...
     brief,
     order: (state, on) => {
       if (on) { for (const n of which) state.namespaces.push([op, n]); }
-    },
-  };
-}
-
-const uid = Deno.uid() ?? 0, gid = Deno.gid() ?? 0;
-
-/** `-u/--uid` or `-g/--gid`: an id inside, or with a colon a map range as `--uidmap`/`--gidmap` (1.x's forms). */
-function idFlag(kind: "uid" | "gid", own: number): FlagSpec {
-  const maps = kind === "uid" ? "uidMaps" : "gidMaps";
-  return {
-    name: kind,
-    short: kind[0],
-    value: `${kind.toUpperCase()}|C:H[:N]`,
-    repeat: true,
-    brief: `${kind} inside (default: your own), or, with a colon, a ${kind} map range as --${kind}map (1.x's -${
-      kind[0]
-    }; repeatable)`,
-    parse: idOrMap(`--${kind}`, own),
-    order: (state, v) => {
-      if (typeof v !== "number") state[maps].push(v as FlagState["uidMaps"][number]);
     },
   };
 }
@@ -480,33 +419,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
   namespaceFlag("unshare-ipc", "unshare", "new ipc namespace", "ipc"),
   namespaceFlag("unshare-network", "unshare", "new network namespace", "network"),
   namespaceFlag("unshare-uts", "unshare", "new uts namespace", "uts"),
-  idFlag("uid", uid),
-  idFlag("gid", gid),
-  {
-    name: "user",
-    value: "USER[:GROUP]",
-    brief: "run as USER (and GROUP) of the host's /etc/passwd and /etc/group",
-    parse: (v) => {
-      if (!/^[^:\s]+(:[^:\s]+)?$/.test(v)) throw new UsageError(`--user: expected USER[:GROUP], got "${v}"`, "--user");
-      return v;
-    },
-  },
-  {
-    name: "uidmap",
-    value: "C[:H[:N]]",
-    repeat: true,
-    brief: "map N uids from C inside to H outside (repeatable)",
-    parse: parseIdMap("--uidmap", uid),
-    order: (state, m) => state.uidMaps.push(m as FlagState["uidMaps"][number]),
-  },
-  {
-    name: "gidmap",
-    value: "C[:H[:N]]",
-    repeat: true,
-    brief: "map N gids from C inside to H outside (repeatable)",
-    parse: parseIdMap("--gidmap", gid),
-    order: (state, m) => state.gidMaps.push(m as FlagState["gidMaps"][number]),
-  },
+  ...ID_FLAGS,
   ...RLIMIT_NAMES.map((name): FlagSpec => ({
     name: `limit-${name}`,
     value: "N",
@@ -561,6 +474,10 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     brief: "run with what the kernel's Landlock can enforce (logged) instead of failing",
   },
   { name: "landlock-abi", value: "N", brief: "use at most Landlock ABI N, as an older kernel would offer" },
+  {
+    name: "allow-new-privs",
+    brief: "leave no_new_privs unset (NoNewPrivs: 0); mounts stay nosuid, no capabilities, filters still apply",
+  },
   {
     name: "seccomp",
     value: "PROFILE",
@@ -634,6 +551,8 @@ export type SandboxFlags = Record<string, unknown> & {
   uid?: (number | { container: number; host: number; count: number })[];
   gid?: (number | { container: number; host: number; count: number })[];
   user?: string;
+  userns?: string;
+  allowNewPrivs?: boolean;
   limitWalltime?: number;
   tmpfsSize?: number;
 };
@@ -744,21 +663,7 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
   for (const [k, v] of state.env) c.env(k, v);
   if (o.hostname !== undefined) c.hostname(o.hostname);
   for (const [op, ns] of state.namespaces) op === "share" ? c.share(ns) : c.unshare(ns);
-  if (o.user !== undefined) {
-    const u = resolveUser(o.user);
-    c.uid(u.uid).gid(u.gid);
-  }
-  // The last plain id wins; the map ranges went to the ordered state.
-  const lastId = (v: unknown, flag: string) => {
-    const ids = ((v ?? []) as unknown[]).filter((x): x is number => typeof x === "number");
-    if (ids.length > 1) throw new UsageError(`${flag} is given twice ("${ids[0]}", then "${ids[1]}")`, flag);
-    return ids[0];
-  };
-  const u = lastId(o.uid, "--uid"), g = lastId(o.gid, "--gid");
-  if (u !== undefined) c.uid(u);
-  if (g !== undefined) c.gid(g);
-  if (state.uidMaps.length) s.uidMaps = [...state.uidMaps];
-  if (state.gidMaps.length) s.gidMaps = [...state.gidMaps];
+  applyIdFlags(c, o, state);
   for (const name of RLIMIT_NAMES) {
     const v = o[`limit${name[0].toUpperCase()}${name.slice(1)}`];
     if (typeof v === "number") c.limit(name, v);
@@ -767,4 +672,5 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
   if (o.tmpfsSize !== undefined) c.tmpfsSize(o.tmpfsSize);
   applyIsolation(c, o);
   if (typeof o.seccomp === "string") c.seccomp(resolveSeccomp(o.seccomp));
+  if (o.allowNewPrivs) c.allowNewPrivs();
 }

@@ -75,7 +75,11 @@ export function logPlan(plan: Plan): void {
   for (const m of plan.gidMap) log.info(`GID map: host_id: ${m.host}, container_id: ${m.container}, count: ${m.count}`);
   log.info(`Namespaces: ${plan.namespaces.join(", ")}`);
   if (plan.namespaces.includes("uts")) log.info(`Hostname: ${plan.hostname}`);
-  log.info(`Ids: uid: ${plan.uid}, gid: ${plan.gid}`);
+  log.info(
+    `Ids: uid: ${plan.uid}, gid: ${plan.gid}${plan.groups ? `, groups: [${plan.groups.join(", ")}]` : ""}${
+      plan.allowNewPrivs ? ", no_new_privs: unset" : ""
+    }`,
+  );
   for (const l of plan.rlimits) log.info(`Limit: ${l.name}: ${l.value}`);
   if (plan.walltime !== null) log.info(`Limit: walltime: ${plan.walltime}s`);
   for (const [k, v] of plan.env) log.info(`Env: ${k}=${JSON.stringify(v)}`);
@@ -185,6 +189,8 @@ export function planTable(plan: Plan): string {
     map.forEach((m, i) => add(i ? "" : name, `${m.container} -> ${m.host} (${m.count})`));
   }
   add("uid/gid", `${plan.uid}/${plan.gid}`);
+  if (plan.groups) add("groups", plan.groups.length ? plan.groups.join(", ") : "none");
+  if (plan.allowNewPrivs) add("no_new_privs", "unset (--allow-new-privs)");
   if (plan.namespaces.includes("uts")) add("hostname", plan.hostname);
   plan.rlimits.forEach((l, i) => add(i ? "" : "limits", `${l.name} = ${l.value}`));
   add("walltime", plan.walltime === null ? "none" : `${plan.walltime}s`);

@@ -411,6 +411,7 @@ export async function parseConfig1x(source: string, file: string, hostOptions: C
     shareUts: own.hostname === undefined && !isNew("uts"),
     shareIpc: !isNew("ipc"),
     shareCgroup: !isNew("cgroup"),
+    allowNewPrivs: false,
     rootdir: own.rootdir,
     uidMaps: own.uidMaps ?? [],
     gidMaps: own.gidMaps ?? [],

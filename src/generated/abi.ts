@@ -7,7 +7,7 @@ export const SPEC = {
 } as const;
 /** HK_ABI_* of native/hakoniwa.h. */
 export const ABI = {
-  VERSION: 2,
+  VERSION: 3,
 } as const;
 /** HK_EV_* of native/hakoniwa.h. */
 export const EVENT = {
@@ -30,6 +30,7 @@ export const MOUNT_FLAG = {
 /** HK_CRED_* of native/hakoniwa.h. */
 export const CRED = {
   SETGROUPS: 1,
+  GROUPS_MAX: 64,
 } as const;
 /** HK_F_* of native/hakoniwa.h. */
 export const FLAG = {
@@ -74,6 +75,7 @@ export const TAG = {
   SETSID: 19,
   CGROUP: 20,
   EVENTS: 21,
+  GROUPS: 22,
 } as const;
 /** HK_M_* of native/hakoniwa.h. */
 export const MOUNT_KIND = {

@@ -43,26 +43,38 @@ function reasonFor(id: string): string | undefined {
   return (listed.get(`${id}@both`) ?? listed.get(`${id}@${WHO}`))?.reason;
 }
 
-/** Copies the host programs and the libraries they load into `dir`: a small root for --rootdir. */
+/** The static busybox of Debian's busybox-static (scripts/debian_deps.sh installs it). */
+const BUSYBOX = "/bin/busybox";
+
+/**
+ * The small root 1.x's cases use (1.x ships an Alpine tree): Debian's static busybox with a link for each of its
+ * applets where its own list puts them (/bin/ls, /usr/bin/id, ...), and Alpine's /etc/passwd and /etc/group
+ * (fixtures/rootfs/etc, copied with the other fixtures).
+ */
 function buildRootfs(dir: string): void {
-  const programs = ["/usr/bin/cat", "/usr/bin/ls", "/usr/bin/sh", "/usr/bin/dash", "/usr/bin/id"];
-  const libs = new Set<string>();
-  for (const p of programs) {
-    const out = new TextDecoder().decode(new Deno.Command("ldd", { args: [p], stdout: "piped" }).outputSync().stdout);
-    for (const m of out.matchAll(/(\/\S+\.so[^\s]*)/g)) libs.add(m[1]);
+  const list = new Deno.Command(BUSYBOX, { args: ["--list-full"], stdout: "piped", stderr: "null" }).outputSync();
+  if (!list.success) throw new Error(`${BUSYBOX} --list-full failed: is Debian's busybox-static installed?`);
+  for (const d of ["bin", "sbin", "usr/bin", "usr/sbin", "proc", "dev", "tmp", "etc", "root"]) {
+    Deno.mkdirSync(`${dir}/${d}`, { recursive: true });
   }
-  for (const d of ["bin", "proc", "dev", "tmp", "etc"]) Deno.mkdirSync(`${dir}/${d}`, { recursive: true });
-  for (const p of programs) {
+  Deno.copyFileSync(BUSYBOX, `${dir}/bin/busybox`);
+  for (const applet of new TextDecoder().decode(list.stdout).split("\n")) {
+    if (!applet || applet === "bin/busybox" || !applet.includes("/")) continue;
+    Deno.mkdirSync(`${dir}/${applet.slice(0, applet.lastIndexOf("/"))}`, { recursive: true });
+    Deno.symlinkSync("/bin/busybox", `${dir}/${applet}`);
+  }
+}
+
+/** As root, `--userns=auto` maps 1.. to root's own /etc/subuid range, which scripts/run_tests.ts grants. */
+function rootHasSubordinateIds(): boolean {
+  const granted = (file: string) => {
     try {
-      Deno.copyFileSync(Deno.realPathSync(p), `${dir}/bin/${p.slice(p.lastIndexOf("/") + 1)}`);
-    } catch { /* not on this host */ }
-  }
-  for (const lib of libs) {
-    Deno.mkdirSync(`${dir}${lib.slice(0, lib.lastIndexOf("/"))}`, { recursive: true });
-    Deno.copyFileSync(Deno.realPathSync(lib), `${dir}${lib}`);
-  }
-  Deno.writeTextFileSync(`${dir}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
-  Deno.writeTextFileSync(`${dir}/etc/group`, "root:x:0:\n");
+      return Deno.readTextFileSync(file).split("\n").some((l) => /^(root|0):\d+:\d+$/.test(l.trim()));
+    } catch {
+      return false;
+    }
+  };
+  return granted("/etc/subuid") && granted("/etc/subgid");
 }
 
 /** A working directory laid out like 1.x's hakoniwa-cli/: ./tests/fixtures/{config,scripts,rootfs}. */
@@ -125,6 +137,13 @@ for (const [name, file] of files) {
       fn: async () => {
         ws ??= workspace();
         ran++;
+        if (IS_ROOT && c.args.includes("--userns=auto") && c.args.includes("--user")) {
+          assert(
+            rootHasSubordinateIds(),
+            "root has no /etc/subuid and /etc/subgid range for --userns=auto to map the groups into: " +
+              "scripts/run_tests.ts grants one (usermod --add-subuids/--add-subgids)",
+          );
+        }
         const got = await runCase(c, ws);
         const ok = got.code === c.code && outputMatches(c.output, got.output, { cwd: ws });
         assert(

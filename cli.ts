@@ -9,18 +9,12 @@
  *
  * @module
  */
-// A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
-// deno-lint-ignore no-import-prefix
-import { type Application, type ApplicationContext, buildRouteMap, run, text_en } from "npm:@stricli/core@1.3.0";
-// deno-lint-ignore no-import-prefix
-import type { FlagParametersForType } from "npm:@stricli/core@1.3.0";
-// deno-lint-ignore no-import-prefix
-import { buildApplication, buildCommand, help, version } from "npm:@stricli/core@1.3.0";
-import { argumentError, collectFlags, parserFlags, type Scan, scanArgs } from "./src/cli/args.ts";
+import { parseSandboxArgs } from "./src/cli/parse.ts";
 import { EXPLAIN_FLAGS, type FlagSpec, RUN_FLAGS, type SandboxFlags } from "./src/cli/flags.ts";
 import type { CompletionCommand } from "./src/cli/completion.ts";
-import { type Shell, SHELLS } from "./src/cli/shells.ts";
-import { logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
+import { SHELLS } from "./src/cli/shells.ts";
+import { loadLater, logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
+import type { Policy } from "./src/policy.ts";
 import { currentHost, planToJson } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
 import { logger, setupLogging } from "./src/log.ts";
@@ -28,7 +22,6 @@ import { type Report, reportJson } from "./src/report.ts";
 import type { ReportFile } from "./src/cli/report_file.ts";
 import { canSetgroups, type RunningSandbox, startSandbox } from "./src/runner.ts";
 import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
-import { didYouMean } from "./src/suggest.ts";
 import { explainSetupError, type SetupRemedies } from "./src/setup_hint.ts";
 
 export { parseBind } from "./src/cli/flags.ts";
@@ -44,14 +37,14 @@ const CLI_REMEDIES: SetupRemedies = {
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
 
 /** A subcommand: its documentation, flags and what its positional arguments are. */
-interface Subcommand extends CompletionCommand {
+export interface Subcommand extends CompletionCommand {
   /** The usage line after `hakoniwa NAME`. */
   usage: string;
   /** Example command lines, each runnable as written. */
   examples: string[];
 }
 
-/** The flags of `completion` (for its own completion; the parser's are declared in {@link buildApp}). */
+/** The flags of `completion` (for its own completion and for src/cli/app.ts, which declares them to the parser). */
 const COMPLETION_FLAGS: readonly FlagSpec[] = [
   {
     name: "file",
@@ -130,23 +123,6 @@ const SUBCOMMANDS: readonly Subcommand[] = [
     examples: ["hakoniwa help run"],
   },
 ];
-
-const ROOT_EXAMPLES = [
-  "hakoniwa run -- ls /",
-  "hakoniwa explain --json -- sh",
-  "hakoniwa check policies/KISS-policy.toml",
-  "source <(hakoniwa completion bash)",
-];
-
-function describe(brief: string, examples: string[]): string {
-  return `${brief}\n\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}`;
-}
-
-/** What the commands report back to {@link main}. */
-interface Outcome {
-  code: number;
-  failure?: unknown;
-}
 
 const encoder = new TextEncoder();
 
@@ -246,12 +222,17 @@ async function explainAction(
   return 0;
 }
 
+/** The policy parser, as `check` uses it (loaded only for `check`). */
+interface PolicyModule {
+  loadPolicyFile(path: string, what: string): Promise<Policy>;
+}
+
 /** Checks every file and reports each; returns how many are invalid. */
 async function checkAction(files: string[]): Promise<number> {
   let bad = 0;
   for (const file of files) {
     try {
-      const { loadPolicyFile } = await import("./src/policy.ts");
+      const { loadPolicyFile } = await loadLater<PolicyModule>("../policy.ts");
       const { containerFromPolicy, missingBindSources } = await import("./src/policy_container.ts");
       const policy = await loadPolicyFile(file, "check");
       const container = containerFromPolicy(policy); // resolves `user`, checks hostname and limits
@@ -296,143 +277,6 @@ function cliMessage(e: Error): string {
   return FLAG_WORDS.reduce((m, [from, to]) => m.replace(from, to), oneLine(e.message));
 }
 
-function buildApp(scan: Scan | undefined, context: ApplicationContext, out: Outcome): Application<ApplicationContext> {
-  const sub = (name: string) => SUBCOMMANDS.find((s) => s.name === name)!;
-  const docs = (s: Subcommand) => ({
-    brief: s.brief,
-    fullDescription: describe(s.brief, s.examples),
-    customUsage: [s.usage],
-  });
-  const guard = (fn: () => Promise<number | void>) => async () => {
-    try {
-      out.code = (await fn()) ?? 0;
-    } catch (e) {
-      out.failure = e;
-    }
-  };
-  const sandboxCommand = (s: Subcommand, table: readonly FlagSpec[], action: typeof runAction) =>
-    buildCommand({
-      func: (parsed: Record<string, unknown>, ...command: string[]) =>
-        guard(async () => {
-          if (!scan) throw new Error(`${s.name}: the arguments were not scanned`);
-          const { flags, state } = collectFlags(table, scan, parsed, command);
-          return await action(flags, state, command);
-        })(),
-      parameters: {
-        // The table's values are typed per flag when they are applied (flags.ts), not here.
-        flags: parserFlags(table).flags as unknown as FlagParametersForType<Record<string, unknown>>,
-        aliases: parserFlags(table).aliases,
-        positional: {
-          kind: "array",
-          parameter: { brief: "the command and its arguments", placeholder: "COMMAND", parse: String },
-        },
-      },
-      docs: docs(s),
-    });
-  const check = buildCommand({
-    func: (_flags: NonNullable<unknown>, ...files: string[]) => guard(async () => (await checkAction(files)) ? 2 : 0)(),
-    parameters: {
-      positional: {
-        kind: "array",
-        minimum: 1,
-        parameter: { brief: "policy files", placeholder: "FILE", parse: String },
-      },
-    },
-    docs: docs(sub("check")),
-  });
-  const completion = buildCommand({
-    func: (flags: { file?: string }, shell: Shell) =>
-      guard(async () => {
-        // The generators load only for this subcommand.
-        const script = (await import("./src/cli/completion.ts")).completionScript(SUBCOMMANDS, shell);
-        if (flags.file === undefined) return writeAll(Deno.stdout, script);
-        const written = (await import("./src/cli/completion_file.ts")).writeCompletionFile(flags.file, script);
-        writeAll(Deno.stdout, `wrote the ${shell} completion to ${written}\n`);
-      })(),
-    parameters: {
-      flags: {
-        file: {
-          kind: "parsed",
-          parse: String,
-          brief: COMPLETION_FLAGS[0].brief,
-          placeholder: "FILE",
-          optional: true,
-        },
-      },
-      aliases: { f: "file" },
-      positional: {
-        kind: "tuple",
-        parameters: [{
-          brief: "the shell",
-          placeholder: "SHELL",
-          parse: (v: string): Shell => {
-            if (!(SHELLS as readonly string[]).includes(v)) {
-              throw new UsageError(`completion: expected ${SHELLS.join(", ")}, got "${v}"`);
-            }
-            return v as Shell;
-          },
-        }],
-      },
-    },
-    docs: docs(sub("completion")),
-  });
-  const helpCommand = buildCommand({
-    func: (_flags: NonNullable<unknown>, name?: string) =>
-      guard(async () => {
-        const names = SUBCOMMANDS.map((s) => s.name);
-        if (name !== undefined && !names.includes(name)) {
-          const near = didYouMean(name, names);
-          throw new UsageError(`help: unknown command "${name}"${near ? `; did you mean ${near}?` : ""}`);
-        }
-        await run(app, name === undefined ? ["--help"] : [name, "--help"], context);
-      })(),
-    parameters: {
-      positional: {
-        kind: "tuple",
-        parameters: [{ brief: "a command", placeholder: "COMMAND", parse: String, optional: true }],
-      },
-    },
-    docs: docs(sub("help")),
-  });
-  const root = buildRouteMap({
-    routes: {
-      run: sandboxCommand(sub("run"), RUN_FLAGS, runAction),
-      explain: sandboxCommand(sub("explain"), EXPLAIN_FLAGS, explainAction),
-      check,
-      completion,
-      help: helpCommand,
-    },
-    docs: {
-      brief: "Process isolation for Linux: namespaces, limits, seccomp and Landlock",
-      fullDescription: describe("Process isolation for Linux: namespaces, limits, seccomp and Landlock", ROOT_EXAMPLES),
-    },
-  });
-  const app: Application<ApplicationContext> = buildApplication(root, {
-    name: "hakoniwa",
-    scanner: { allowArgumentEscapeSequence: true },
-    documentation: { disableAnsiColor: true },
-    localization: {
-      text: {
-        ...text_en,
-        noCommandRegisteredForInput: ({ input, corrections }) => {
-          const near = corrections.map((c) => c.replaceAll("`", ""));
-          return `unknown command "${input}"${near.length ? `; did you mean ${near.join(" or ")}?` : ""}`;
-        },
-        exceptionWhileParsingArguments: (exc: unknown) => argumentError(exc),
-      },
-    },
-  }, {
-    help: help({
-      brief: "show help",
-      alias: "h",
-      defaultForRouteMap: true,
-      formatting: { useAliasInUsageLine: false, onlyRequiredInUsageLine: true, caseStyle: "original" },
-    }),
-    version: version({ brief: "print the version", alias: "V", info: { currentVersion: VERSION } }),
-  });
-  return app;
-}
-
 /**
  * hakoniwa 1.x's global flags given before the subcommand (`hakoniwa -v
  * run ...`, `-vv`, `--verbose`, `-q`, `--quiet`) are moved after it, where
@@ -465,21 +309,21 @@ export function hoistGlobalFlags(args: readonly string[]): string[] {
  */
 export async function main(argv: string[]): Promise<number> {
   const args = hoistGlobalFlags(argv);
-  const table = args[0] === "run" ? RUN_FLAGS : args[0] === "explain" ? EXPLAIN_FLAGS : undefined;
-  const scan = table ? scanArgs(table, args.slice(1)) : undefined;
-  const errors: string[] = [];
-  const context = {
-    process: {
-      stdout: { write: (text: string) => writeAll(Deno.stdout, text) },
-      stderr: { write: (text: string) => void errors.push(text) },
-      env: {},
-      exitCode: undefined as number | string | null | undefined,
-    },
-  };
-  const out: Outcome = { code: 0 };
-  await run(buildApp(scan, context, out), scan ? [args[0], ...scan.parserArgs] : args, context);
-  const e = out.failure;
-  if (e !== undefined) {
+  try {
+    const sandbox = args[0] === "run"
+      ? { table: RUN_FLAGS, action: runAction }
+      : args[0] === "explain"
+      ? { table: EXPLAIN_FLAGS, action: explainAction }
+      : undefined;
+    if (sandbox) {
+      const parsed = parseSandboxArgs(sandbox.table, args.slice(1));
+      if (!parsed.help) return await sandbox.action(parsed.flags, parsed.state, parsed.command);
+    }
+    // Everything else goes through the command tree on @stricli/core. Its module is named at run time: a literal
+    // import() would be resolved with the start-up graph, and an npm package there boots Deno's npm resolver.
+    const app: AppModule = await import(new URL("./src/cli/app.ts", import.meta.url).href);
+    return await app.runApp(args, HOST);
+  } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) {
       console.error(`hakoniwa: ${cliMessage(e)}`);
       return 2;
@@ -490,12 +334,26 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  if (errors.length) {
-    // The parser's complaint (it may find several; the first is the one to fix).
-    console.error(`hakoniwa: ${oneLine(errors[0])}`);
-    return 2;
-  }
-  return out.code;
 }
+
+/** What src/cli/app.ts needs of the CLI. */
+export interface AppHost {
+  /** The subcommands, for their help and completion. */
+  SUBCOMMANDS: readonly Subcommand[];
+  /** The version `--version` prints. */
+  VERSION: string;
+  /** Writes text to stdout. */
+  write(text: string): void;
+  /** `check FILE...`: returns how many files are invalid. */
+  check(files: string[]): Promise<number>;
+}
+
+/** What src/cli/app.ts exports (declared here: even a type import of it would put it on the start-up graph). */
+export interface AppModule {
+  /** Runs the command tree on `args` and returns the exit code. */
+  runApp(args: string[], host: AppHost): Promise<number>;
+}
+
+const HOST: AppHost = { SUBCOMMANDS, VERSION, write: (text) => writeAll(Deno.stdout, text), check: checkAction };
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

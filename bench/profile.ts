@@ -18,10 +18,9 @@ function step(name: string) {
   last = now;
 }
 
-// Module loading, in the order cli.ts's graph reaches them. The policy parser (smol-toml, the template engine) is not
-// on this path: the default policy ships parsed (src/default_policy.ts); logtape loads only at -v/-vv.
-await import("@stricli/core");
-step("load the CLI parser (@stricli/core)");
+// Module loading, in the order cli.ts's graph reaches them. No npm package is on this path: run parses in
+// src/cli/parse.ts (@stricli/core serves help and the other subcommands), the default policy ships parsed
+// (src/default_policy.ts; no smol-toml or template engine), logtape loads only at -v/-vv.
 await import("../src/native_image.ts");
 step("load native_image.ts (the embedded core, base64)");
 const cli = await import("../cli.ts");
@@ -33,8 +32,12 @@ const { buildPlan, currentHost } = await import("../src/plan.ts");
 const { loadNative } = await import("../src/ffi.ts");
 const { startSandbox } = await import("../src/runner.ts");
 const seccomp = await import("../src/seccomp.ts").catch(() => undefined);
+const { parseSandboxArgs } = await import("../src/cli/parse.ts");
+const { RUN_FLAGS } = await import("../src/cli/flags.ts");
 void cli;
 
+if (parseSandboxArgs(RUN_FLAGS, ["--", "/bin/true"]).help) throw new Error("bench: help?");
+step("parse the command line (src/cli/parse.ts)");
 await setupLogging("warning");
 step("setup logging");
 const policy = defaultPolicy();

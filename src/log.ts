@@ -38,10 +38,18 @@ export interface LogLine {
   message: string;
 }
 
+/** Logging through logtape (src/log_logtape.ts), loaded for `-v` and `-vv` only. */
+export interface LogtapeSink {
+  /** Logs `message` under `category` at `level`. */
+  log(category: readonly string[], level: LogLevel, message: string): void;
+  /** Removes logtape's configuration. */
+  reset(): Promise<void>;
+}
+
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warning: 2, off: 3 };
 let threshold: LogLevel = "off";
-/** Set while logtape carries the lines (info and debug runs). */
-let logtape: typeof import("npm:@logtape/logtape@2.4.2") | undefined;
+/** Set while logtape carries the lines (info and debug runs): src/log_logtape.ts. */
+let logtape: LogtapeSink | undefined;
 const encoder = new TextEncoder();
 
 /**
@@ -57,13 +65,8 @@ export function logger(category: string): Log {
   const cat = ["hakoniwa", ...category.split("::")];
   const emit = (level: LogLevel, message: string) => {
     if (RANK[level] < RANK[threshold]) return;
-    if (logtape) {
-      const l = logtape.getLogger(cat);
-      const args = ["{message}", { message }] as const;
-      if (level === "debug") l.debug(...args);
-      else if (level === "info") l.info(...args);
-      else l.warn(...args);
-    } else writeLine({ timestamp: Date.now(), level, category: cat, message });
+    if (logtape) logtape.log(cat, level, message);
+    else writeLine({ timestamp: Date.now(), level, category: cat, message });
   };
   return {
     debug: (message) => emit("debug", message),
@@ -87,7 +90,8 @@ export function formatLine(line: LogLine): string {
   return `[${time} ${line.level.toUpperCase()} ${line.category.join("::")}] ${line.message}\n`;
 }
 
-function writeLine(line: LogLine): void {
+/** Writes one line to stderr in the seed's format. */
+export function writeLine(line: LogLine): void {
   Deno.stderr.writeSync(encoder.encode(formatLine(line)));
 }
 
@@ -111,25 +115,12 @@ export async function setupLogging(level: LogLevel): Promise<void> {
     threshold = level;
     return;
   }
-  // A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
-  // deno-lint-ignore no-import-prefix
-  const lt = await import("npm:@logtape/logtape@2.4.2");
-  await lt.configure({
-    reset: true,
-    sinks: {
-      stderr: (r) =>
-        writeLine({
-          timestamp: r.timestamp,
-          level: r.level,
-          category: r.category,
-          message: r.message.map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join(""),
-        }),
-    },
-    loggers: [
-      { category: ["hakoniwa"], lowestLevel: level, sinks: ["stderr"] },
-      { category: ["logtape", "meta"], lowestLevel: "error", sinks: ["stderr"] },
-    ],
-  });
+  // logtape's module is named at run time: a literal import() would be resolved with the start-up graph, and an npm
+  // package there boots Deno's npm resolver (several MiB) even when nothing asks for -v.
+  const { startLogtape }: { startLogtape(level: "info" | "debug"): Promise<LogtapeSink> } = await import(
+    new URL("./log_logtape.ts", import.meta.url).href
+  );
+  const lt = await startLogtape(level);
   logtape = lt;
   threshold = level;
 }

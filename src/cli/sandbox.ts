@@ -14,6 +14,21 @@ import { describeProfile } from "../seccomp.ts";
 import { UsageError } from "../errors.ts";
 import { applyFlags, type FlagState, type SandboxFlags } from "./flags.ts";
 
+/**
+ * Imports a module of src/ that only some runs need (the policy parser, the 1.x config reader), `path` relative to
+ * src/cli/. The specifier is made at run time: a literal import() would be resolved with the start-up graph, and
+ * the npm packages beneath these modules (smol-toml, minijinja) boot Deno's npm resolver (several MiB, ~1 ms) on
+ * every run. `scripts/compile.ts` names them for `deno compile`.
+ *
+ * @example
+ * ```ts ignore
+ * const { loadPolicyFile } = await loadLater<{ loadPolicyFile(p: string, w: string): Promise<unknown> }>("../policy.ts");
+ * ```
+ */
+export function loadLater<T>(path: string): Promise<T> {
+  return import(new URL(path, import.meta.url).href);
+}
+
 /** A resolved request: the policy it started from and the plan. */
 export interface Resolved {
   /** The policy (with its includes merged). */
@@ -35,9 +50,12 @@ export async function resolve(commandArgs: string[], o: SandboxFlags, state: Fla
     throw new UsageError("--config and --policy-file cannot be given together: each is the whole base", "--config");
   }
   const policy = typeof o.config === "string"
-    ? await (await import("../compat/config.ts")).loadConfig1x(o.config) // loaded only for a 1.x config
+    ? await (await loadLater<{ loadConfig1x(path: string): Promise<Policy> }>("../compat/config.ts")).loadConfig1x(
+      o.config,
+    )
     : typeof o.policyFile === "string"
-    ? await (await import("../policy.ts")).loadPolicyFile(o.policyFile, "--policy-file") // the parser, when asked
+    ? await (await loadLater<{ loadPolicyFile(path: string, what: string): Promise<Policy> }>("../policy.ts"))
+      .loadPolicyFile(o.policyFile, "--policy-file")
     : defaultPolicy();
   logger("cli::run").info(`Configuration: ${JSON.stringify(policy.file)}`);
   // A 1.x config runs on its own defaults (containerFromPolicy), never over the KISS policy.

@@ -72,6 +72,7 @@ export {
 export { ociProfile, resolveSeccomp } from "./src/seccomp_oci.ts";
 
 if (import.meta.main) {
-  const { main } = await import("./cli.ts");
+  // Named at run time: a literal import() would have Deno read the CLI's modules with every library's start-up.
+  const { main }: { main(args: string[]): Promise<number> } = await import(new URL("./cli.ts", import.meta.url).href);
   Deno.exit(await main(Deno.args));
 }

@@ -23,9 +23,15 @@ export const NO_DENORT = 3;
 /**
  * The modules the CLI imports through a specifier made at run time, so that Deno's module graph does not resolve
  * them (and the npm packages beneath them) at start-up: the command tree of help and the other subcommands, logtape
- * for -v/-vv, the policy parser, the 1.x config reader. tests/hygiene_test.ts checks the list against the sources.
+ * for -v/-vv, the policy parser, the 1.x config reader, handlebars for policies that need it. tests/hygiene_test.ts checks the list against the sources.
  */
-export const LATER_MODULES = ["src/cli/app.ts", "src/log_logtape.ts", "src/policy.ts", "src/compat/config.ts"];
+export const LATER_MODULES = [
+  "src/cli/app.ts",
+  "src/log_logtape.ts",
+  "src/policy.ts",
+  "src/compat/config.ts",
+  "src/handlebars.ts",
+];
 
 if (import.meta.main) await compile();
 

@@ -159,6 +159,33 @@ async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   return all;
 }
 
+/** Reads a pipe to its end, without a stream (what `output()` needs). */
+async function drain(end: PipeEnd, name: string): Promise<Uint8Array> {
+  if (end.closed) return new Uint8Array(); // read already, as a consumed stream reads nothing more
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const buf = new Uint8Array(CHUNK);
+    const n = await end.read(buf);
+    if (n === 0) break;
+    if (n < 0) {
+      end.close();
+      throw end.error(`reading ${name}`, -n);
+    }
+    parts.push(buf.subarray(0, n));
+    size += n;
+  }
+  end.close();
+  if (parts.length === 1) return parts[0].slice();
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
+
 function notPiped(name: string): never {
   throw new TypeError(`${name} is not piped: set the ${name} option to "piped"`);
 }
@@ -202,9 +229,14 @@ export class Child implements AsyncDisposable {
   /** Resolves with the report when the sandbox is gone; rejects with a `SetupError` when setup failed. */
   readonly status: Promise<ChildStatus>;
   #sandbox: RunningSandbox;
+  // The streams are made on first use: output() reads the pipes without them (a first stream costs a cold
+  // process ~2 ms).
   #stdin?: WritableStream<Uint8Array>;
   #stdout?: ReadableStream<Uint8Array<ArrayBuffer>>;
   #stderr?: ReadableStream<Uint8Array<ArrayBuffer>>;
+  #inEnd?: PipeEnd;
+  #outEnd?: PipeEnd;
+  #errEnd?: PipeEnd;
   #ends: PipeEnd[] = [];
   #done = false;
 
@@ -217,10 +249,10 @@ export class Child implements AsyncDisposable {
       this.#ends.push(e);
       return e;
     };
-    if (pipes.stdin !== undefined) this.#stdin = writable(end(pipes.stdin));
-    if (pipes.stdout !== undefined) this.#stdout = readable(end(pipes.stdout), "stdout");
-    if (pipes.stderr !== undefined) this.#stderr = readable(end(pipes.stderr), "stderr");
-    const stdinEnd = pipes.stdin !== undefined ? this.#ends[0] : undefined;
+    if (pipes.stdin !== undefined) this.#inEnd = end(pipes.stdin);
+    if (pipes.stdout !== undefined) this.#outEnd = end(pipes.stdout);
+    if (pipes.stderr !== undefined) this.#errEnd = end(pipes.stderr);
+    const stdinEnd = this.#inEnd;
     const onAbort = () => this.#sandbox.kill("SIGKILL");
     signal?.addEventListener("abort", onAbort, { once: true });
     const ended = () => {
@@ -239,17 +271,20 @@ export class Child implements AsyncDisposable {
 
   /** The command's stdin (throws unless the stdin option was `"piped"`). */
   get stdin(): WritableStream<Uint8Array> {
-    return this.#stdin ?? notPiped("stdin");
+    if (!this.#inEnd) notPiped("stdin");
+    return this.#stdin ??= writable(this.#inEnd);
   }
 
   /** The command's stdout (throws unless the stdout option was `"piped"`). */
   get stdout(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    return this.#stdout ?? notPiped("stdout");
+    if (!this.#outEnd) notPiped("stdout");
+    return this.#stdout ??= readable(this.#outEnd, "stdout");
   }
 
   /** The command's stderr (throws unless the stderr option was `"piped"`). */
   get stderr(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    return this.#stderr ?? notPiped("stderr");
+    if (!this.#errEnd) notPiped("stderr");
+    return this.#stderr ??= readable(this.#errEnd, "stderr");
   }
 
   /**
@@ -260,9 +295,11 @@ export class Child implements AsyncDisposable {
     if (this.#stdout?.locked || this.#stderr?.locked) {
       throw new TypeError("output() needs stdout and stderr unread: they are locked by a reader");
     }
+    const read = (stream: ReadableStream<Uint8Array> | undefined, end: PipeEnd | undefined, name: string) =>
+      stream ? collect(stream) : end ? drain(end, name) : undefined;
     const [out, err, status] = await Promise.allSettled([
-      this.#stdout ? collect(this.#stdout) : undefined,
-      this.#stderr ? collect(this.#stderr) : undefined,
+      read(this.#stdout, this.#outEnd, "stdout"),
+      read(this.#stderr, this.#errEnd, "stderr"),
       this.status,
     ]);
     if (status.status === "rejected") throw status.reason;

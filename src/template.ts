@@ -119,9 +119,9 @@ export function needsTemplateEngine(text: string): boolean {
  * ```
  */
 export async function loadTemplateEngine(): Promise<void> {
-  // A full npm: specifier: import maps do not apply when the module is served over http (JSR, a URL).
-  // deno-lint-ignore no-import-prefix
-  engine ??= (await import("npm:handlebars@4.7.8")).default;
+  // Named at run time (src/handlebars.ts): a literal import() would have Deno resolve the package with every
+  // start-up graph that holds this module, although the policies shipped here never need it.
+  engine ??= ((await import(new URL("./handlebars.ts", import.meta.url).href)) as { default: Handlebars }).default;
 }
 
 /**

@@ -33,5 +33,6 @@ Deno.test("every module imported through a specifier made at run time is in scri
     }
   };
   walk("");
+  found.delete("cli.ts"); // mod.ts runs it as the CLI: the program deno compile makes
   assert.deepEqual([...found].sort(), [...LATER_MODULES].sort());
 });

@@ -15,7 +15,7 @@ import type { CompletionCommand } from "./src/cli/completion.ts";
 import { SHELLS } from "./src/cli/shells.ts";
 import { loadLater, logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
 import type { Policy } from "./src/policy.ts";
-import { currentHost, planToJson } from "./src/plan.ts";
+import { currentHost } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { type Report, reportJson } from "./src/report.ts";
@@ -218,7 +218,8 @@ async function explainAction(
 ): Promise<number> {
   await setupLogging("warning");
   const { plan } = await resolve(command, flags, state);
-  writeAll(Deno.stdout, flags.json ? planToJson(plan) + "\n" : planTable(plan));
+  const json = flags.json ? (await import("./src/plan_json.ts")).planToJson(plan) + "\n" : undefined;
+  writeAll(Deno.stdout, json ?? planTable(plan));
   return 0;
 }
 

@@ -143,14 +143,9 @@ function writable(end: PipeEnd): WritableStream<Uint8Array> {
   });
 }
 
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const part of stream) {
-    parts.push(part);
-    size += part.length;
-  }
-  const all = new Uint8Array(size);
+/** The parts as one array. */
+function concat(parts: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
     all.set(p, at);
@@ -159,11 +154,16 @@ async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   return all;
 }
 
+async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const part of stream) parts.push(part);
+  return concat(parts);
+}
+
 /** Reads a pipe to its end, without a stream (what `output()` needs). */
 async function drain(end: PipeEnd, name: string): Promise<Uint8Array> {
   if (end.closed) return new Uint8Array(); // read already, as a consumed stream reads nothing more
   const parts: Uint8Array[] = [];
-  let size = 0;
   for (;;) {
     const buf = new Uint8Array(CHUNK);
     const n = await end.read(buf);
@@ -173,17 +173,9 @@ async function drain(end: PipeEnd, name: string): Promise<Uint8Array> {
       throw end.error(`reading ${name}`, -n);
     }
     parts.push(buf.subarray(0, n));
-    size += n;
   }
   end.close();
-  if (parts.length === 1) return parts[0].slice();
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
+  return concat(parts);
 }
 
 function notPiped(name: string): never {

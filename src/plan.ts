@@ -655,5 +655,3 @@ function rootMaySetgroups(): boolean {
     return true; // no such file: no user namespace feature to deny it
   }
 }
-
-export { planFromJson, planToJson } from "./plan_json.ts";

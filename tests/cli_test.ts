@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { newFlagState } from "../src/cli/flags.ts";
 import { resolve } from "../src/cli/sandbox.ts";
-import { type Plan, planFromJson, planToJson } from "../src/plan.ts";
+import type { Plan } from "../src/plan.ts";
+import { planFromJson, planToJson } from "../src/plan_json.ts";
 import { encodeSpec } from "../src/spec.ts";
 import { CLI_SH, hakoniwa, IS_ROOT, ROOT, sandboxSh, sandboxTest, tempDir } from "./helpers.ts";
 

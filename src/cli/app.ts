@@ -32,7 +32,7 @@ function describe(brief: string, examples: string[]): string {
   return `${brief}\n\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}`;
 }
 
-/** What the commands report back to {@link main}. */
+/** What the commands report back to {@link runApp}. */
 interface Outcome {
   code: number;
   failure?: unknown;

@@ -266,7 +266,7 @@ const FLAG_WORDS: [RegExp, string][] = [
   [/^(uid|gid)Map: /, "--$1map: "],
   [/\b(uid|gid)Map\((\w+), (\d+)\)/g, "--$1map $2:$3"],
   [/^seccomp: /, "--seccomp: "],
-  [/^groups: /, "--user: "],
+  [/^(groups|user): /, "--user: "],
   [/\bgidMap\(ID, HOST, COUNT\)/g, "--gidmap C:H:N"],
   [/^allowNewPrivs: /, "--allow-new-privs: "],
   [/\blandlockAbi\(\)/g, "--landlock-abi"],

@@ -23,6 +23,8 @@ import {
 import { checkNetwork, type NetworkMode, type NetworkSettings } from "./network.ts";
 import { defaultProfile, type SeccompProfile } from "./seccomp.ts";
 import { checkGroups } from "./groups.ts";
+import { autoIdMaps } from "./idmap_helper.ts";
+import { resolveUser, userFilesOf } from "./user.ts";
 
 /**
  * A mount as the user asked for it, before plan building resolves it. A
@@ -287,6 +289,53 @@ export class Container {
   groups(...gids: number[]): this {
     this.settings.groups = checkGroups("groups", gids);
     this.settings.groupsOptional = false;
+    return this;
+  }
+
+  /**
+   * Runs the command as `USER[:GROUP[:GROUP,...]]`, names or numbers, as
+   * 1.x's `--user`: names are looked up in the /etc/passwd and /etc/group of
+   * `root` (the host directory that becomes the sandbox's root) when it has
+   * them, else the host's. `USER:GROUP:GROUP,...` gives exactly those
+   * supplementary groups, `USER:GROUP` none, and a lone `USER` its primary
+   * group and every group that lists it as a member, which are left out
+   * with a warning where the sandbox cannot set groups (see
+   * {@link Container.groups} for where it can).
+   *
+   * @example
+   * ```ts ignore
+   * import { Container } from "jsr:@hakoniwa/cli";
+   * // As root: nobody, with the groups the host's /etc/group gives it.
+   * const c = new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib").user("nobody");
+   * console.log(c.settings.uid); // 65534
+   * ```
+   */
+  user(spec: string, root: string | null = null): this {
+    const u = resolveUser(spec, userFilesOf(root));
+    this.uid(u.uid).gid(u.gid);
+    this.settings.groups = u.groups;
+    this.settings.groupsOptional = u.implied;
+    return this;
+  }
+
+  /**
+   * 1.x's `--userns auto`: the caller is 0 inside, and 1 onwards the first
+   * range /etc/subuid (and /etc/subgid for gids) grants it, by name or uid;
+   * a caller without a line gets only its own id as 0. Replaces the id maps.
+   * Rootless, newuidmap and newgidmap write them (Debian package `uidmap`).
+   *
+   * @example
+   * ```ts ignore
+   * import { Container } from "jsr:@hakoniwa/cli";
+   * const c = new Container().userns("auto");
+   * console.log(c.settings.uidMaps[0]); // { container: 0, host: <your uid>, count: 1 }
+   * ```
+   */
+  userns(mode: "auto"): this {
+    if (mode !== "auto") throw new UsageError(`userns: expected "auto", got ${JSON.stringify(mode)}`, "userns");
+    const auto = autoIdMaps();
+    this.settings.uidMaps = auto.uidMaps;
+    this.settings.gidMaps = auto.gidMaps;
     return this;
   }
 

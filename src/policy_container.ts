@@ -8,10 +8,9 @@
  */
 import { Container } from "./container.ts";
 import { defaultPolicy } from "./default_policy.ts";
+import { PolicyError, UsageError } from "./errors.ts";
 import type { Policy } from "./policy.ts";
 import type { RlimitName } from "./rlimit.ts";
-import { resolveUser, userFilesOf } from "./user.ts";
-import { autoIdMaps } from "./idmap_helper.ts";
 
 /**
  * A container with the settings of the embedded KISS policy
@@ -77,16 +76,15 @@ export function containerFromPolicy(policy: Policy): Container {
   }
   if (policy.hostname !== undefined) c.hostname(policy.hostname);
   if (policy.user !== undefined) {
-    const u = resolveUser(policy.user, userFilesOf(policy.rootdir?.path ?? null));
-    c.uid(u.uid).gid(u.gid);
-    c.settings.groups = u.groups;
-    c.settings.groupsOptional = u.implied;
+    try {
+      c.user(policy.user, policy.rootdir?.path ?? null);
+    } catch (e) {
+      // A name the passwd or group file lacks: said at the policy's file and key.
+      if (!(e instanceof UsageError)) throw e;
+      throw new PolicyError(e.message.replace(/^user: /, ""), { file: policy.file, key: "user" }, { cause: e });
+    }
   }
-  if (policy.userns === "auto") {
-    const auto = autoIdMaps();
-    c.settings.uidMaps = auto.uidMaps;
-    c.settings.gidMaps = auto.gidMaps;
-  }
+  if (policy.userns) c.userns(policy.userns);
   if (policy.allowNewPrivs) c.allowNewPrivs();
   if (policy.uid !== undefined) c.uid(policy.uid);
   if (policy.gid !== undefined) c.gid(policy.gid);

@@ -266,10 +266,14 @@ Deno.test("sections registered by other modules are validated and kept", () => {
   }
 });
 
-Deno.test("user resolves through the host's passwd; an unknown one is a usage error", () => {
+Deno.test("user resolves through the host's passwd; an unknown one is a policy error naming the file and key", () => {
   const s = containerFromPolicy(parsePolicy('user = "root"')).settings;
   assert.deepEqual([s.uid, s.gid], [0, 0]);
-  assert.throws(() => containerFromPolicy(parsePolicy('user = "no-such-user-hk"')), /no user "no-such-user-hk"/);
+  assert.throws(
+    () => containerFromPolicy(parsePolicy('user = "no-such-user-hk"', "p.toml")),
+    (e: Error) =>
+      e instanceof PolicyError && /^p\.toml: user: no user "no-such-user-hk" in \/etc\/passwd$/.test(e.message),
+  );
   rejects('user = "a:b:c:d"\n', 1, "user", /USER, USER:GROUP or USER:GROUP:GROUP,\.\.\./);
   rejects('user = "a:b:c,"\n', 1, "user", /USER, USER:GROUP/);
 });

@@ -61,3 +61,21 @@ Deno.test("a tree without the files falls back to the host's, one file at a time
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Container.user resolves in the root tree's files and keeps implied groups optional; userns('auto')", async () => {
+  const { Container } = await import("./container.ts");
+  const dir = await tree();
+  try {
+    const lone = Container.empty().user("root", dir).settings;
+    assert.deepEqual([lone.uid, lone.gid, lone.groups, lone.groupsOptional], [0, 0, [0, 1, 10, 27], true]);
+    const given = Container.empty().user("guest:users:wheel", dir).settings;
+    assert.deepEqual([given.uid, given.gid, given.groups, given.groupsOptional], [405, 100, [10], false]);
+    assert.throws(() => Container.empty().user("guest", null), /^UsageError: user: no user "guest" in \/etc\/passwd/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const auto = Container.empty().uidMap(5, 5).userns("auto").settings;
+  assert.deepEqual(auto.uidMaps[0], { container: 0, host: Deno.uid(), count: 1 }, "the maps are replaced");
+  assert.deepEqual(auto.gidMaps[0], { container: 0, host: Deno.gid(), count: 1 });
+  assert.throws(() => Container.empty().userns("manual" as "auto"), /^UsageError: userns: expected "auto"/);
+});

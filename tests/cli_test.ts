@@ -199,7 +199,7 @@ sandboxTest("--user USER[:GROUP] resolves through the host's passwd and group", 
   assert.equal(plain.stdout, "1\n1\n");
   const bad = await hakoniwa(["run", "--user", "no-such-user-hk", "--", "true"]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /no user "no-such-user-hk"/);
+  assert.match(bad.stderr, /^hakoniwa: --user: no user "no-such-user-hk" in \/etc\/passwd\n$/);
 });
 
 sandboxTest("-e NAME=VALUE sets, -e NAME passes the host's value, an unset NAME is set empty (as in 1.x)", async () => {

@@ -8,8 +8,6 @@
 import type { Container } from "../container.ts";
 import { UsageError } from "../errors.ts";
 import { type IdMapEntry, MAX_ID } from "../idmap.ts";
-import { autoIdMaps } from "../idmap_helper.ts";
-import { resolveUser, userFilesOf } from "../user.ts";
 import type { FlagSpec, FlagState, SandboxFlags } from "./flags.ts";
 
 /**
@@ -150,17 +148,14 @@ export function applyIdFlags(c: Container, o: SandboxFlags, state: FlagState): v
         "--userns",
       );
     }
-    const auto = autoIdMaps();
-    s.uidMaps = auto.uidMaps;
-    s.gidMaps = auto.gidMaps;
+    c.userns("auto");
   }
   if (o.user !== undefined) {
     // The root's own tree (--rootfs DIR, --rootdir DIR, a policy's rootdir) names its users when it has the files.
-    const tree = o.rootfs !== undefined && o.rootfs !== "none" ? o.rootfs : s.rootdir?.path ?? null;
-    const u = resolveUser(o.user, userFilesOf(tree), "--user");
-    c.uid(u.uid).gid(u.gid);
-    s.groups = u.groups;
-    s.groupsOptional = u.implied;
+    c.user(
+      o.user as string,
+      o.rootfs !== undefined && o.rootfs !== "none" ? o.rootfs as string : s.rootdir?.path ?? null,
+    );
   }
   // The last plain id wins; the map ranges went to the ordered state.
   const lastId = (v: unknown, flag: string) => {

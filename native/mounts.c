@@ -245,7 +245,9 @@ static int layered_root(struct hk_spec *s) {
   int lower = (int)syscall(SYS_openat2, AT_FDCWD, s->root_src, &how, sizeof(how));
   struct stat st;
   if (lower < 0 || fstat(lower, &st) < 0) hk_fail(s, HK_S_ROOT_LAYER, errno, s->root_src);
-  struct hk_mount m = {.kind = HK_M_TMPFS, .flags = HK_MF_NOSUID | HK_MF_NODEV, .mode = 0700, .dst = s->root_src};
+  /* The upper layer holds only what the build makes (the root is read-only after it), bounded like every tmpfs. */
+  struct hk_mount m = {
+      .kind = HK_M_TMPFS, .flags = HK_MF_NOSUID | HK_MF_NODEV, .mode = 0700, .size = 64u << 20, .dst = s->root_src};
   int tmp = new_fs(s, "tmpfs", &m, HK_S_ROOT_LAYER);
   if (mkdirat(tmp, "upper", st.st_mode & 07777) < 0 || mkdirat(tmp, "work", 0700) < 0)
     hk_fail(s, HK_S_ROOT_LAYER, errno, "upper layer");

@@ -14,7 +14,6 @@ import { EXPLAIN_FLAGS, type FlagSpec, RUN_FLAGS, type SandboxFlags } from "./sr
 import type { CompletionCommand } from "./src/cli/completion.ts";
 import { SHELLS } from "./src/cli/shells.ts";
 import { loadLater, logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
-import type { Policy } from "./src/policy.ts";
 import { currentHost } from "./src/plan.ts";
 import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
 import { logger, setupLogging } from "./src/log.ts";
@@ -223,17 +222,12 @@ async function explainAction(
   return 0;
 }
 
-/** The policy parser, as `check` uses it (loaded only for `check`). */
-interface PolicyModule {
-  loadPolicyFile(path: string, what: string): Promise<Policy>;
-}
-
 /** Checks every file and reports each; returns how many are invalid. */
 async function checkAction(files: string[]): Promise<number> {
   let bad = 0;
   for (const file of files) {
     try {
-      const { loadPolicyFile } = await loadLater<PolicyModule>("../policy.ts");
+      const { loadPolicyFile } = await loadLater<typeof import("./src/policy.ts")>("../policy.ts");
       const { containerFromPolicy, missingBindSources } = await import("./src/policy_container.ts");
       const policy = await loadPolicyFile(file, "check");
       const container = containerFromPolicy(policy); // resolves `user`, checks hostname and limits

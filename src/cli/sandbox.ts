@@ -18,11 +18,11 @@ import { applyFlags, type FlagState, type SandboxFlags } from "./flags.ts";
  * Imports a module of src/ that only some runs need (the policy parser, the 1.x config reader), `path` relative to
  * src/cli/. The specifier is made at run time: a literal import() would be resolved with the start-up graph, and
  * the npm packages beneath these modules (smol-toml, minijinja) boot Deno's npm resolver (several MiB, ~1 ms) on
- * every run. `scripts/compile.ts` names them for `deno compile`.
+ * every run (a `typeof import()` type is not followed). `scripts/compile.ts` names them for `deno compile`.
  *
  * @example
  * ```ts ignore
- * const { loadPolicyFile } = await loadLater<{ loadPolicyFile(p: string, w: string): Promise<unknown> }>("../policy.ts");
+ * const { loadPolicyFile } = await loadLater<typeof import("../policy.ts")>("../policy.ts");
  * ```
  */
 export function loadLater<T>(path: string): Promise<T> {
@@ -50,11 +50,11 @@ export async function resolve(commandArgs: string[], o: SandboxFlags, state: Fla
     throw new UsageError("--config and --policy-file cannot be given together: each is the whole base", "--config");
   }
   const policy = typeof o.config === "string"
-    ? await (await loadLater<{ loadConfig1x(path: string): Promise<Policy> }>("../compat/config.ts")).loadConfig1x(
+    ? await (await loadLater<typeof import("../compat/config.ts")>("../compat/config.ts")).loadConfig1x(
       o.config,
     )
     : typeof o.policyFile === "string"
-    ? await (await loadLater<{ loadPolicyFile(path: string, what: string): Promise<Policy> }>("../policy.ts"))
+    ? await (await loadLater<typeof import("../policy.ts")>("../policy.ts"))
       .loadPolicyFile(o.policyFile, "--policy-file")
     : defaultPolicy();
   logger("cli::run").info(`Configuration: ${JSON.stringify(policy.file)}`);

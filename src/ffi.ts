@@ -10,6 +10,7 @@
  * @module
  */
 import { HakoniwaError } from "./errors.ts";
+import { openLibrary } from "./dlopen.ts";
 import { ABI } from "./generated/abi.ts";
 import { embeddedLibraryAsync, embeddedLibraryImage } from "./native_image.ts";
 
@@ -74,7 +75,8 @@ export const SYMBOLS = {
 export type Native = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /**
- * What every start needs; the rest (kills, terminals, holds, errors, Landlock, libseccomp's export) is bound on first use: each symbol bound costs a cold start ~0.1 ms.
+ * What every start needs; the rest (kills, terminals, holds, errors, Landlock, libseccomp's export) is bound on first
+ * use: each symbol bound (dlsym, its libffi call frame, a V8 function) costs a cold start ~20 µs.
  */
 const CORE = [
   "hk_abi_version",
@@ -95,9 +97,10 @@ function pick(names: readonly string[], keep: boolean): Deno.ForeignLibraryInter
 }
 
 /**
- * The symbols, bound in two parts: Deno compiles a call stub per symbol, so
- * binding only what a start needs shortens a cold start; the first use of
- * any other symbol binds the rest (the library stays loaded by its path).
+ * The symbols, bound in two parts (through openLibrary: no fast-call stubs,
+ * see dlopen.ts): binding only what a start needs shortens a cold start; the
+ * first use of any other symbol binds the rest (the library stays loaded by
+ * its path).
  */
 function bindSymbols(path: string, core: Deno.DynamicLibrary<Deno.ForeignLibraryInterface>): Native {
   const symbols: Record<string, unknown> = { ...core.symbols };
@@ -105,7 +108,7 @@ function bindSymbols(path: string, core: Deno.DynamicLibrary<Deno.ForeignLibrary
   for (const name of Object.keys(pick(CORE, false))) {
     Object.defineProperty(symbols, name, {
       enumerable: true,
-      get: () => (rest ??= Deno.dlopen(path, pick(CORE, false)).symbols)[name],
+      get: () => (rest ??= openLibrary(path, pick(CORE, false)).symbols)[name],
     });
   }
   return symbols as unknown as Native;
@@ -142,7 +145,7 @@ export function loadNativeSync(explicitPath?: string, checked?: Uint8Array): Nat
   const { path, from } = candidate(explicitPath, checked);
   let lib: Deno.DynamicLibrary<Deno.ForeignLibraryInterface>;
   try {
-    lib = Deno.dlopen(path, pick(CORE, true));
+    lib = openLibrary(path, pick(CORE, true));
   } catch (e) {
     throw new HakoniwaError(
       `cannot load the native core from ${path} (${from}): ${e instanceof Error ? e.message : e}`,

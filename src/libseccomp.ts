@@ -6,6 +6,7 @@
  * @module
  */
 import { HakoniwaError } from "./errors.ts";
+import { openLibrary } from "./dlopen.ts";
 import { loadNativeSync } from "./ffi.ts";
 
 /** Symbols of libseccomp 2.5 (seccomp.h). */
@@ -125,7 +126,7 @@ function load() {
   const path = libraryPath();
   let seccomp: Lib;
   try {
-    seccomp = Deno.dlopen(path, SYMBOLS).symbols;
+    seccomp = openLibrary(path, SYMBOLS).symbols;
   } catch (e) {
     throw new HakoniwaError(
       `seccomp: cannot load ${path} (install libseccomp 2.5 or later, e.g. the libseccomp2 package, ` +
@@ -139,7 +140,7 @@ function load() {
       `seccomp: ${path} is version ${version.major}.${version.minor}.${version.micro}, 2.5 or later is needed`,
     );
   }
-  const free = Deno.dlopen("libc.so.6", LIBC).symbols.free;
+  const free = openLibrary("libc.so.6", LIBC).symbols.free;
   lib = { seccomp, free, version };
   return lib;
 }

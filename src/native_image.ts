@@ -12,6 +12,7 @@
  */
 import { sha256 } from "./sha256.ts";
 import { HakoniwaError } from "./errors.ts";
+import { openLibrary } from "./dlopen.ts";
 import { NATIVE_BASE64, NATIVE_SHA256 } from "./generated/native.ts";
 
 const MFD_CLOEXEC = 0x1n, MFD_ALLOW_SEALING = 0x2n, MFD_NOEXEC_SEAL = 0x8n;
@@ -24,8 +25,14 @@ const SYS = { write: 1n, close: 3n, fcntl: 72n, memfd_create: 319n } as const;
  * The C library Deno itself runs on, for the few syscalls this needs:
  * glibc's `syscall()` takes every argument in a register (it is written in
  * assembly, no varargs), and each symbol bound costs a cold start time.
+ *
+ * @example
+ * ```ts
+ * import { LIBC } from "./native_image.ts";
+ * console.log(Object.keys(LIBC)); // [ "syscall", "__errno_location" ]
+ * ```
  */
-const LIBC = {
+export const LIBC = {
   syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -98,7 +105,7 @@ export async function embeddedLibraryAsync(): Promise<Uint8Array> {
  * ```
  */
 export function sealedMemfd(name: string, bytes: Uint8Array): number {
-  const libc = Deno.dlopen("libc.so.6", LIBC);
+  const libc = openLibrary("libc.so.6", LIBC);
   try {
     const sys = (nr: bigint, a = 0n, b = 0n, c = 0n) => Number(libc.symbols.syscall(nr, a, b, c));
     const errno = () => new Deno.UnsafePointerView(libc.symbols.__errno_location()!).getInt32();

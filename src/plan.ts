@@ -630,22 +630,20 @@ export function currentHost(): HostView {
       }
     },
     // Deno's permissions let only --allow-all look into /proc; without it, assume a kernel with keyrings (the
-    // norm: a kernel without them then fails the mount with a clear error rather than leave keys visible).
+    // norm: a kernel without them then fails the mount with a clear error rather than leave keys visible). One
+    // lstat a name: listing /proc makes an entry per process of the host.
     procHas(name: string) {
-      if (!procNames) {
-        try {
-          procNames = new Set([...Deno.readDirSync("/proc")].map((e) => e.name));
-        } catch (e) {
-          if (!(e instanceof Deno.errors.NotCapable)) throw e;
-          return true;
-        }
+      try {
+        Deno.lstatSync(`/proc/${name}`);
+        return true;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return false;
+        if (e instanceof Deno.errors.NotCapable) return true;
+        throw e;
       }
-      return procNames.has(name);
     },
   };
 }
-
-let procNames: Set<string> | undefined;
 
 /** Whether a root caller's own namespace allows setgroups (not when it runs in a namespace that denies it). */
 function rootMaySetgroups(): boolean {

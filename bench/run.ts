@@ -473,6 +473,26 @@ const profile = Object.fromEntries(Object.keys(profiles[0]).map((k) => [k, media
 console.log(`\n6. where a cold \`hakoniwa run -- /bin/true\` spends its time (median ms of ${profRuns} runs)`);
 for (const [k, v] of Object.entries(profile)) console.log(`  ${k.padEnd(46)} ${fmt(v).padStart(7)}`);
 
+// ---------------------------------------------------------------- 6b. where the CLI's resident memory goes
+const memoryRuns = quick ? 3 : 9;
+const memorySteps: Record<string, Record<string, number>>[] = [];
+for (let i = 0; i < memoryRuns; i++) {
+  memorySteps.push(JSON.parse(await capture(DENO, ["run", "-A", `${ROOT}bench/profile_memory.ts`])));
+}
+const memoryProfile = Object.fromEntries(
+  Object.keys(memorySteps[0]).map((step) => [
+    step,
+    Object.fromEntries(["deno", "anon", "files"].map((kind) => [kind, median(memorySteps.map((m) => m[step][kind]))])),
+  ]),
+);
+console.log(
+  `\n6b. where a cold \`hakoniwa run -- /bin/true\` puts its resident memory (median MiB of ${memoryRuns} runs, ` +
+    "bench/profile_memory.ts: the deno binary's pages, anonymous memory, other files)",
+);
+for (const [k, v] of Object.entries(memoryProfile)) {
+  console.log(`  ${k.padEnd(46)} ${fmt(v.deno).padStart(7)} ${fmt(v.anon).padStart(7)} ${fmt(v.files).padStart(7)}`);
+}
+
 // ---------------------------------------------------------------- 7. where a warm run's time goes
 const warm = await warmBreakdown(RUNS);
 console.log(`\n7a. where a warm library run of /bin/true spends its time (median ms of ${RUNS} runs)`);
@@ -579,6 +599,7 @@ const out = {
   },
   cases: results,
   profile,
+  memoryProfile,
   coldStart,
   warmPhases: warm.phases,
   seconds: (performance.now() - began) / 1000,

@@ -32,6 +32,7 @@ import {
 import { sandboxMemory } from "./memory.ts";
 import { warmBreakdown } from "./warm.ts";
 import { staticGraph } from "./graph.ts";
+import { writeFloorProbes } from "./rss_floor.ts";
 
 /** One row of the table. */
 interface Row {
@@ -392,6 +393,27 @@ summarize(
   "hakoniwa run",
 );
 const coldRss = lastSamples;
+
+// What the CLI's peak RSS cannot go below: Deno doing what a run needs without hakoniwa's code, the CLI's modules
+// loaded but not run, and the CLI as one bundled file (bench/rss_floor.ts).
+const floors = await writeFloorProbes(BUILD_DIR, CLI);
+summarize(
+  "5g",
+  "peak RSS floors of a cold CLI run (bench/rss_floor.ts)",
+  "MiB",
+  await interleave(
+    [
+      { name: "hakoniwa run", run: rssOf(DENO, ["run", "-A", CLI, "run", "--", "/bin/true"]) },
+      { name: "one bundled file, run", run: rssOf(DENO, ["run", "-A", ...floors.bundle]) },
+      { name: "cli.ts imported only", run: rssOf(DENO, ["run", "-A", ...floors.graph]) },
+      { name: "Deno's features of a run", run: rssOf(DENO, ["run", "-A", ...floors.features]) },
+      { name: "deno run empty.ts", run: rssOf(DENO, ["run", "-A", empty]) },
+    ],
+    memRuns,
+    1,
+  ),
+  "deno run empty.ts",
+);
 const mem: Record<string, Samples> = { rss: {}, pss: {}, priv: {} };
 for (let i = 0; i < memRuns; i++) {
   for (

@@ -8,7 +8,7 @@
  * @module
  */
 import * as mod from "../mod.ts";
-import { POLICIES } from "../src/generated/policies.ts";
+import { POLICIES } from "../src/generated/policies.js";
 import { loadNative } from "../src/ffi.ts";
 import { buildPlan, currentHost } from "../src/plan.ts";
 import { canSetgroups, type RunningSandbox, startSandbox } from "../src/runner.ts";

@@ -23,7 +23,7 @@ for (const p of ["/bin", "/lib", "/usr", "/lib64", "/etc"]) { Deno.realPathSync(
 Deno.readTextFileSync("/proc/self/status");
 Deno.env.get("HOME"); Deno.uid(); Deno.stdin.isTerminal();
 const f = () => {};
-const signals = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
+const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
 for (const s of signals) Deno.addSignalListener(s, f);
 await libc.symbols.usleep(1000);
 for (const s of signals) Deno.removeSignalListener(s, f);

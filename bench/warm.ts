@@ -12,7 +12,7 @@ import { loadNative } from "../src/ffi.ts";
 import { buildPlan, currentHost } from "../src/plan.ts";
 import { compileProfile, unconfinedProfile } from "../src/seccomp.ts";
 import { encodeSpec } from "../src/spec.ts";
-import { RESULT_SLOT } from "../src/generated/abi.ts";
+import { RESULT_SLOT } from "../src/generated/abi.js";
 import { defaultContainer } from "./hakoniwa.ts";
 import { interleave, median, type Samples } from "./lib.ts";
 

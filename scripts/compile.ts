@@ -1,7 +1,7 @@
 /**
  * `npm run compile`: builds a standalone `hakoniwa` binary with
  * `deno compile`. The native core travels inside the module graph
- * (src/generated/native.ts), so the binary needs no other file. The modules
+ * (src/generated/native.js), so the binary needs no other file. The modules
  * the CLI imports through specifiers made at run time (kept off its
  * start-up graph, see {@link LATER_MODULES}) are named to `deno compile`
  * with `--include`.

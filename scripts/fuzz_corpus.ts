@@ -11,7 +11,7 @@ import { parsePolicy } from "../src/policy.ts";
 import { containerFromPolicy } from "../src/policy_container.ts";
 import { buildPlan, type HostView } from "../src/plan.ts";
 import { encodeSpec, type SpawnIo } from "../src/spec.ts";
-import { POLICIES } from "../src/generated/policies.ts";
+import { POLICIES } from "../src/generated/policies.js";
 
 const out = new URL("../native/fuzz/corpus/", import.meta.url).pathname;
 const host: HostView = { uid: 1000, gid: 1000, realPath: (p) => p };

@@ -6,7 +6,7 @@
  * templates only that way, as whole `[env]` values; anything else fails
  * here, so the shipped result always equals a run-time parse.
  * scripts/generate.ts runs it in a fresh process and writes
- * src/generated/policies.ts.
+ * src/generated/policies.js.
  */
 import { parsePolicy } from "../src/policy.ts";
 

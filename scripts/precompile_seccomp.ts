@@ -2,7 +2,7 @@
  * Prints, as JSON, the programs libseccomp compiles for the built-in seccomp
  * profiles on this machine's architecture, keyed by profile (see
  * `profileKey`). scripts/generate.ts runs it in a fresh process (after the
- * native core is rebuilt) and writes src/generated/seccomp.ts from it.
+ * native core is rebuilt) and writes src/generated/seccomp.js from it.
  */
 import { compileOwnProgram, defaultProfile, profileKey } from "../src/seccomp.ts";
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { DEFAULT_POLICY } from "./generated/policies.ts";
+import { DEFAULT_POLICY } from "./generated/policies.js";
 import type { Policy } from "./policy.ts";
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { defaultPolicy } from "./default_policy.ts";
-import { POLICIES } from "./generated/policies.ts";
+import { POLICIES } from "./generated/policies.js";
 import { parsePolicy } from "./policy.ts";
 
 const VARS = ["LANG", "LANGUAGE", "LC_ALL", "TERM"];

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SETUP_STEPS } from "./generated/abi.ts";
+import { SETUP_STEPS } from "./generated/abi.js";
 
 /**
  * Base class of every error hakoniwa raises.

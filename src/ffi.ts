@@ -11,7 +11,7 @@
  */
 import { HakoniwaError } from "./errors.ts";
 import { openLibrary } from "./dlopen.ts";
-import { ABI } from "./generated/abi.ts";
+import { ABI } from "./generated/abi.js";
 import { embeddedLibraryAsync, embeddedLibraryImage } from "./native_image.ts";
 
 /** The C ABI version this module speaks; must equal `HK_ABI_VERSION`. */

@@ -13,7 +13,7 @@
 import { sha256 } from "./sha256.ts";
 import { HakoniwaError } from "./errors.ts";
 import { openLibrary } from "./dlopen.ts";
-import { NATIVE_BASE64, NATIVE_SHA256 } from "./generated/native.ts";
+import { NATIVE_BASE64, NATIVE_SHA256 } from "./generated/native.js";
 
 const MFD_CLOEXEC = 0x1n, MFD_ALLOW_SEALING = 0x2n, MFD_NOEXEC_SEAL = 0x8n;
 const F_ADD_SEALS = 1033n;

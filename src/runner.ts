@@ -10,7 +10,7 @@
  */
 import { HakoniwaError, SETUP_STEPS, SetupError } from "./errors.ts";
 import { describeErrno, loadNative, loadNativeSync, type Native, prepareInit } from "./ffi.ts";
-import { RESULT_SLOT } from "./generated/abi.ts";
+import { RESULT_SLOT } from "./generated/abi.js";
 import type { Plan } from "./plan.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
 import { compileProfile, unconfinedProfile } from "./seccomp.ts";

@@ -14,7 +14,7 @@
 import { UsageError } from "./errors.ts";
 import { ACT, archToken, type ArgCmp, ATTR, FilterContext, syscallNumber } from "./libseccomp.ts";
 import { withGuard } from "./seccomp_guard.ts";
-import { PRECOMPILED, PRECOMPILED_ARCH } from "./generated/seccomp.ts";
+import { PRECOMPILED, PRECOMPILED_ARCH } from "./generated/seccomp.js";
 
 /**
  * What a rule (or the default) does with a syscall.

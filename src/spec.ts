@@ -10,7 +10,7 @@ import { formatIdMap } from "./idmap.ts";
 import { cloneFlags } from "./namespace.ts";
 import type { MountOp, Plan } from "./plan.ts";
 import { RLIMITS } from "./rlimit.ts";
-import { CRED, FLAG, MOUNT_FLAG, MOUNT_KIND, SESSION_MODE, SPEC, TAG } from "./generated/abi.ts";
+import { CRED, FLAG, MOUNT_FLAG, MOUNT_KIND, SESSION_MODE, SPEC, TAG } from "./generated/abi.js";
 
 /** Version of the spec layout; must equal HK_SPEC_VERSION. */
 export const SPEC_VERSION = SPEC.VERSION;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Container } from "./container.ts";
 import { buildPlan, type HostView } from "./plan.ts";
 import { encodeSpec } from "./spec.ts";
-import { FLAG, TAG } from "./generated/abi.ts";
+import { FLAG, TAG } from "./generated/abi.js";
 
 const host: HostView = { uid: 0, gid: 0, realPath: (p) => p };
 const io = { stdio: [0, 1, 2] as [number, number, number], session: "new" as const, setgroups: false };

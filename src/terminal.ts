@@ -22,7 +22,7 @@ import { describeErrno, loadNative, type Native } from "./ffi.ts";
 import type { Plan } from "./plan.ts";
 import { type RunningSandbox, startSandbox } from "./runner.ts";
 import type { SpawnIo } from "./spec.ts";
-import { EVENT } from "./generated/abi.ts";
+import { EVENT } from "./generated/abi.js";
 
 /**
  * What a terminal sandbox needs besides the plan: {@link SpawnIo} without stdio and session.

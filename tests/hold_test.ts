@@ -6,7 +6,7 @@ import { loadNative } from "../src/ffi.ts";
 import { formatIdMap } from "../src/idmap.ts";
 import { buildPlan, currentHost } from "../src/plan.ts";
 import { encodeSpec } from "../src/spec.ts";
-import { RESULT_SLOT } from "../src/generated/abi.ts";
+import { RESULT_SLOT } from "../src/generated/abi.js";
 import { sandboxTest } from "./helpers.ts";
 
 const RESULT = RESULT_SLOT.SLOTS * 8 + 1000;

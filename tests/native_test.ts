@@ -1,7 +1,7 @@
 // The native core refuses malformed specs before anything is cloned.
 import assert from "node:assert/strict";
 import { loadNative } from "../src/ffi.ts";
-import { RESULT_SLOT, SPEC, STEP } from "../src/generated/abi.ts";
+import { RESULT_SLOT, SPEC, STEP } from "../src/generated/abi.js";
 
 const native = await loadNative();
 

@@ -6,7 +6,7 @@ import { HakoniwaError } from "../src/errors.ts";
 import { parsePolicy } from "../src/policy.ts";
 import { containerFromPolicy } from "../src/policy_container.ts";
 import { buildPlan, currentHost } from "../src/plan.ts";
-import { POLICIES } from "../src/generated/policies.ts";
+import { POLICIES } from "../src/generated/policies.js";
 
 const SLOW = Deno.env.get("HAKONIWA_SLOW") === "1";
 const RUNS = SLOW ? 20000 : 400;

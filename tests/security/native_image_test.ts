@@ -3,7 +3,7 @@
 // programs where older versions cached them, with an attacker swapping them all the time, are never loaded. Where
 // executable memfds are refused (vm.memfd_noexec = 2), the init program goes only to a directory of the caller's own.
 import assert from "node:assert/strict";
-import { NATIVE_SHA256 } from "../../src/generated/native.ts";
+import { NATIVE_SHA256 } from "../../src/generated/native.js";
 import { cliArgv, IS_ROOT, pathExists, sandboxTest, tempDir } from "../helpers.ts";
 
 const dec = new TextDecoder();

@@ -53,3 +53,25 @@ Deno.test("no symbol of the native core or its loader is given to Deno with a fa
     }
   }
 });
+
+Deno.test("the sources open libraries only through openLibrary", async () => {
+  const offenders: string[] = [];
+  for await (const path of walkSources(new URL("./", import.meta.url))) {
+    if (path.endsWith("/dlopen.ts") || path.endsWith("_test.ts")) continue;
+    const lines = (await Deno.readTextFile(path)).split("\n");
+    for (const [i, line] of lines.entries()) {
+      const code = line.trimStart();
+      if (code.startsWith("*") || code.startsWith("//")) continue; // documentation and its examples
+      if (code.includes("Deno.dlopen(")) offenders.push(`${path}:${i + 1}`);
+    }
+  }
+  assert.deepEqual(offenders, []);
+});
+
+async function* walkSources(dir: URL): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const url = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+    if (e.isDirectory) yield* walkSources(url);
+    else if (e.name.endsWith(".ts")) yield url.pathname;
+  }
+}

@@ -2,9 +2,9 @@
  * `Deno.dlopen` without Deno's fast-call stubs. For every symbol whose
  * signature holds no struct, Deno compiles a call stub with Cranelift when
  * the library is opened: ~0.1 ms a symbol, and the first one pages in
- * ~2.5 MiB of Cranelift's own code (measured, bench/README.md "Where the peak
- * RSS goes"). A stub saves about a microsecond a call; ours are a few calls
- * a sandbox. So each synchronous result is declared to Deno as a struct of
+ * Cranelift's own code (a cold CLI run peaked 1.6 MiB higher with the stubs;
+ * bench/README.md). A stub saves about a microsecond a call; ours are a few
+ * calls a sandbox. So each synchronous result is declared to Deno as a struct of
  * that one value, which leaves the stub out, and unwrapped here: under the
  * SysV x86-64 ABI (the one the native core is built for) a struct of one
  * integer or pointer is returned in `rax` exactly like the value itself.

@@ -75,3 +75,21 @@ async function* walkSources(dir: URL): AsyncGenerator<string> {
     else if (e.name.endsWith(".ts")) yield url.pathname;
   }
 }
+
+Deno.test("openLibrary hands Deno.dlopen struct results for its synchronous symbols, so no stub is compiled", () => {
+  const real = Deno.dlopen;
+  const given: Deno.ForeignLibraryInterface[] = [];
+  Deno.dlopen = ((path: string, symbols: Deno.ForeignLibraryInterface) => {
+    given.push(symbols);
+    return real(path, symbols);
+  }) as typeof Deno.dlopen;
+  try {
+    openLibrary("libc.so.6", LIBC).close();
+  } finally {
+    Deno.dlopen = real;
+  }
+  assert.equal(given.length, 1);
+  for (const [name, def] of Object.entries(given[0]) as [string, Deno.ForeignFunction][]) {
+    assert.ok(def.nonblocking || typeof def.result === "object", `${name} was given as ${JSON.stringify(def)}`);
+  }
+});

@@ -11,9 +11,7 @@ const deno = Deno.execPath();
 const args = Deno.args;
 const extra = args.includes("--") ? args.slice(args.indexOf("--") + 1) : [];
 const slow = args.includes("--slow");
-const TEST_USER = "hakoniwa-test";
-/** Subordinate ids granted to root when it has none, above what useradd hands out (up to 600100000). */
-const ROOT_SUBIDS = "1000000000-1000065535";
+import { setUpMachine, TEST_USER } from "./machine_setup.ts";
 
 let passed = 0, failed = 0, skipped = 0;
 
@@ -88,30 +86,34 @@ if (!args.includes("--only-static")) {
       "src/",
     ]);
   }
+  if (Deno.uid() === 0) {
+    // Before the first test: the root run's --userns auto cases map root's subordinate range, and the rootless run
+    // needs its user. Verified after; a machine that cannot be set up runs no test.
+    console.log(
+      `\nAs root the suite changes this machine: it creates the user ${TEST_USER} when missing, grants it and root ` +
+        "subordinate id ranges in /etc/subuid and /etc/subgid when they have none (scripts/machine_setup.ts), and " +
+        `runs the rootless part from a copy of the tree in ${Deno.env.get("TMPDIR") ?? "/tmp"}, removed afterwards.`,
+    );
+    try {
+      const changed = await setUpMachine();
+      console.log(changed.length ? changed.map((l) => `machine set-up: ${l}`).join("\n") : "machine set-up: ready");
+    } catch (e) {
+      console.log(`FAIL ${(e as Error).message}`);
+      console.log(`\n${passed} passed, ${failed + 1} failed`);
+      Deno.exit(1);
+    }
+  }
   const env = { HAKONIWA_SLOW: slow ? "1" : "" };
   await denoTest(Deno.uid() === 0 ? "as root" : "as the current user", deno, testArgs, { cwd: root, env });
 
   if (Deno.uid() === 0) {
     // Rootless: an unprivileged user runs the same suite from a copy it can read.
-    console.log(
-      `\nThe rootless run changes this machine: it creates the user ${TEST_USER} when missing (useradd, which also ` +
-        `grants it /etc/subuid and /etc/subgid ranges), grants root the range ${ROOT_SUBIDS} there when root has ` +
-        `none, and runs from a copy of the tree in ${Deno.env.get("TMPDIR") ?? "/tmp"}, ` +
-        "removed afterwards.",
-    );
-    if (!(await sh("id", ["-u", TEST_USER]))) {
-      await sh("useradd", ["--no-create-home", "--shell", "/bin/sh", TEST_USER]);
-    }
-    // --userns auto as root maps 1.. to root's own subordinate range (1.x's compat cases need one).
-    const granted = (file: string) => Deno.readTextFile(file).then((t) => /^(root|0):\d+:\d+$/m.test(t), () => false);
-    if (!(await granted("/etc/subuid")) || !(await granted("/etc/subgid"))) {
-      console.log(`granting root the subordinate ids ${ROOT_SUBIDS} in /etc/subuid and /etc/subgid (usermod)`);
-      await sh("usermod", ["--add-subuids", ROOT_SUBIDS, "--add-subgids", ROOT_SUBIDS, "root"]);
-    }
-    const uid = (await new Deno.Command("id", { args: ["-u", TEST_USER] }).output()).stdout;
-    const uidText = new TextDecoder().decode(uid).trim();
-    if (!uidText) {
-      console.log(`cannot create the user ${TEST_USER}: the rootless run is missing`);
+    // By number: no assumption that the user's group bears its name.
+    const id = async (flag: string) =>
+      new TextDecoder().decode((await new Deno.Command("id", { args: [flag, TEST_USER] }).output()).stdout).trim();
+    const [uid, gid] = [await id("-u"), await id("-g")];
+    if (!uid || !gid) {
+      console.log(`FAIL the user ${TEST_USER} is missing: the rootless run cannot start`);
       failed++;
     } else {
       const copy = await Deno.makeTempDir({ prefix: "hakoniwa-rootless-" });
@@ -129,14 +131,14 @@ if (!args.includes("--only-static")) {
       Deno.addSignalListener("SIGINT", interrupted);
       await sh("cp", ["-a", `${root}/.`, copy]);
       await Deno.remove(`${copy}/.git`, { recursive: true }).catch(() => {});
-      await sh("chown", ["-R", `${TEST_USER}:${TEST_USER}`, copy]);
+      await sh("chown", ["-R", `${uid}:${gid}`, copy]);
       await Deno.chmod(copy, 0o755);
       const home = `${copy}/.home`;
       await Deno.mkdir(home, { recursive: true });
-      await sh("chown", [`${TEST_USER}:${TEST_USER}`, home]);
+      await sh("chown", [`${uid}:${gid}`, home]);
       await denoTest("as an unprivileged user", "setpriv", [
-        `--reuid=${TEST_USER}`,
-        `--regid=${TEST_USER}`,
+        `--reuid=${uid}`,
+        `--regid=${gid}`,
         "--init-groups",
         "--reset-env",
         "env",

@@ -20,8 +20,13 @@ function attacker(): string | null {
   return null;
 }
 
+/** The argv that runs `args` as `user` (by number: a distribution may have no group named like a user). */
 function asAttacker(user: string | null, args: string[]): string[] {
-  return user ? ["setpriv", `--reuid=${user}`, `--regid=${user}`, "--clear-groups", "--", ...args] : args;
+  if (!user) return args;
+  const id = (flag: string) =>
+    new TextDecoder().decode(new Deno.Command("id", { args: [flag, user], stdout: "piped" }).outputSync().stdout)
+      .trim();
+  return ["setpriv", `--reuid=${id("-u")}`, `--regid=${id("-g")}`, "--clear-groups", "--", ...args];
 }
 
 /** A library whose constructor writes MARKER, exporting the ABI symbol so a loader would accept it. */

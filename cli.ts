@@ -14,14 +14,14 @@ import { EXPLAIN_FLAGS, type FlagSpec, RUN_FLAGS, type SandboxFlags } from "./sr
 import type { CompletionCommand } from "./src/cli/completion.ts";
 import { SHELLS } from "./src/cli/shells.ts";
 import { loadLater, logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
-import { currentHost } from "./src/plan.ts";
-import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/errors.ts";
-import { logger, setupLogging } from "./src/log.ts";
-import { type Report, reportJson } from "./src/report.ts";
+import { currentHost } from "./src/plan/plan.ts";
+import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/common/errors.ts";
+import { logger, setupLogging } from "./src/common/log.ts";
+import { type Report, reportJson } from "./src/run/report.ts";
 import type { ReportFile } from "./src/cli/report_file.ts";
-import { canSetgroups, type RunningSandbox, startSandbox } from "./src/runner.ts";
+import { canSetgroups, type RunningSandbox, startSandbox } from "./src/run/runner.ts";
 import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
-import { explainSetupError, type SetupRemedies } from "./src/setup_hint.ts";
+import { explainSetupError, type SetupRemedies } from "./src/run/setup_hint.ts";
 
 export { parseBind } from "./src/cli/flags.ts";
 
@@ -158,7 +158,7 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
     // stdin is a pipe; the pty's code loads only for a terminal.
     tty = (!relay && Deno.stdin.isTerminal()) || Deno.stdout.isTerminal() || Deno.stderr.isTerminal();
     sandbox = tty
-      ? await (await import("./src/terminal.ts")).startTerminalSandbox(plan, { stdio, setgroups: canSetgroups() })
+      ? await (await import("./src/run/terminal.ts")).startTerminalSandbox(plan, { stdio, setgroups: canSetgroups() })
       : await startSandbox(plan, { stdio, session: "new", setgroups: canSetgroups() });
   } catch (e) {
     relay?.stop();
@@ -217,7 +217,7 @@ async function explainAction(
 ): Promise<number> {
   await setupLogging("warning");
   const { plan } = await resolve(command, flags, state);
-  const json = flags.json ? (await import("./src/plan_json.ts")).planToJson(plan) + "\n" : undefined;
+  const json = flags.json ? (await import("./src/plan/json.ts")).planToJson(plan) + "\n" : undefined;
   writeAll(Deno.stdout, json ?? planTable(plan));
   return 0;
 }
@@ -227,7 +227,7 @@ async function checkAction(files: string[]): Promise<number> {
   let bad = 0;
   for (const file of files) {
     try {
-      const { loadPolicyFile } = await loadLater<typeof import("./src/policy.ts")>("../policy.ts");
+      const { loadPolicyFile } = await loadLater<typeof import("./src/policy/policy.ts")>("../policy/policy.ts");
       const { containerFromPolicy, missingBindSources } = await import("./src/policy_container.ts");
       const policy = await loadPolicyFile(file, "check");
       const container = containerFromPolicy(policy); // resolves `user`, checks hostname and limits

@@ -34,7 +34,7 @@ export {
   SetupError,
   type SetupStep,
   UsageError,
-} from "./src/errors.ts";
+} from "./src/common/errors.ts";
 export { containerFromPolicy, kissContainer } from "./src/policy_container.ts";
 export {
   loadPolicyFile,
@@ -43,13 +43,13 @@ export {
   type Policy,
   type PolicyMount,
   type PolicyReader,
-} from "./src/policy.ts";
-export { type Report, reportJson, type Status } from "./src/report.ts";
-export { nativeLibraryInfo } from "./src/ffi.ts";
-export { type Namespace, NAMESPACE_FLAGS } from "./src/namespace.ts";
-export { type RlimitName, RLIMITS } from "./src/rlimit.ts";
-export type { MountOp, Plan, RlimitEntry } from "./src/plan.ts";
-export type { IdMapEntry } from "./src/idmap.ts";
+} from "./src/policy/policy.ts";
+export { type Report, reportJson, type Status } from "./src/run/report.ts";
+export { nativeLibraryInfo } from "./src/native/ffi.ts";
+export { type Namespace, NAMESPACE_FLAGS } from "./src/plan/namespace.ts";
+export { type RlimitName, RLIMITS } from "./src/plan/rlimit.ts";
+export type { MountOp, Plan, RlimitEntry } from "./src/plan/plan.ts";
+export type { IdMapEntry } from "./src/plan/idmap.ts";
 export {
   LANDLOCK_RESOURCES,
   type LandlockPathRule,
@@ -57,8 +57,8 @@ export {
   type LandlockResource,
   type LandlockSettings,
   LandlockUnsupportedError,
-} from "./src/landlock.ts";
-export { type NetworkMode, type NetworkSettings, PastaError } from "./src/network.ts";
+} from "./src/plan/landlock.ts";
+export { type NetworkMode, type NetworkSettings, PastaError } from "./src/net/network.ts";
 export {
   defaultProfile,
   type DismatchAction,
@@ -68,8 +68,8 @@ export {
   type SeccompProfile,
   type SeccompRule,
   seedProfile,
-} from "./src/seccomp.ts";
-export { ociProfile, resolveSeccomp } from "./src/seccomp_oci.ts";
+} from "./src/seccomp/profile.ts";
+export { ociProfile, resolveSeccomp } from "./src/seccomp/oci.ts";
 
 if (import.meta.main) {
   // Named at run time: a literal import() would have Deno read the CLI's modules with every library's start-up.

@@ -20,18 +20,18 @@ function step(name: string) {
 
 // Module loading, in the order cli.ts's graph reaches them. No npm package is on this path: run parses in
 // src/cli/parse.ts (@stricli/core serves help and the other subcommands), the default policy ships parsed
-// (src/default_policy.ts; no smol-toml or template engine), logtape loads only at -v/-vv.
-await import("../src/native_image.ts");
+// (src/policy/default.ts; no smol-toml or template engine), logtape loads only at -v/-vv.
+await import("../src/native/image.ts");
 step("load native_image.ts (the embedded core, base64)");
 const cli = await import("../cli.ts");
 step("load cli.ts and src/ modules");
-const { setupLogging } = await import("../src/log.ts");
+const { setupLogging } = await import("../src/common/log.ts");
 const { containerFromPolicy } = await import("../src/policy_container.ts");
-const { defaultPolicy } = await import("../src/default_policy.ts");
-const { buildPlan, currentHost } = await import("../src/plan.ts");
-const { loadNative } = await import("../src/ffi.ts");
-const { startSandbox } = await import("../src/runner.ts");
-const seccomp = await import("../src/seccomp.ts").catch(() => undefined);
+const { defaultPolicy } = await import("../src/policy/default.ts");
+const { buildPlan, currentHost } = await import("../src/plan/plan.ts");
+const { loadNative } = await import("../src/native/ffi.ts");
+const { startSandbox } = await import("../src/run/runner.ts");
+const seccomp = await import("../src/seccomp/profile.ts").catch(() => undefined);
 const { parseSandboxArgs } = await import("../src/cli/parse.ts");
 const { RUN_FLAGS } = await import("../src/cli/flags.ts");
 void cli;

@@ -17,12 +17,12 @@ import { AT_FIRST_EVALUATION, type Resident, resident } from "./resident.ts";
 import "../cli.ts";
 import { parseSandboxArgs } from "../src/cli/parse.ts";
 import { RUN_FLAGS } from "../src/cli/flags.ts";
-import { setupLogging } from "../src/log.ts";
-import { defaultPolicy } from "../src/default_policy.ts";
+import { setupLogging } from "../src/common/log.ts";
+import { defaultPolicy } from "../src/policy/default.ts";
 import { containerFromPolicy } from "../src/policy_container.ts";
-import { buildPlan, currentHost } from "../src/plan.ts";
-import { loadNative } from "../src/ffi.ts";
-import { startSandbox } from "../src/runner.ts";
+import { buildPlan, currentHost } from "../src/plan/plan.ts";
+import { loadNative } from "../src/native/ffi.ts";
+import { startSandbox } from "../src/run/runner.ts";
 
 const steps: Record<string, Resident> = { "Deno started, the graph loaded": AT_FIRST_EVALUATION };
 let last = AT_FIRST_EVALUATION;

@@ -8,10 +8,10 @@
  * @module
  */
 import { Container } from "../mod.ts";
-import { loadNative } from "../src/ffi.ts";
-import { buildPlan, currentHost } from "../src/plan.ts";
-import { compileProfile, unconfinedProfile } from "../src/seccomp.ts";
-import { encodeSpec } from "../src/spec.ts";
+import { loadNative } from "../src/native/ffi.ts";
+import { buildPlan, currentHost } from "../src/plan/plan.ts";
+import { compileProfile, unconfinedProfile } from "../src/seccomp/profile.ts";
+import { encodeSpec } from "../src/run/spec.ts";
 import { RESULT_SLOT } from "../src/generated/abi.js";
 import { defaultContainer } from "./hakoniwa.ts";
 import { interleave, median, type Samples } from "./lib.ts";

@@ -1,8 +1,8 @@
 /*
- * hakoniwa native core: the C ABI that src/ffi.ts binds with Deno.dlopen.
+ * hakoniwa native core: the C ABI that src/native/ffi.ts binds with Deno.dlopen.
  *
  * TypeScript decides, C executes. The caller sends one byte spec (see
- * src/spec.ts for the encoder and spec.c for the decoder); the core checks it
+ * src/run/spec.ts for the encoder and spec.c for the decoder); the core checks it
  * completely, starts the small static hakoniwa-init program (vfork + exec, so
  * no byte of the caller's memory reaches the sandbox) and returns. The init
  * program creates the namespaces and builds the sandbox in its own processes.

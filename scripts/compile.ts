@@ -27,10 +27,10 @@ export const NO_DENORT = 3;
  */
 export const LATER_MODULES = [
   "src/cli/app.ts",
-  "src/log_logtape.ts",
-  "src/policy.ts",
-  "src/compat/config.ts",
-  "src/handlebars.ts",
+  "src/common/log_logtape.ts",
+  "src/policy/policy.ts",
+  "src/policy/compat/config.ts",
+  "src/policy/handlebars.ts",
 ];
 
 if (import.meta.main) await compile();

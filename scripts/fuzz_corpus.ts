@@ -7,10 +7,10 @@
  * Usage: deno run -A scripts/fuzz_corpus.ts
  */
 import { Container } from "../src/container.ts";
-import { parsePolicy } from "../src/policy.ts";
+import { parsePolicy } from "../src/policy/policy.ts";
 import { containerFromPolicy } from "../src/policy_container.ts";
-import { buildPlan, type HostView } from "../src/plan.ts";
-import { encodeSpec, type SpawnIo } from "../src/spec.ts";
+import { buildPlan, type HostView } from "../src/plan/plan.ts";
+import { encodeSpec, type SpawnIo } from "../src/run/spec.ts";
 import { POLICIES } from "../src/generated/policies.js";
 
 const out = new URL("../native/fuzz/corpus/", import.meta.url).pathname;

@@ -6,7 +6,7 @@
  * - src/generated/seccomp.js: the built-in seccomp profiles compiled by libseccomp (scripts/precompile_seccomp.ts,
  *   run in a fresh process once the modules above are written);
  * - src/generated/policies.js: every policies/*.toml as a string, and the KISS policy parsed
- *   (scripts/precompile_policy.ts, run in a fresh process) for src/default_policy.ts.
+ *   (scripts/precompile_policy.ts, run in a fresh process) for src/policy/default.ts.
  * Each is JavaScript with its types beside it (`X.d.ts`, named by `@ts-self-types`): they are data, and a
  * TypeScript module is emitted again with an inline source map that holds it twice (native: 91 KB of source,
  * 221 KB emitted); as JavaScript they load without either (bench/README.md).
@@ -174,7 +174,7 @@ export const DEFAULT_POLICY = ${new TextDecoder().decode(parsed.stdout).trim()};
 export declare const POLICIES: Readonly<Record<string, string>>;
 /**
  * The KISS policy as parsePolicy returns it (JSON), with the [env] values its
- * {{ os_env }} templates fill (key -> variable): see src/default_policy.ts.
+ * {{ os_env }} templates fill (key -> variable): see src/policy/default.ts.
  */
 export declare const DEFAULT_POLICY: { readonly json: string; readonly hostEnv: Readonly<Record<string, string>> };
 `,
@@ -193,7 +193,7 @@ const { arch, programs } = JSON.parse(new TextDecoder().decode(pre.stdout)) as {
   programs: Record<string, string>;
 };
 await emit("seccomp", {
-  from: "src/seccomp.ts (scripts/precompile_seccomp.ts, libseccomp)",
+  from: "src/seccomp/profile.ts (scripts/precompile_seccomp.ts, libseccomp)",
   js: `export const PRECOMPILED_ARCH = ${JSON.stringify(arch)};
 export const PRECOMPILED = {
 ${Object.entries(programs).map(([k, v]) => `  ${JSON.stringify(k)}:\n    ${JSON.stringify(v)},`).join("\n")}

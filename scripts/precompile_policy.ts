@@ -1,6 +1,6 @@
 /**
  * Prints, as JSON, the embedded KISS policy (`policies/KISS-policy.toml`)
- * parsed by src/policy.ts, for src/default_policy.ts: each
+ * parsed by src/policy/policy.ts, for src/policy/default.ts: each
  * `{{ os_env "NAME" }}` is parsed as a marker string and listed in `hostEnv`
  * (value key -> variable name), to be filled at run time. The policy may use
  * templates only that way, as whole `[env]` values; anything else fails
@@ -8,7 +8,7 @@
  * scripts/generate.ts runs it in a fresh process and writes
  * src/generated/policies.js.
  */
-import { parsePolicy } from "../src/policy.ts";
+import { parsePolicy } from "../src/policy/policy.ts";
 
 const FILE = "KISS-policy.toml";
 const source = await Deno.readTextFile(new URL(`../policies/${FILE}`, import.meta.url));

@@ -4,7 +4,7 @@
  * `profileKey`). scripts/generate.ts runs it in a fresh process (after the
  * native core is rebuilt) and writes src/generated/seccomp.js from it.
  */
-import { compileOwnProgram, defaultProfile, profileKey } from "../src/seccomp.ts";
+import { compileOwnProgram, defaultProfile, profileKey } from "../src/seccomp/profile.ts";
 
 const profiles = [
   defaultProfile(),

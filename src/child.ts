@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { HakoniwaError } from "./errors.ts";
-import { describeErrno, type Native } from "./ffi.ts";
-import type { Report } from "./report.ts";
-import type { RunningSandbox } from "./runner.ts";
+import { HakoniwaError } from "./common/errors.ts";
+import { describeErrno, type Native } from "./native/ffi.ts";
+import type { Report } from "./run/report.ts";
+import type { RunningSandbox } from "./run/runner.ts";
 
 /**
  * How the sandbox ended: its {@link Report} plus the `Deno.CommandStatus` fields.

@@ -20,12 +20,12 @@
  */
 import { Child, type CommandOutput } from "./child.ts";
 import type { ContainerSettings } from "./container.ts";
-import { HakoniwaError, UsageError } from "./errors.ts";
-import { describeErrno, loadNative, loadNativeSync, type Native } from "./ffi.ts";
-import { buildPlan, currentHost, type Plan } from "./plan.ts";
-import { canSetgroups, startSandboxSync } from "./runner.ts";
-import type { SpawnIo } from "./spec.ts";
-import { explainSetupError, LIBRARY_REMEDIES } from "./setup_hint.ts";
+import { HakoniwaError, UsageError } from "./common/errors.ts";
+import { describeErrno, loadNative, loadNativeSync, type Native } from "./native/ffi.ts";
+import { buildPlan, currentHost, type Plan } from "./plan/plan.ts";
+import { canSetgroups, startSandboxSync } from "./run/runner.ts";
+import type { SpawnIo } from "./run/spec.ts";
+import { explainSetupError, LIBRARY_REMEDIES } from "./run/setup_hint.ts";
 
 /**
  * Where a standard stream goes: the caller's own, a pipe, or /dev/null.

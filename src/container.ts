@@ -6,12 +6,12 @@
  * @module
  */
 import { Command, type CommandOptions } from "./command.ts";
-import { UsageError } from "./errors.ts";
-import type { IdMapEntry } from "./idmap.ts";
-export { DEFAULT_TMPFS_SIZE, MAX_TMPFS_SIZE } from "./plan.ts";
-import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
-import { MAX_TMPFS_SIZE, REQUIRED_NAMESPACES } from "./plan.ts";
-import { isRlimitName, MAX_RLIMIT, type RlimitName } from "./rlimit.ts";
+import { UsageError } from "./common/errors.ts";
+import type { IdMapEntry } from "./plan/idmap.ts";
+export { DEFAULT_TMPFS_SIZE, MAX_TMPFS_SIZE } from "./plan/plan.ts";
+import { ALL_NAMESPACES, type Namespace } from "./plan/namespace.ts";
+import { MAX_TMPFS_SIZE, REQUIRED_NAMESPACES } from "./plan/plan.ts";
+import { isRlimitName, MAX_RLIMIT, type RlimitName } from "./plan/rlimit.ts";
 import {
   emptyLandlock,
   type LandlockResource,
@@ -19,12 +19,12 @@ import {
   parseFsAccess,
   parsePort,
   parseResource,
-} from "./landlock.ts";
-import { checkNetwork, type NetworkMode, type NetworkSettings } from "./network.ts";
-import { defaultProfile, type SeccompProfile } from "./seccomp.ts";
-import { checkGroups } from "./groups.ts";
-import { autoIdMaps } from "./idmap_helper.ts";
-import { resolveUser, userFilesOf } from "./user.ts";
+} from "./plan/landlock.ts";
+import { checkNetwork, type NetworkMode, type NetworkSettings } from "./net/network.ts";
+import { defaultProfile, type SeccompProfile } from "./seccomp/profile.ts";
+import { checkGroups } from "./plan/groups.ts";
+import { autoIdMaps } from "./plan/idmap_helper.ts";
+import { resolveUser, userFilesOf } from "./plan/user.ts";
 
 /**
  * A mount as the user asked for it, before plan building resolves it. A
@@ -514,7 +514,7 @@ export class Container {
   }
 
   /**
-   * The seccomp profile (see src/seccomp.ts), or null to run unconfined.
+   * The seccomp profile (see src/seccomp/profile.ts), or null to run unconfined.
    *
    * @example
    * ```ts ignore

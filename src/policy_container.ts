@@ -2,15 +2,15 @@
  * From a parsed {@link Policy} to a {@link Container}: the order in which a
  * policy's settings become mounts and options. Kept apart from the parser so
  * that running on the embedded default policy loads neither the TOML parser
- * nor the template engine (src/default_policy.ts).
+ * nor the template engine (src/policy/default.ts).
  *
  * @module
  */
 import { Container } from "./container.ts";
-import { defaultPolicy } from "./default_policy.ts";
-import { PolicyError, UsageError } from "./errors.ts";
-import type { Policy } from "./policy.ts";
-import type { RlimitName } from "./rlimit.ts";
+import { defaultPolicy } from "./policy/default.ts";
+import { PolicyError, UsageError } from "./common/errors.ts";
+import type { Policy } from "./policy/policy.ts";
+import type { RlimitName } from "./plan/rlimit.ts";
 
 /**
  * A container with the settings of the embedded KISS policy
@@ -106,7 +106,7 @@ export function containerFromPolicy(policy: Policy): Container {
  * @example
  * ```ts
  * import { containerFromPolicy, missingBindSources } from "./policy_container.ts";
- * import { parsePolicy } from "./policy.ts";
+ * import { parsePolicy } from "./policy/policy.ts";
  * const c = containerFromPolicy(parsePolicy('mounts = [{ source = "/no/such", target = "/x" }]'));
  * console.log(missingBindSources(c)); // [{ source: "/no/such", target: "/x" }]
  * ```

@@ -12,12 +12,12 @@
  */
 import type { Child } from "./child.ts";
 import type { Container } from "./container.ts";
-import { SetupError, UsageError } from "./errors.ts";
-import { defaultPolicy } from "./default_policy.ts";
-import { loadPolicyFile, parsePolicy, parsePolicyAsync, type Policy } from "./policy.ts";
+import { SetupError, UsageError } from "./common/errors.ts";
+import { defaultPolicy } from "./policy/default.ts";
+import { loadPolicyFile, parsePolicy, parsePolicyAsync, type Policy } from "./policy/policy.ts";
 import { containerFromPolicy } from "./policy_container.ts";
-import type { Report } from "./report.ts";
-import type { RlimitName } from "./rlimit.ts";
+import type { Report } from "./run/report.ts";
+import type { RlimitName } from "./plan/rlimit.ts";
 import type { StdioOption } from "./command.ts";
 
 /**

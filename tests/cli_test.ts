@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { newFlagState } from "../src/cli/flags.ts";
 import { resolve } from "../src/cli/sandbox.ts";
-import type { Plan } from "../src/plan.ts";
-import { planFromJson, planToJson } from "../src/plan_json.ts";
-import { encodeSpec } from "../src/spec.ts";
+import type { Plan } from "../src/plan/plan.ts";
+import { planFromJson, planToJson } from "../src/plan/json.ts";
+import { encodeSpec } from "../src/run/spec.ts";
 import { CLI_SH, hakoniwa, IS_ROOT, ROOT, sandboxSh, sandboxTest, tempDir } from "./helpers.ts";
 
 function nsOf(kind: string): string {

@@ -13,8 +13,8 @@ import {
   Stdio,
   UsageError,
 } from "../mod.ts";
-import { loadNativeSync } from "../src/ffi.ts";
-import { compileProfile, defaultProfile } from "../src/seccomp.ts";
+import { loadNativeSync } from "../src/native/ffi.ts";
+import { compileProfile, defaultProfile } from "../src/seccomp/profile.ts";
 import { processesWith, ROOT, sandboxTest, SKIP_REASON, tempDir, waitFor } from "./helpers.ts";
 
 // The native core stays loaded for the life of the process: load it before the tests' resource sanitizer looks.

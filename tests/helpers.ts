@@ -3,8 +3,8 @@
  * what the sandbox did. Tests run once as root and once as an unprivileged
  * user (scripts/test.ts), so these helpers work for either.
  */
-import { loadNativeSync } from "../src/ffi.ts";
-import { libseccompVersion } from "../src/libseccomp.ts";
+import { loadNativeSync } from "../src/native/ffi.ts";
+import { libseccompVersion } from "../src/seccomp/libseccomp.ts";
 
 export const ROOT: string = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 export const IS_ROOT: boolean = Deno.uid() === 0;

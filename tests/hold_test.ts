@@ -2,10 +2,10 @@
 // releases it.
 import assert from "node:assert/strict";
 import { Container } from "../src/container.ts";
-import { loadNative } from "../src/ffi.ts";
-import { formatIdMap } from "../src/idmap.ts";
-import { buildPlan, currentHost } from "../src/plan.ts";
-import { encodeSpec } from "../src/spec.ts";
+import { loadNative } from "../src/native/ffi.ts";
+import { formatIdMap } from "../src/plan/idmap.ts";
+import { buildPlan, currentHost } from "../src/plan/plan.ts";
+import { encodeSpec } from "../src/run/spec.ts";
 import { RESULT_SLOT } from "../src/generated/abi.js";
 import { sandboxTest } from "./helpers.ts";
 

@@ -2,8 +2,8 @@
 // 100 sequential runs here; 1000 with HAKONIWA_SLOW=1 (npm run test:slow).
 import assert from "node:assert/strict";
 import { Container } from "../mod.ts";
-import { initFallbackDirs, loadNativeSync } from "../src/ffi.ts";
-import { compileProfile, defaultProfile } from "../src/seccomp.ts";
+import { initFallbackDirs, loadNativeSync } from "../src/native/ffi.ts";
+import { compileProfile, defaultProfile } from "../src/seccomp/profile.ts";
 import { sandboxTest, SKIP_REASON, waitFor } from "./helpers.ts";
 
 // Load the core and libseccomp once, before the tests' resource checks.

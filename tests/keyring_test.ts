@@ -9,7 +9,7 @@ sandboxTest(
     const inside = `keyctl search @s user ${name} >/dev/null 2>&1 && echo inside=visible || echo inside=hidden
 keyctl rdescribe @s 2>&1; echo "proc-keys=$(wc -l < /proc/keys)"`;
     // keyctl session: a fresh named session keyring for this test only; the key goes into it. The guard
-    // (src/seccomp_guard.ts) refuses keyctl under every profile, --seccomp unconfined included.
+    // (src/seccomp/guard.ts) refuses keyctl under every profile, --seccomp unconfined included.
     const script = `keyctl add user ${name} s3cret @s >/dev/null &&
 keyctl search @s user ${name} >/dev/null && echo outside=visible
 exec "$0" run -A --no-check "$1" run --seccomp unconfined -- /bin/sh -c "$2"`;

@@ -1,6 +1,6 @@
 // The native core refuses malformed specs before anything is cloned.
 import assert from "node:assert/strict";
-import { loadNative } from "../src/ffi.ts";
+import { loadNative } from "../src/native/ffi.ts";
 import { RESULT_SLOT, SPEC, STEP } from "../src/generated/abi.js";
 
 const native = await loadNative();

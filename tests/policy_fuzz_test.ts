@@ -2,10 +2,10 @@
 // never a crash or a hang.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { HakoniwaError } from "../src/errors.ts";
-import { parsePolicy } from "../src/policy.ts";
+import { HakoniwaError } from "../src/common/errors.ts";
+import { parsePolicy } from "../src/policy/policy.ts";
 import { containerFromPolicy } from "../src/policy_container.ts";
-import { buildPlan, currentHost } from "../src/plan.ts";
+import { buildPlan, currentHost } from "../src/plan/plan.ts";
 import { POLICIES } from "../src/generated/policies.js";
 
 const SLOW = Deno.env.get("HAKONIWA_SLOW") === "1";

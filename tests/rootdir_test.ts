@@ -1,7 +1,7 @@
 // Integration tests of --rootdir: a read-only host directory as the root is never written, even when the plan
 // makes mount points, directories or links it lacks (they land on a tmpfs layered over it); DIR:rw is written.
 import assert from "node:assert/strict";
-import { planFromJson } from "../src/plan_json.ts";
+import { planFromJson } from "../src/plan/json.ts";
 import { hakoniwa, sandboxSh, sandboxTest, tempDir } from "./helpers.ts";
 
 /** Every entry beneath dir (not following links) with its type, mode, size and mtime: what "unchanged" compares. */

@@ -139,7 +139,7 @@ sandboxTest("seccomp unconfined: the i386 ABI works", async () => {
 
 sandboxTest("seccomp unconfined: only the guard", async () => {
   assert.equal((await probeRun(["--seccomp", "unconfined"], "nr", NR.ptrace, 0, 0)).errno, 0);
-  // The guard (src/seccomp_guard.ts) is a filter of its own; keyctl is among what it refuses.
+  // The guard (src/seccomp/guard.ts) is a filter of its own; keyctl is among what it refuses.
   const s = await hakoniwa(["run", "--seccomp", "unconfined", "--", "grep", "^Seccomp:", "/proc/self/status"]);
   assert.match(s.stdout, /^Seccomp:\s+2$/m);
   assertErrno(await probeRun(["--seccomp", "unconfined"], "nr", NR.keyctl, 0, 0), EPERM);

@@ -17,7 +17,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  /* The decoder wants an 8-byte aligned buffer, as src/spec.ts provides. */
+  /* The decoder wants an 8-byte aligned buffer, as src/run/spec.ts provides. */
   uint8_t *buf = aligned_alloc(8, (size + 15) & ~(size_t)7);
   if (!buf) return 0;
   memcpy(buf, data, size);

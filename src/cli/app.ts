@@ -15,8 +15,8 @@ import type { FlagParametersForType } from "npm:@stricli/core@1.3.0";
 // deno-lint-ignore no-import-prefix
 import { buildApplication, buildCommand, help, version } from "npm:@stricli/core@1.3.0";
 import type { AppHost, AppModule, Subcommand } from "../../cli.ts";
-import { UsageError } from "../errors.ts";
-import { didYouMean } from "../suggest.ts";
+import { UsageError } from "../common/errors.ts";
+import { didYouMean } from "../common/suggest.ts";
 import { argumentError, parserFlags } from "./args.ts";
 import { EXPLAIN_FLAGS, type FlagSpec, RUN_FLAGS } from "./flags.ts";
 import { type Shell, SHELLS } from "./shells.ts";

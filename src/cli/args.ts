@@ -12,7 +12,7 @@ import { AliasNotFoundError, ArgumentParseError, FlagNotFoundError } from "npm:@
 import { UnexpectedFlagError, UnexpectedPositionalError, UnsatisfiedFlagError } from "npm:@stricli/core@1.3.0";
 // deno-lint-ignore no-import-prefix
 import { UnsatisfiedPositionalError } from "npm:@stricli/core@1.3.0";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../common/errors.ts";
 import type { FlagSpec } from "./flags.ts";
 
 /** A flag as the parser declares it (a subset of @stricli/core's flag parameters). */

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { fileErrorText, UsageError } from "../errors.ts";
+import { fileErrorText, UsageError } from "../common/errors.ts";
 
 /** How a path looks from here: `Deno`'s calls, or a test's stand-in. */
 export interface FileSystemView {

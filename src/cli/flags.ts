@@ -15,13 +15,13 @@
  * @module
  */
 import type { Container, ContainerMount } from "../container.ts";
-import { UsageError } from "../errors.ts";
-import { MAX_TMPFS_SIZE, parseSize } from "../plan.ts";
-import type { Namespace } from "../namespace.ts";
-import { RLIMIT_NAMES } from "../rlimit.ts";
-import { parsePort, parseResources } from "../landlock.ts";
-import { parseNetwork } from "../network.ts";
-import { resolveSeccomp } from "../seccomp_oci.ts";
+import { UsageError } from "../common/errors.ts";
+import { MAX_TMPFS_SIZE, parseSize } from "../plan/plan.ts";
+import type { Namespace } from "../plan/namespace.ts";
+import { RLIMIT_NAMES } from "../plan/rlimit.ts";
+import { parsePort, parseResources } from "../plan/landlock.ts";
+import { parseNetwork } from "../net/network.ts";
+import { resolveSeccomp } from "../seccomp/oci.ts";
 import { applyIdFlags, ID_FLAGS } from "./user_flags.ts";
 
 /** Values of the flags whose order matters, in command-line order. */

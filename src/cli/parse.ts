@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
-import { didYouMean } from "../suggest.ts";
+import { UsageError } from "../common/errors.ts";
+import { didYouMean } from "../common/suggest.ts";
 import { flagKey, type FlagSpec, type FlagState, newFlagState, type SandboxFlags } from "./flags.ts";
 
 /** What {@link parseSandboxArgs} found. */

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { fileErrorText, UsageError } from "../errors.ts";
-import type { Plan } from "../plan.ts";
+import { fileErrorText, UsageError } from "../common/errors.ts";
+import type { Plan } from "../plan/plan.ts";
 
 /** A report destination: written once after the run, then closed. */
 export interface ReportFile {

@@ -4,14 +4,14 @@
  *
  * @module
  */
-import { defaultPolicy } from "../default_policy.ts";
-import { logger } from "../log.ts";
-import { buildPlan, currentHost, describeMount, type HostView, type Plan } from "../plan.ts";
-import type { Policy } from "../policy.ts";
+import { defaultPolicy } from "../policy/default.ts";
+import { logger } from "../common/log.ts";
+import { buildPlan, currentHost, describeMount, type HostView, type Plan } from "../plan/plan.ts";
+import type { Policy } from "../policy/policy.ts";
 import { containerFromPolicy } from "../policy_container.ts";
-import { describeLandlock } from "../landlock.ts";
-import { describeProfile } from "../seccomp.ts";
-import { UsageError } from "../errors.ts";
+import { describeLandlock } from "../plan/landlock.ts";
+import { describeProfile } from "../seccomp/profile.ts";
+import { UsageError } from "../common/errors.ts";
 import { applyFlags, type FlagState, type SandboxFlags } from "./flags.ts";
 
 /**
@@ -22,7 +22,7 @@ import { applyFlags, type FlagState, type SandboxFlags } from "./flags.ts";
  *
  * @example
  * ```ts ignore
- * const { loadPolicyFile } = await loadLater<typeof import("../policy.ts")>("../policy.ts");
+ * const { loadPolicyFile } = await loadLater<typeof import("../policy/policy.ts")>("../policy/policy.ts");
  * ```
  */
 export function loadLater<T>(path: string): Promise<T> {
@@ -50,11 +50,11 @@ export async function resolve(commandArgs: string[], o: SandboxFlags, state: Fla
     throw new UsageError("--config and --policy-file cannot be given together: each is the whole base", "--config");
   }
   const policy = typeof o.config === "string"
-    ? await (await loadLater<typeof import("../compat/config.ts")>("../compat/config.ts")).loadConfig1x(
+    ? await (await loadLater<typeof import("../policy/compat/config.ts")>("../policy/compat/config.ts")).loadConfig1x(
       o.config,
     )
     : typeof o.policyFile === "string"
-    ? await (await loadLater<typeof import("../policy.ts")>("../policy.ts"))
+    ? await (await loadLater<typeof import("../policy/policy.ts")>("../policy/policy.ts"))
       .loadPolicyFile(o.policyFile, "--policy-file")
     : defaultPolicy();
   logger("cli::run").info(`Configuration: ${JSON.stringify(policy.file)}`);

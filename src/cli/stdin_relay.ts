@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { loadNative, type Native } from "../ffi.ts";
+import { loadNative, type Native } from "../native/ffi.ts";
 
 /** A running relay from the caller's stdin to the command's. */
 export interface StdinRelay {

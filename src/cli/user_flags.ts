@@ -6,8 +6,8 @@
  * @module
  */
 import type { Container } from "../container.ts";
-import { UsageError } from "../errors.ts";
-import { type IdMapEntry, MAX_ID } from "../idmap.ts";
+import { UsageError } from "../common/errors.ts";
+import { type IdMapEntry, MAX_ID } from "../plan/idmap.ts";
 import type { FlagSpec, FlagState, SandboxFlags } from "./flags.ts";
 
 /**

@@ -3,6 +3,6 @@
 export declare const POLICIES: Readonly<Record<string, string>>;
 /**
  * The KISS policy as parsePolicy returns it (JSON), with the [env] values its
- * {{ os_env }} templates fill (key -> variable): see src/default_policy.ts.
+ * {{ os_env }} templates fill (key -> variable): see src/policy/default.ts.
  */
 export declare const DEFAULT_POLICY: { readonly json: string; readonly hostEnv: Readonly<Record<string, string>> };

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { IS_ROOT, SKIP_REASON, tempDir, WHO } from "../helpers.ts";
 import { Container } from "../../src/container.ts";
-import { buildPlan, currentHost } from "../../src/plan.ts";
-import { startSandbox } from "../../src/runner.ts";
-import type { SpawnIo } from "../../src/spec.ts";
+import { buildPlan, currentHost } from "../../src/plan/plan.ts";
+import { startSandbox } from "../../src/run/runner.ts";
+import type { SpawnIo } from "../../src/run/spec.ts";
 
 const WRITE_FILE = 1n << 1n, MAKE_REG = 1n << 8n, TRUNCATE = 1n << 14n;
 const HANDLED = WRITE_FILE | MAKE_REG | TRUNCATE;

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { IS_ROOT, SKIP_REASON, WHO } from "../helpers.ts";
 import { Container } from "../../src/container.ts";
-import { buildPlan, currentHost } from "../../src/plan.ts";
-import { startSandbox } from "../../src/runner.ts";
+import { buildPlan, currentHost } from "../../src/plan/plan.ts";
+import { startSandbox } from "../../src/run/runner.ts";
 
 // The library loads the core with Deno.dlopen and keeps it: no resource sanitizer here.
 Deno.test({

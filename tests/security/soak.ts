@@ -1,12 +1,12 @@
 /**
- * Soak: many sandboxes in a row and at once through src/runner.ts, counting the launcher's fds, children,
+ * Soak: many sandboxes in a row and at once through src/run/runner.ts, counting the launcher's fds, children,
  * the host's mounts and temp files before and after.
  */
 import assert from "node:assert/strict";
 import { hakoniwa, IS_ROOT } from "../helpers.ts";
 import { Container } from "../../src/container.ts";
-import { buildPlan, currentHost } from "../../src/plan.ts";
-import { startSandbox } from "../../src/runner.ts";
+import { buildPlan, currentHost } from "../../src/plan/plan.ts";
+import { startSandbox } from "../../src/run/runner.ts";
 
 function snapshot() {
   const children = [...Deno.readDirSync("/proc/self/task")]

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { hakoniwa, IS_ROOT, SKIP_REASON, tempDir, WHO } from "../helpers.ts";
 import { Container } from "../../src/container.ts";
-import { buildPlan, currentHost } from "../../src/plan.ts";
-import { startSandbox } from "../../src/runner.ts";
+import { buildPlan, currentHost } from "../../src/plan/plan.ts";
+import { startSandbox } from "../../src/run/runner.ts";
 
 const SLOW = Deno.env.get("HAKONIWA_SLOW") === "1";
 

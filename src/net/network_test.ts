@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../common/errors.ts";
+import { parseNetwork, parseNetworkPolicy, pastaArgs } from "./network.ts";
+
+const fail = (p: (string | number)[], m: string): never => {
+  throw new Error(`${p.join(".")}: ${m}`);
+};
+
+Deno.test("--network values", () => {
+  assert.deepEqual(parseNetwork("none", "--network"), { mode: "none", options: [] });
+  assert.deepEqual(parseNetwork("host", "--network"), { mode: "host", options: [] });
+  assert.deepEqual(parseNetwork("pasta", "--network"), { mode: "pasta", options: [] });
+  assert.deepEqual(parseNetwork("pasta:-T,8080,--map-gw", "--network"), {
+    mode: "pasta",
+    options: ["-T", "8080", "--map-gw"],
+  });
+  for (const bad of ["bridge", "host:x", "pasta:", "pasta:-T,,1", ""]) {
+    assert.throws(() => parseNetwork(bad, "--network"), UsageError, bad);
+  }
+});
+
+Deno.test("pasta argv: 1.x defaults, overridden by the user's options", () => {
+  assert.deepEqual(pastaArgs([], 42, "/p", false), [
+    "--quiet",
+    "--config-net",
+    "--no-map-gw",
+    "-t",
+    "none",
+    "-u",
+    "none",
+    "-T",
+    "none",
+    "-U",
+    "none",
+    "--pid",
+    "/p",
+    "--userns",
+    "/proc/42/ns/user",
+    "--netns",
+    "/proc/42/ns/net",
+  ]);
+  const a = pastaArgs(["-T", "8080", "--map-gw"], 7, "/p", true);
+  assert.ok(!a.includes("--no-map-gw") && !a.includes("--map-gw"));
+  assert.deepEqual(a.slice(a.indexOf("--pid")), [
+    "--pid",
+    "/p",
+    "-T",
+    "8080",
+    "--userns",
+    "/proc/7/ns/user",
+    "--netns",
+    "/proc/7/ns/net",
+  ]);
+  assert.ok(a.join(" ").includes("-t none -u none -U none --runas 0"));
+  assert.ok(!pastaArgs(["--runas", "1000"], 7, "/p", true).includes("0"));
+});
+
+Deno.test("[network] policy table", () => {
+  assert.deepEqual(parseNetworkPolicy({ mode: "pasta", options: ["-T", "1"] }, fail), {
+    mode: "pasta",
+    options: ["-T", "1"],
+  });
+  assert.throws(() => parseNetworkPolicy({ mode: "bridge" }, fail), /^Error: mode:/);
+  assert.throws(() => parseNetworkPolicy({ mode: "none", options: ["-T"] }, fail), /options: only pasta/);
+  assert.throws(() => parseNetworkPolicy({ mode: "pasta", options: [1] }, fail), /options\.0/);
+  assert.throws(() => parseNetworkPolicy({ mode: "none", extra: 1 }, fail), /extra: unknown key/);
+});

@@ -1,0 +1,655 @@
+/**
+ * The plan: everything the native core will do, as pure data. It is built
+ * from a container's settings and a command, printed by `--verbose` and
+ * `explain`, and encoded by spec.ts. Building a plan touches nothing on the
+ * host except through the {@link HostView} it is given.
+ *
+ * @module
+ */
+import type { ContainerMount, ContainerSettings } from "../container.ts";
+import { UsageError } from "../common/errors.ts";
+import { type IdMapEntry, mapsInside, singleIdMap } from "./idmap.ts";
+import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
+import type { RlimitName } from "./rlimit.ts";
+import { needsLayer } from "./root_layer.ts";
+import { type LandlockSettings, resolveLandlock } from "./landlock.ts";
+import type { NetworkSettings } from "../net/network.ts";
+import { refusedSyscalls, type SeccompProfile, unconfinedProfile } from "../seccomp/profile.ts";
+import { planGroups } from "./groups.ts";
+
+/** One mount operation, applied in order beneath the new root. */
+export type MountOp =
+  | {
+    /** Bind a host path (recursively). */
+    kind: "bind";
+    /** Host path, resolved. */
+    source: string;
+    /** Path inside the sandbox. */
+    target: string;
+    /** Read-only for the whole tree under it. */
+    readonly: boolean;
+    /** Device files stay usable (only for device binds). */
+    dev?: boolean;
+  }
+  | {
+    /** A new tmpfs. */
+    kind: "tmpfs";
+    /** Path inside the sandbox. */
+    target: string;
+    /** Size in bytes (plans built here always give one; 0 would be the kernel's half of RAM). */
+    size: number;
+    /** Permission bits of its root. */
+    mode: number;
+    /** Disallow executing files from it. */
+    noexec?: boolean;
+  }
+  | {
+    /** A new procfs; its sensitive parts are re-bound read-only. */
+    kind: "proc";
+    /** Path inside the sandbox. */
+    target: string;
+  }
+  | {
+    /** A directory. */
+    kind: "dir";
+    /** Path inside the sandbox. */
+    target: string;
+    /** Permission bits. */
+    mode: number;
+  }
+  | {
+    /** A regular file with contents. */
+    kind: "file";
+    /** Path inside the sandbox. */
+    target: string;
+    /** Its contents. */
+    contents: string;
+    /** Permission bits. */
+    mode: number;
+  }
+  | {
+    /** A symbolic link. */
+    kind: "symlink";
+    /** What the link points to, verbatim. */
+    original: string;
+    /** Path of the link inside the sandbox. */
+    target: string;
+  }
+  | {
+    /** Re-bind a path already in the sandbox onto itself, read-only. */
+    kind: "readonly";
+    /** Path inside the sandbox. */
+    target: string;
+    /** Skip silently when the path does not exist. */
+    optional: boolean;
+  };
+
+/** A resource limit, soft = hard. */
+export interface RlimitEntry {
+  /** Which limit. */
+  name: RlimitName;
+  /** The value (bytes, seconds or a count). */
+  value: number;
+}
+
+/** The resolved plan of one sandboxed run. */
+export interface Plan {
+  /** Namespaces created for the sandbox. */
+  namespaces: Namespace[];
+  /**
+   * The root: a new tmpfs, or a host directory. `layer`: the directory is
+   * read-only and lacks something the mounts make, so the root is built on a
+   * new tmpfs layered over it (src/plan/root_layer.ts); the host's is never written.
+   */
+  root: { source: string | null; readonly: boolean; layer?: boolean };
+  /** Mount operations in order. */
+  mounts: MountOp[];
+  /** uid map lines (inside -> host). */
+  uidMap: IdMapEntry[];
+  /** gid map lines (inside -> host). */
+  gidMap: IdMapEntry[];
+  /** uid the command runs as, inside. */
+  uid: number;
+  /** gid the command runs as, inside. */
+  gid: number;
+  /**
+   * Supplementary groups of the command (gids inside), or null when none
+   * were asked for: then they are cleared where the sandbox may call
+   * setgroups (a root caller, a gid map newgidmap wrote), else kept as the
+   * caller has them.
+   */
+  groups: number[] | null;
+  /**
+   * Leave `no_new_privs` unset (1.x's `--allow-new-privs`): Landlock and
+   * seccomp are loaded before the credentials change, while the command
+   * process still has CAP_SYS_ADMIN in its namespace. Every mount stays
+   * nosuid, the guard still refuses set-id files and no capability is left.
+   */
+  allowNewPrivs: boolean;
+  /** Hostname inside (with a new uts namespace). */
+  hostname: string;
+  /** Resource limits. */
+  rlimits: RlimitEntry[];
+  /** Walltime limit in seconds, or null. */
+  walltime: number | null;
+  /** Environment of the command, in order. */
+  env: [string, string][];
+  /** Program as given (a path, or a name searched in `searchPath`). */
+  program: string;
+  /** argv, including argv[0]. */
+  argv: string[];
+  /** Directories searched for a program without a slash. */
+  searchPath: string;
+  /** Working directory inside. */
+  cwd: string;
+  /** Bring up lo in a new network namespace. */
+  loopback: boolean;
+  /** Join a new session keyring. */
+  keyring: boolean;
+  /** Landlock restrictions as enforced (rules imply their resource), or null. */
+  landlock: LandlockSettings | null;
+  /** Network mode: host when the network namespace is shared. */
+  network: NetworkSettings;
+  /**
+   * The seccomp profile compiled before clone and installed just before
+   * execve, behind the guard (src/seccomp/guard.ts). Plans built here never
+   * hold null: a container without a profile gets `unconfined`, the guard
+   * alone.
+   */
+  seccomp: SeccompProfile | null;
+}
+
+/**
+ * The size of a tmpfs that names none: 128 MiB. A tmpfs lives in the host's
+ * memory, which `--limit-as` and `--limit-fsize` do not bound.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TMPFS_SIZE } from "./plan.ts";
+ * console.log(DEFAULT_TMPFS_SIZE); // 134217728
+ * ```
+ */
+export const DEFAULT_TMPFS_SIZE: number = 128 * 1024 * 1024;
+
+/**
+ * Parses a size: bytes, or a number with a `K`, `M` or `G` suffix (powers
+ * of 1024); null when it is not one.
+ *
+ * @example
+ * ```ts
+ * import { parseSize } from "./plan.ts";
+ * console.log(parseSize("64M"), parseSize("4096"), parseSize("x")); // 67108864 4096 null
+ * ```
+ */
+export function parseSize(text: string): number | null {
+  const m = /^(\d+)([KMG])?$/i.exec(text.trim());
+  if (!m) return null;
+  const n = Number(m[1]) * 1024 ** (m[2] ? "KMG".indexOf(m[2].toUpperCase()) + 1 : 0);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/**
+ * The largest tmpfs size accepted: 1 TiB.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TMPFS_SIZE } from "./plan.ts";
+ * console.log(MAX_TMPFS_SIZE); // 1099511627776
+ * ```
+ */
+export const MAX_TMPFS_SIZE: number = 2 ** 40;
+
+/** Namespaces that are always created. */
+export const REQUIRED_NAMESPACES: readonly Namespace[] = ["user", "mount", "pid"];
+
+/** The search path used when the environment has no PATH. */
+export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+
+/** Device files of the minimal devfs. */
+export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
+
+/** Expands a devfs at `target` into primitive operations. */
+export function devfsOps(target: string): MountOp[] {
+  const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
+  return [
+    { kind: "tmpfs", target, size: 1 << 20, mode: 0o755, noexec: true },
+    ...DEVICES.map((d): MountOp => ({ kind: "bind", source: `/dev/${d}`, target: at(d), readonly: false, dev: true })),
+    { kind: "symlink", original: "/proc/self/fd", target: at("fd") },
+    { kind: "symlink", original: "/proc/self/fd/0", target: at("stdin") },
+    { kind: "symlink", original: "/proc/self/fd/1", target: at("stdout") },
+    { kind: "symlink", original: "/proc/self/fd/2", target: at("stderr") },
+    { kind: "dir", target: at("shm"), mode: 0o1777 },
+  ];
+}
+
+/**
+ * Files of procfs that list what belongs to the whole machine's users
+ * rather than to the sandbox: /proc/keys lists every key the caller's uid
+ * may view (its user keyring among them). They are covered with /dev/null.
+ */
+export const PROC_MASKED = ["keys", "key-users"] as const;
+
+/**
+ * Files of the sandbox's init (PID 1) that need no capability to write for a
+ * process of the same uid (root, for a root caller without --user): its OOM
+ * score, core dump filter, page reference bits, scheduler statistics and
+ * autogroup nice value. They are re-bound read-only.
+ */
+export const INIT_PROC_FILES = [
+  "oom_score_adj",
+  "oom_adj",
+  "coredump_filter",
+  "clear_refs",
+  "sched",
+  "autogroup",
+] as const;
+
+/**
+ * Parts of procfs that a sandbox must not write, re-bound read-only after
+ * mounting it (the machine-wide ones and {@link INIT_PROC_FILES} of PID 1),
+ * and the files of `masked` (those of {@link PROC_MASKED} this kernel has)
+ * covered with /dev/null.
+ *
+ * @example
+ * ```ts
+ * import { procOps } from "./plan.ts";
+ * console.log(procOps("/proc", ["keys"]).at(-1)); // { kind: "bind", source: "/dev/null", target: "/proc/keys", readonly: true, dev: true }
+ * ```
+ */
+export function procOps(target: string, masked: readonly string[] = PROC_MASKED): MountOp[] {
+  const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
+  return [
+    { kind: "proc", target },
+    ...["sys", "sysrq-trigger", "irq", "bus", "fs", ...INIT_PROC_FILES.map((f) => `1/${f}`)].map((p): MountOp => ({
+      kind: "readonly",
+      target: at(p),
+      optional: true,
+    })),
+    ...masked.map((p): MountOp => ({ kind: "bind", source: "/dev/null", target: at(p), readonly: true, dev: true })),
+  ];
+}
+
+/** Describes one mount op the way the seed's `--verbose` did. */
+export function describeMount(op: MountOp): string {
+  switch (op.kind) {
+    case "bind":
+      return `host_path: ${JSON.stringify(op.source)}, container_path: ${JSON.stringify(op.target)}${
+        op.readonly ? ", readonly: true" : ""
+      }`;
+    case "tmpfs":
+      return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: tmpfs, size: ${op.size}`;
+    case "proc":
+      return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.kind}`;
+    case "dir":
+      return `dir: ${JSON.stringify(op.target)}, mode: 0o${op.mode.toString(8)}`;
+    case "file":
+      return `file: ${JSON.stringify(op.target)}, mode: 0o${op.mode.toString(8)}, bytes: ${
+        new TextEncoder().encode(op.contents).length
+      }`;
+    case "symlink":
+      return `symlink: ${JSON.stringify(op.target)} -> ${JSON.stringify(op.original)}`;
+    case "readonly":
+      return `remount: ${JSON.stringify(op.target)}, readonly: true`;
+  }
+}
+
+/** What plan building may know of the host. */
+export interface HostView {
+  /** The caller's effective uid and gid. */
+  uid: number;
+  gid: number;
+  /** Resolves a host path (following symlinks), or null when it does not exist. */
+  realPath(path: string): string | null;
+  /** Whether a host path is a directory (absent: not checked). */
+  isDirectory?(path: string): boolean;
+  /** Whether a host path is a character device (absent: none is). */
+  isCharDevice?(path: string): boolean;
+  /** Whether the host's /proc has an entry of this name (absent: asked through realPath). */
+  procHas?(name: string): boolean;
+  /** Whether the caller's own user namespace lets it allow setgroups (absent: a root caller's does). */
+  setgroups?: boolean;
+}
+
+/**
+ * What the setup runs under the seccomp filter when `no_new_privs` is left
+ * unset (the native core loads the filter first then): the capability
+ * drop, the credentials change (musl's set*id block signals around them),
+ * the exec, and a failure's report.
+ */
+const SETUP_AFTER_FILTER = [
+  "prctl",
+  "capset",
+  "setgroups",
+  "setresgid",
+  "setresuid",
+  "rt_sigprocmask",
+  "execve",
+  "write",
+  "exit_group",
+] as const;
+
+/** The command part of a plan. */
+export interface CommandSpec {
+  /** Program: a path, or a name searched in PATH. */
+  program: string;
+  /** Arguments after argv[0]. */
+  args: string[];
+  /** Working directory inside, overriding the container's. */
+  cwd?: string;
+  /** Extra environment, overriding the container's. */
+  env?: Record<string, string>;
+}
+
+/** Normalizes an absolute sandbox path; throws UsageError naming `what` otherwise. */
+export function sandboxPath(path: string, what: string): string {
+  if (!path.startsWith("/")) throw new UsageError(`${what}: expected an absolute path, got ${JSON.stringify(path)}`);
+  if (path.includes("\0")) throw new UsageError(`${what}: path contains a NUL byte`);
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) throw new UsageError(`${what}: '..' is not allowed in ${JSON.stringify(path)}`);
+  return "/" + parts.join("/");
+}
+
+/** A line of plan building: a missing optional bind at debug level, one that asked for a warning at warning level. */
+export type PlanLog = (message: string, level: "debug" | "warning") => void;
+
+function expand(m: ContainerMount, host: HostView, log: PlanLog, tmpfsSize: number): MountOp[] {
+  switch (m.kind) {
+    case "bind": {
+      // The source first: `bindRo("usr")` has a relative source, and its target is only its default.
+      if (!m.source.startsWith("/")) {
+        throw new UsageError(`bind source: expected an absolute path, got ${JSON.stringify(m.source)}`);
+      }
+      const target = sandboxPath(m.target, "bind target");
+      const source = host.realPath(m.source);
+      if (source === null) {
+        if (m.optional === "warn") {
+          log(
+            `bind source ${JSON.stringify(m.source)} (target ${JSON.stringify(m.target)}) does not exist: skipped ` +
+              "(a policy mount with optional = true is skipped without this warning)",
+            "warning",
+          );
+          return [];
+        }
+        if (m.optional) {
+          log(`Mount point: host_path: ${JSON.stringify(m.source)} does not exist, skipped`, "debug");
+          return [];
+        }
+        // The native core reports the missing source (exit 125, step open-source).
+        return [{ kind: "bind", source: m.source, target, readonly: m.readonly }];
+      }
+      // An explicit bind of a character device (`-B /dev/null:/mydev/null`) is usable: no nodev on it.
+      return [{
+        kind: "bind",
+        source,
+        target,
+        readonly: m.readonly,
+        ...(host.isCharDevice?.(source) ? { dev: true } : {}),
+      }];
+    }
+    case "tmpfs":
+      return [{
+        kind: "tmpfs",
+        target: sandboxPath(m.target, "tmpfs"),
+        size: m.size ?? tmpfsSize,
+        mode: m.mode ?? 0o1777,
+      }];
+    case "devfs":
+      return devfsOps(sandboxPath(m.target, "devfs"));
+    case "proc":
+      return procOps(
+        sandboxPath(m.target, "procfs"),
+        PROC_MASKED.filter((p) => host.procHas ? host.procHas(p) : host.realPath(`/proc/${p}`) !== null),
+      );
+    case "dir":
+      return [{ kind: "dir", target: sandboxPath(m.target, "dir"), mode: m.mode ?? 0o755 }];
+    case "file":
+      return [{ kind: "file", target: sandboxPath(m.target, "file"), contents: m.contents, mode: m.mode ?? 0o644 }];
+    case "symlink":
+      return [{ kind: "symlink", original: m.original, target: sandboxPath(m.target, "symlink") }];
+  }
+}
+
+/** A new filesystem or a bind at `/` would hide the root the sandbox is built on. */
+function checkNotRoot(ops: MountOp[]) {
+  for (const op of ops) {
+    if ((op.kind === "bind" || op.kind === "tmpfs") && op.target === "/") {
+      throw new UsageError(
+        `${op.kind} target: cannot mount over the sandbox's root /${
+          op.kind === "bind" ? ": use rootdir for a host directory" : ": the root is already a new tmpfs"
+        }`,
+        `${op.kind} target`,
+      );
+    }
+  }
+}
+
+/** A sandbox path as a key (trailing and doubled slashes, `.` dropped); a relative path stays as given. */
+function targetKey(path: string): string {
+  if (!path.startsWith("/")) return path;
+  return "/" + path.split("/").filter((p) => p !== "" && p !== ".").join("/");
+}
+
+/**
+ * A later mount on the same target replaces the earlier one (hakoniwa
+ * 1.x's rule, so flags can replace a policy's /tmp, /dev or /proc): the
+ * earlier is dropped with everything its expansion adds (a devfs's device
+ * binds, a procfs's read-only parts).
+ *
+ * @example
+ * ```ts
+ * import { replaceSameTarget } from "./plan.ts";
+ * const kept = replaceSameTarget([{ kind: "tmpfs", target: "/tmp" }, { kind: "tmpfs", target: "/tmp/", size: 4096 }]);
+ * console.log(kept); // [{ kind: "tmpfs", target: "/tmp/", size: 4096 }]
+ * ```
+ */
+export function replaceSameTarget(mounts: readonly ContainerMount[]): ContainerMount[] {
+  const last = new Map<string, number>();
+  mounts.forEach((m, i) => last.set(targetKey(m.target), i));
+  return mounts.filter((m, i) => last.get(targetKey(m.target)) === i);
+}
+
+/**
+ * The same rule on the expanded operations: an explicit mount on a path
+ * that an earlier expansion filled (`-B /dev/null:/dev/null` over a
+ * devfs's) replaces that op. Read-only remounts stay: they apply to what
+ * is there when they run.
+ */
+function dropReplacedOps(ops: MountOp[]): MountOp[] {
+  const last = new Map<string, number>();
+  ops.forEach((op, i) => {
+    if (op.kind !== "readonly") last.set(op.target, i);
+  });
+  return ops.filter((op, i) => op.kind === "readonly" || last.get(op.target) === i);
+}
+
+/**
+ * The id map of a sandbox without explicit maps: the id inside stands for
+ * the caller's own id. For a root caller asking for another id inside,
+ * that id stands for the same id on the host (and 0 for 0, which sets the
+ * sandbox up), so `--user nobody` is nobody on the host, never root.
+ *
+ * @example
+ * ```ts
+ * import { defaultIdMap } from "./plan.ts";
+ * console.log(defaultIdMap(65534, 0, 0)); // [{ container: 0, host: 0, count: 1 }, { container: 65534, host: 65534, count: 1 }]
+ * console.log(defaultIdMap(0, 1000, 1000)); // [{ container: 0, host: 1000, count: 1 }]
+ * ```
+ */
+export function defaultIdMap(inside: number, own: number, callerUid: number): IdMapEntry[] {
+  if (callerUid !== 0 || own !== 0 || inside === 0) return singleIdMap(inside, own);
+  return [...singleIdMap(0, 0), { container: inside, host: inside, count: 1 }];
+}
+
+/**
+ * Builds the plan of running `command` in a container with `settings`.
+ * Pure except for `host.realPath`; throws {@link UsageError} for settings
+ * that cannot work.
+ *
+ * @example
+ * ```ts ignore
+ * const plan = buildPlan(new Container().bindRo("/usr").settings, { program: "ls", args: ["/"] }, host);
+ * ```
+ */
+export function buildPlan(
+  settings: ContainerSettings,
+  command: CommandSpec,
+  host: HostView,
+  log: PlanLog = () => {},
+): Plan {
+  const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
+  // An optional bind whose target a read-only root directory lacks is skipped rather than given a mount point on a
+  // layer (say the KISS policy's /lib64 in a rootdir of another layout): a rootdir with every other mount point
+  // needs no layer.
+  const roRoot = settings.rootdir && !settings.rootdir.rw ? host.realPath(settings.rootdir.path) : null;
+  const placeable = (m: ContainerMount) => {
+    if (!roRoot || m.kind !== "bind" || !m.optional || !m.target.startsWith("/")) return true;
+    if (host.realPath(`${roRoot.replace(/\/$/, "")}${m.target}`) !== null) return true;
+    log(`Mount point: container_path: ${JSON.stringify(m.target)} is not in the read-only rootdir, skipped`, "debug");
+    return false;
+  };
+  const tmpfsSize = settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE;
+  const mounts = dropReplacedOps(
+    replaceSameTarget(settings.mounts).filter(placeable).flatMap((m) => expand(m, host, log, tmpfsSize)),
+  );
+  checkNotRoot(mounts);
+  // With explicit maps and no id asked for: the id that stands for the caller, else the first mapped one.
+  const insideOf = (maps: IdMapEntry[], id: number) => {
+    const m = maps.find((e) => id >= e.host && id < e.host + e.count);
+    return m ? m.container + (id - m.host) : maps[0].container;
+  };
+  const uid = settings.uid ?? (settings.uidMaps.length ? insideOf(settings.uidMaps, host.uid) : host.uid);
+  const gid = settings.gid ?? (settings.gidMaps.length ? insideOf(settings.gidMaps, host.gid) : host.gid);
+  const uidMap = settings.uidMaps.length ? settings.uidMaps : defaultIdMap(uid, host.uid, host.uid);
+  let gidMap = settings.gidMaps.length ? settings.gidMaps : defaultIdMap(gid, host.gid, host.uid);
+  if (!settings.gidMaps.length && host.uid === 0 && host.gid === 0) {
+    // As for the gid: for a root caller, a supplementary group inside is the same group on the host.
+    for (const g of settings.groups ?? []) {
+      if (!mapsInside(gidMap, g)) gidMap = [...gidMap, { container: g, host: g, count: 1 }];
+    }
+  }
+  // The sandbox is set up with the caller's own ids: they must stand for some id inside.
+  for (const [kind, map, own] of [["uid", uidMap, host.uid], ["gid", gidMap, host.gid]] as const) {
+    if (!map.some((e) => own >= e.host && own < e.host + e.count)) {
+      throw new UsageError(
+        `${kind}Map: the ${kind} map must map your own ${kind} ${own} (the sandbox is set up with it): ` +
+          `add ${kind}Map(ID, ${own})`,
+        `${kind}Map`,
+      );
+    }
+  }
+  if (!mapsInside(uidMap, uid)) throw new UsageError(`uid ${uid} is not in the uid map`, "uid");
+  if (!mapsInside(gidMap, gid)) throw new UsageError(`gid ${gid} is not in the gid map`, "gid");
+  const groups = planGroups(
+    settings.groups,
+    settings.groupsOptional ?? false,
+    { uid: host.uid, gid: host.gid, setgroups: host.setgroups, gidMap, inside: gid },
+    (m) => log(m, "warning"),
+  );
+  const seccomp = settings.seccomp ?? unconfinedProfile();
+  const allowNewPrivs = settings.allowNewPrivs ?? false;
+  const refused = allowNewPrivs ? refusedSyscalls(seccomp, SETUP_AFTER_FILTER) : [];
+  if (refused.length) {
+    throw new UsageError(
+      `allowNewPrivs: the seccomp profile ${JSON.stringify(seccomp.name)} may refuse ${refused.join(", ")}, ` +
+        "which the setup calls under the filter when no_new_privs is left unset (the filter is loaded before " +
+        "the credentials change): allow them in the profile, or keep no_new_privs",
+      "allowNewPrivs",
+    );
+  }
+  const env = new Map(settings.env);
+  for (const [k, v] of Object.entries(command.env ?? {})) env.set(k, v);
+  if (!command.program) throw new UsageError("no command to run");
+  let root: Plan["root"] = { source: null, readonly: true };
+  if (settings.rootdir) {
+    const source = host.realPath(settings.rootdir.path);
+    if (source === null) throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} does not exist`);
+    if (host.isDirectory && !host.isDirectory(source)) {
+      throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} is not a directory`, "rootdir");
+    }
+    root = { source, readonly: !settings.rootdir.rw, layer: !settings.rootdir.rw && needsLayer(source, mounts, host) };
+  }
+  return {
+    namespaces,
+    root,
+    mounts,
+    uidMap,
+    gidMap,
+    uid,
+    gid,
+    groups,
+    allowNewPrivs,
+    hostname: settings.hostname,
+    rlimits: [...settings.rlimits].map(([name, value]) => ({ name, value })),
+    walltime: settings.walltime,
+    env: [...env],
+    program: command.program,
+    argv: [command.program, ...command.args],
+    searchPath: env.get("PATH") ?? DEFAULT_SEARCH_PATH,
+    cwd: sandboxPath(command.cwd ?? settings.workdir ?? "/", "cwd"),
+    loopback: namespaces.includes("network"),
+    keyring: true,
+    landlock: settings.landlock ? resolveLandlock(settings.landlock) : null,
+    network: !namespaces.includes("network")
+      ? { mode: "host", options: [] }
+      : settings.network?.mode === "pasta"
+      ? { mode: "pasta", options: [...settings.network.options] }
+      : { mode: "none", options: [] },
+    seccomp,
+  };
+}
+
+/**
+ * A host view of the calling process, for {@link buildPlan}.
+ */
+export function currentHost(): HostView {
+  const uid = Deno.uid() ?? 0;
+  return {
+    uid,
+    gid: Deno.gid() ?? 0,
+    ...(uid === 0 ? { setgroups: rootMaySetgroups() } : {}),
+    realPath(path: string) {
+      try {
+        return Deno.realPathSync(path);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return null;
+        throw e;
+      }
+    },
+    isDirectory(path: string) {
+      try {
+        return Deno.statSync(path).isDirectory;
+      } catch {
+        return false;
+      }
+    },
+    isCharDevice(path: string) {
+      try {
+        return Deno.statSync(path).isCharDevice === true;
+      } catch {
+        return false;
+      }
+    },
+    // Deno's permissions let only --allow-all look into /proc; without it, assume a kernel with keyrings (the
+    // norm: a kernel without them then fails the mount with a clear error rather than leave keys visible). One
+    // lstat a name: listing /proc makes an entry per process of the host.
+    procHas(name: string) {
+      try {
+        Deno.lstatSync(`/proc/${name}`);
+        return true;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return false;
+        if (e instanceof Deno.errors.NotCapable) return true;
+        throw e;
+      }
+    },
+  };
+}
+
+/** Whether a root caller's own namespace allows setgroups (not when it runs in a namespace that denies it). */
+function rootMaySetgroups(): boolean {
+  try {
+    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
+  } catch {
+    return true; // no such file: no user namespace feature to deny it
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The report of a finished sandbox, and its JSON form (the seed's
+ * `Result: {...}` line and `--report-file`).
+ *
+ * @module
+ */
+import type { SetupError } from "../common/errors.ts";
+
+/**
+ * How the sandbox ended: `OK` the command exited (any code), `SE` setup
+ * failed and the command never ran, `SIG` killed by a signal, `TLE` time
+ * limit (walltime or cpu), `OLE` file size limit, `RFE` a forbidden
+ * syscall killed it.
+ */
+export type Status = "OK" | "SE" | "SIG" | "TLE" | "OLE" | "RFE";
+
+/** What a finished sandbox reports. */
+export interface Report {
+  /** How it ended. */
+  status: Status;
+  /** A short human reason, empty for OK. */
+  reason: string;
+  /** Exit code as a shell would see it: code, 128+signal, or 125 for SE. */
+  exitCode: number;
+  /** The signal that killed the command, e.g. `"SIGKILL"`, or null. */
+  signal: Deno.Signal | null;
+  /** When the sandbox started. */
+  startTime: Date;
+  /** Wall-clock time in milliseconds. */
+  realTimeMs: number;
+  /** User CPU time of every process of the sandbox, in milliseconds. */
+  userTimeMs: number;
+  /** System CPU time of every process of the sandbox, in milliseconds. */
+  systemTimeMs: number;
+  /** Largest resident set size of any process of the sandbox, in KiB. */
+  maxRssKb: number;
+  /** The setup error, for status SE. */
+  error?: SetupError;
+}
+
+/** Signal names by number (x86_64 and aarch64). */
+export const SIGNAL_NAMES: Record<number, Deno.Signal> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  4: "SIGILL",
+  5: "SIGTRAP",
+  6: "SIGABRT",
+  7: "SIGBUS",
+  8: "SIGFPE",
+  9: "SIGKILL",
+  10: "SIGUSR1",
+  11: "SIGSEGV",
+  12: "SIGUSR2",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+  16: "SIGSTKFLT",
+  17: "SIGCHLD",
+  18: "SIGCONT",
+  19: "SIGSTOP",
+  20: "SIGTSTP",
+  21: "SIGTTIN",
+  22: "SIGTTOU",
+  23: "SIGURG",
+  24: "SIGXCPU",
+  25: "SIGXFSZ",
+  26: "SIGVTALRM",
+  27: "SIGPROF",
+  28: "SIGWINCH",
+  29: "SIGIO",
+  30: "SIGPWR",
+  31: "SIGSYS",
+};
+
+/** Signal numbers by name. */
+export const SIGNAL_NUMBERS = Object.fromEntries(
+  Object.entries(SIGNAL_NAMES).map(([n, name]) => [name, Number(n)]),
+) as Record<Deno.Signal, number>;
+
+function duration(ms: number): { secs: number; nanos: number } {
+  const ns = Math.round(ms * 1e6);
+  return { secs: Math.floor(ns / 1e9), nanos: ns % 1e9 };
+}
+
+/**
+ * The report as the seed printed it: snake_case keys, times as
+ * `{ secs, nanos }`.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(JSON.stringify(reportJson(report)));
+ * ```
+ */
+export function reportJson(r: Report): Record<string, unknown> {
+  return {
+    status: r.status,
+    reason: r.reason,
+    exit_code: r.exitCode,
+    start_time: r.startTime.toISOString(),
+    real_time: duration(r.realTimeMs),
+    system_time: duration(r.systemTimeMs),
+    user_time: duration(r.userTimeMs),
+    max_rss: r.maxRssKb,
+  };
+}

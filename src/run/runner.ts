@@ -1,0 +1,314 @@
+/**
+ * Runs a plan: encodes it, hands it to the native core, and turns what the
+ * core reports into a {@link Report}. The core vforks and execs the small
+ * hakoniwa-init program synchronously on the JS thread (the thread waits
+ * only for the exec); the namespaces and the root are built in the init's
+ * own processes, so many sandboxes start in parallel. Waits run on worker
+ * threads.
+ *
+ * @module
+ */
+import { HakoniwaError, SETUP_STEPS, SetupError } from "../common/errors.ts";
+import { describeErrno, loadNative, loadNativeSync, type Native, prepareInit } from "../native/ffi.ts";
+import { RESULT_SLOT } from "../generated/abi.js";
+import type { Plan } from "../plan/plan.ts";
+import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
+import { compileProfile, unconfinedProfile } from "../seccomp/profile.ts";
+import { describeEvent, SeccompAudit } from "./seccomp_audit.ts";
+import { encodeSpec, type SpawnIo } from "./spec.ts";
+import { negotiateLandlock } from "../plan/landlock.ts";
+import { type PastaHandle, startPasta } from "../net/network.ts";
+import { pidsCgroup } from "../cgroup/cgroup.ts";
+import { currentHelperHost, prepareIdMapHelpers, runIdMapHelpers } from "../plan/idmap_helper.ts";
+import { logger } from "../common/log.ts";
+
+const SLOTS = RESULT_SLOT.SLOTS;
+const RESULT_SIZE = SLOTS * 8 + 1000; // HK_RESULT_SIZE: the slots, then the error path
+
+/** A started sandbox. */
+export interface RunningSandbox {
+  /** pid of the sandbox's monitor (the hakoniwa-init program), in the caller's pid namespace. */
+  readonly pid: number;
+  /** Resolves once every process of the sandbox is gone. */
+  readonly finished: Promise<Report>;
+  /** Settles once the sandbox is released to run (at once, but for a pasta network). */
+  readonly ready: Promise<void>;
+  /** Sends a signal to the sandbox; init forwards it to the command. SIGKILL ends everything. */
+  kill(signal?: Deno.Signal): void;
+  /** Lets the wait keep the event loop alive again (the default). */
+  ref(): void;
+  /** Lets the process exit while the sandbox runs; the sandbox then dies with it. */
+  unref(): void;
+}
+
+// Deno's internal op table: the only way to unref a pending FFI call's promise.
+const internalCore = (() => {
+  try {
+    // deno-lint-ignore no-explicit-any
+    const core = (Deno as any)[(Deno as any).internal]?.core;
+    return typeof core?.unrefOpPromise === "function" && typeof core?.refOpPromise === "function"
+      ? core as { unrefOpPromise(p: Promise<unknown>): void; refOpPromise(p: Promise<unknown>): void }
+      : null;
+  } catch {
+    return null;
+  }
+})();
+
+/**
+ * Whether the sandbox may call setgroups: only for a privileged caller whose
+ * own user namespace allows it.
+ *
+ * @example
+ * ```ts
+ * import { canSetgroups } from "./runner.ts";
+ * console.log(canSetgroups());
+ * ```
+ */
+export function canSetgroups(): boolean {
+  if (Deno.uid() !== 0) return false;
+  try {
+    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
+  } catch {
+    return false;
+  }
+}
+
+function setupError(native: Native, slots: BigInt64Array, result: Uint8Array): SetupError {
+  const step = SETUP_STEPS[Number(slots[2])] ?? "spec";
+  const errno = Number(slots[3]);
+  const pathBytes = result.subarray(SLOTS * 8);
+  const path = new TextDecoder().decode(pathBytes.subarray(0, Math.max(0, pathBytes.indexOf(0))));
+  const [code, text] = errno ? describeErrno(native, errno) : ["", ""];
+  return new SetupError(step, errno, code, text, path);
+}
+
+/**
+ * The status of a sandbox whose command a signal ended. A signal is no
+ * evidence by itself (the payload can raise SIGXCPU, SIGXFSZ or SIGSYS):
+ * TLE needs the walltime or the cpu limit to have run out, OLE a file size
+ * limit, and RFE is given only by explainSeccomp, from an audit record of
+ * the sandbox's own filter.
+ */
+function signalStatus(sig: number, timeOut: boolean, fsizeLimited: boolean): Status {
+  if (timeOut) return "TLE";
+  if (sig === SIGNAL_NUMBERS.SIGXFSZ && fsizeLimited) return "OLE";
+  return "SIG";
+}
+
+function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Plan): Report {
+  const slots = new BigInt64Array(result.buffer, 0, SLOTS);
+  const [state, code, , , timedOut, utime, stime, maxrss, realNs] = Array.from(slots, Number);
+  const base = {
+    startTime,
+    realTimeMs: realNs / 1e6,
+    userTimeMs: utime / 1e3,
+    systemTimeMs: stime / 1e3,
+    maxRssKb: maxrss,
+  };
+  if (state === 3) {
+    const error = setupError(native, slots, result);
+    return { ...base, status: "SE", reason: error.message, exitCode: 125, signal: null, error };
+  }
+  if (state === 2 || timedOut) {
+    const sig = state === 2 ? code : SIGNAL_NUMBERS.SIGKILL;
+    // The cpu limit's hard value is one second above the soft one (spec.ts), so running out of it
+    // shows as SIGXCPU, or as SIGKILL after a command caught SIGXCPU and kept spinning.
+    // Either way the sandbox's processes used up the limit: a SIGXCPU raised before that is not a TLE.
+    const cpu = plan.rlimits.find((l) => l.name === "cpu")?.value;
+    const cpuOut = cpu !== undefined && (sig === SIGNAL_NUMBERS.SIGXCPU || sig === SIGNAL_NUMBERS.SIGKILL) &&
+      (utime + stime) / 1e6 >= cpu * 0.9; // rusage (tick-sampled under load) trails the limit's own clock
+    const fsizeLimited = plan.rlimits.some((l) => l.name === "fsize");
+    const status = signalStatus(sig, timedOut === 1 || cpuOut, fsizeLimited);
+    const name = SIGNAL_NAMES[sig] ?? null;
+    const reason = timedOut
+      ? `walltime limit of ${plan.walltime}s exceeded`
+      : cpuOut
+      ? `cpu time limit of ${cpu}s exceeded`
+      : `killed by signal ${name ?? sig}`;
+    return { ...base, status, reason, exitCode: 128 + sig, signal: name };
+  }
+  if (state === 1) return { ...base, status: "OK", reason: "", exitCode: code, signal: null };
+  return {
+    ...base,
+    status: "SE",
+    reason: `the sandbox's init ended without a report (status ${code})`,
+    exitCode: 125,
+    signal: null,
+  };
+}
+
+let warnedImage = false;
+
+/** Negotiates the plan's Landlock settings with the kernel; logs what best effort leaves out. */
+function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
+  const kernel = native.hk_landlock_abi();
+  const n = negotiateLandlock(plan.landlock!, Math.max(0, kernel));
+  const log = logger("landlock");
+  log.info(`Landlock: ABI ${n.abi} (the kernel offers ${kernel})`);
+  for (const line of n.dropped) log.warn(`Landlock best effort: ${line}`);
+  return n.ruleset;
+}
+
+/**
+ * Names what the seccomp filter did, from the kernel's audit records of the
+ * sandbox's own processes and profile (see SeccompAudit): a command ended
+ * by SIGSYS is RFE only when a record shows the sandbox's filter killing
+ * one of them; the syscalls a `log` action let through are logged as
+ * warnings.
+ */
+async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: number) {
+  if (!initPid) return audit.close(); // the sandbox was never cloned: nothing ran under the filter
+  try {
+    const sigsys = report.signal === "SIGSYS";
+    const events = await audit.events(initPid, sigsys);
+    const log = logger("seccomp");
+    const logged = [...new Map(events.filter((e) => e.action === "log").map((e) => [`${e.syscall} ${e.arch}`, e]))];
+    for (const [, e] of logged) log.warn(`audit: the profile would deny ${describeEvent(e)}`);
+    if (audit.unavailable && !sigsys) log.info(`audit records are not available: ${audit.unavailable}`);
+    if (!sigsys) return;
+    const kill = events.find((e) => e.action.startsWith("kill"));
+    if (kill) {
+      report.status = "RFE";
+      report.reason = `killed by seccomp: forbidden syscall ${describeEvent(kill)}`;
+    } else {
+      report.reason = `killed by signal SIGSYS (whether the seccomp profile did it is not knowable: ${
+        audit.unavailable ?? "no audit record of the sandbox's filter arrived"
+      })`;
+    }
+  } finally {
+    audit.close();
+  }
+}
+
+/**
+ * Starts a sandbox for `plan`, synchronously: the clone happens before it
+ * returns, so the pid is known at once. Throws {@link SetupError} when the
+ * spec is rejected or the namespaces cannot be created; later setup
+ * failures arrive as a report with status `SE`. With `--network pasta` the
+ * child is held until pasta serves its network namespace: `ready` settles
+ * then, and a pasta that cannot start rejects `ready` and `finished`.
+ *
+ * @example
+ * ```ts ignore
+ * const sandbox = startSandboxSync(plan, { stdio: [0, 1, 2], session: "new", setgroups: false });
+ * const report = await sandbox.finished;
+ * ```
+ */
+export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): RunningSandbox {
+  const native = loadNativeSync(nativePath);
+  const image = prepareInit(native);
+  if (image.kind === "file" && !warnedImage) {
+    warnedImage = true;
+    logger("native").warn(`hakoniwa-init runs from ${image.where}`);
+  }
+  if (plan.landlock && !io.landlock) io = { ...io, landlock: landlockRuleset(native, plan) };
+  // Id maps an unprivileged caller cannot write itself go through newuidmap/newgidmap while the child is held.
+  const helpers = prepareIdMapHelpers(plan, currentHelperHost());
+  const hold = plan.network.mode === "pasta" || helpers !== null;
+  // A gid map newgidmap writes leaves setgroups allowed (/etc/subgid grants the range): the sandbox sets the groups.
+  if (helpers?.newgidmap && !io.setgroups) io = { ...io, setgroups: true };
+  // The seccomp filter is compiled here, in the parent, before clone.
+  // Even a plan without a profile gets the guard (no set-id files, no keyrings): unconfined is the guard alone.
+  if (!io.seccomp) io = { ...io, seccomp: compileProfile(plan.seccomp ?? unconfinedProfile()) };
+  // Host uid 0 is exempt from RLIMIT_NPROC: for root, the nproc limit is also a pids cgroup of the sandbox's own.
+  const nproc = plan.rlimits.find((l) => l.name === "nproc")?.value;
+  const cgroup = nproc !== undefined && Deno.uid() === 0 && !io.cgroupProcs ? pidsCgroup(Number(nproc)) : null;
+  if (cgroup) io = { ...io, cgroupProcs: cgroup.procs };
+  const spec = encodeSpec(plan, io, { hold, callerWritesMaps: helpers !== null });
+  const audit = SeccompAudit.forPlan(native, plan);
+  const out = new BigInt64Array(5);
+  const err = new Uint8Array(RESULT_SIZE);
+  const startTime = new Date();
+  if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) {
+    audit?.close();
+    cgroup?.remove();
+    throw setupError(native, new BigInt64Array(err.buffer, 0, SLOTS), err);
+  }
+  const [pid, pidfd, reportFd, startNs, holdFd] = Array.from(out, Number);
+  let open = true;
+  const result = new Uint8Array(RESULT_SIZE);
+  const timeoutMs = plan.walltime === null ? -1n : BigInt(Math.round(plan.walltime * 1000));
+  const wait = native.hk_wait(pidfd, reportFd, timeoutMs, BigInt(startNs), result);
+  let pasta: PastaHandle | undefined;
+  const ready = !hold ? Promise.resolve() : (async () => {
+    // The sandbox's init waits before any setup until its id maps are written and pasta has configured its network.
+    try {
+      const initPid = Number(await native.hk_held(holdFd));
+      if (initPid <= 0) {
+        // Setup ended before the init was held: the report names the step (or the errno here does).
+        if (initPid < 0) throw new SetupError("sync", -initPid, ...describeErrno(native, -initPid), "hold socket");
+        native.hk_close(holdFd);
+        return;
+      }
+      if (helpers) runIdMapHelpers(initPid, plan, helpers);
+      if (plan.network.mode === "pasta") {
+        pasta = await startPasta(plan.network.options, initPid);
+        logger("network").info(`pasta (pid ${pasta.pid}) serves the sandbox's network namespace`);
+      }
+    } catch (e) {
+      native.hk_close(holdFd); // the child sees end of file and exits without setting anything up
+      native.hk_kill(pidfd, 9);
+      throw e;
+    }
+    const rc = native.hk_release(holdFd);
+    if (rc !== 0) {
+      native.hk_kill(pidfd, 9);
+      throw new SetupError("sync", -rc, ...describeErrno(native, -rc), "sync pipe");
+    }
+  })();
+  const finished = Promise.allSettled([ready, wait]).then(async ([started]) => {
+    open = false;
+    pasta?.stop();
+    native.hk_close(pidfd);
+    cgroup?.remove();
+    if (started.status === "rejected") {
+      audit?.close();
+      throw started.reason;
+    }
+    const report = toReport(native, result, startTime, plan);
+    if (audit) {
+      await explainSeccomp(report, audit, Number(new BigInt64Array(result.buffer, 0, SLOTS)[RESULT_SLOT.INIT_PID]));
+    }
+    return report;
+  });
+  ready.catch(() => {});
+  finished.catch(() => {});
+  return {
+    pid,
+    ready,
+    finished,
+    kill(signal: Deno.Signal = "SIGTERM") {
+      if (open) native.hk_kill(pidfd, SIGNAL_NUMBERS[signal]);
+    },
+    ref() {
+      if (!internalCore) throw new HakoniwaError("ref() needs Deno's internal op table, which this Deno lacks");
+      internalCore.refOpPromise(wait);
+    },
+    unref() {
+      if (!internalCore) throw new HakoniwaError("unref() needs Deno's internal op table, which this Deno lacks");
+      internalCore.unrefOpPromise(wait);
+    },
+  };
+}
+
+/**
+ * Starts a sandbox for `plan` (see {@link startSandboxSync}) and resolves
+ * once it runs; rejects (after cleaning up) when pasta cannot serve it.
+ *
+ * @example
+ * ```ts ignore
+ * const sandbox = await startSandbox(plan, { stdio: [0, 1, 2], session: "new", setgroups: false });
+ * const report = await sandbox.finished;
+ * ```
+ */
+export async function startSandbox(plan: Plan, io: SpawnIo, nativePath?: string): Promise<RunningSandbox> {
+  await loadNative(nativePath); // the embedded core's check on Web Crypto
+  const sandbox = startSandboxSync(plan, io, nativePath);
+  try {
+    await sandbox.ready;
+  } catch (e) {
+    await sandbox.finished.catch(() => {});
+    throw e;
+  }
+  return sandbox;
+}

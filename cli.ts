@@ -11,7 +11,7 @@
  */
 import { parseSandboxArgs } from "./src/cli/parse.ts";
 import { EXPLAIN_FLAGS, type FlagSpec, RUN_FLAGS, type SandboxFlags } from "./src/cli/flags.ts";
-import type { CompletionCommand } from "./src/cli/completion.ts";
+import type { AppHost, AppModule, Subcommand } from "./src/cli/app_types.ts";
 import { SHELLS } from "./src/cli/shells.ts";
 import { loadLater, logPlan, planTable, programPath, resolve } from "./src/cli/sandbox.ts";
 import { currentHost } from "./src/plan/plan.ts";
@@ -24,6 +24,7 @@ import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
 import { explainSetupError, type SetupRemedies } from "./src/run/setup_hint.ts";
 
 export { parseBind } from "./src/cli/flags.ts";
+export type { AppHost, AppModule, Subcommand } from "./src/cli/app_types.ts";
 
 /** The version `hakoniwa --version` prints. */
 export const VERSION = "0.1.0";
@@ -34,14 +35,6 @@ const CLI_REMEDIES: SetupRemedies = {
 };
 
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
-
-/** A subcommand: its documentation, flags and what its positional arguments are. */
-export interface Subcommand extends CompletionCommand {
-  /** The usage line after `hakoniwa NAME`. */
-  usage: string;
-  /** Example command lines, each runnable as written. */
-  examples: string[];
-}
 
 /** The flags of `completion` (for its own completion and for src/cli/app.ts, which declares them to the parser). */
 const COMPLETION_FLAGS: readonly FlagSpec[] = [
@@ -329,24 +322,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-}
-
-/** What src/cli/app.ts needs of the CLI. */
-export interface AppHost {
-  /** The subcommands, for their help and completion. */
-  SUBCOMMANDS: readonly Subcommand[];
-  /** The version `--version` prints. */
-  VERSION: string;
-  /** Writes text to stdout. */
-  write(text: string): void;
-  /** `check FILE...`: returns how many files are invalid. */
-  check(files: string[]): Promise<number>;
-}
-
-/** What src/cli/app.ts exports (declared here: even a type import of it would put it on the start-up graph). */
-export interface AppModule {
-  /** Runs the command tree on `args` and returns the exit code. */
-  runApp(args: string[], host: AppHost): Promise<number>;
 }
 
 const HOST: AppHost = { SUBCOMMANDS, VERSION, write: (text) => writeAll(Deno.stdout, text), check: checkAction };

@@ -19,7 +19,7 @@
  * @module
  */
 import { Child, type CommandOutput } from "./child.ts";
-import type { ContainerSettings } from "./container.ts";
+import type { ContainerSettings } from "./plan/types.ts";
 import { HakoniwaError, UsageError } from "./common/errors.ts";
 import { describeErrno, loadNative, loadNativeSync, type Native } from "./native/ffi.ts";
 import { buildPlan, currentHost, type Plan } from "./plan/plan.ts";

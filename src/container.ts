@@ -6,8 +6,9 @@
  * @module
  */
 import { Command, type CommandOptions } from "./command.ts";
+import type { ContainerSettings } from "./plan/types.ts";
+export type { ContainerMount, ContainerSettings } from "./plan/types.ts";
 import { UsageError } from "./common/errors.ts";
-import type { IdMapEntry } from "./plan/idmap.ts";
 export { DEFAULT_TMPFS_SIZE, MAX_TMPFS_SIZE } from "./plan/plan.ts";
 import { ALL_NAMESPACES, type Namespace } from "./plan/namespace.ts";
 import { MAX_TMPFS_SIZE, REQUIRED_NAMESPACES } from "./plan/plan.ts";
@@ -20,75 +21,11 @@ import {
   parsePort,
   parseResource,
 } from "./plan/landlock.ts";
-import { checkNetwork, type NetworkMode, type NetworkSettings } from "./net/network.ts";
+import { checkNetwork, type NetworkMode } from "./net/network.ts";
 import { defaultProfile, type SeccompProfile } from "./seccomp/profile.ts";
 import { checkGroups } from "./plan/groups.ts";
 import { autoIdMaps } from "./plan/idmap_helper.ts";
 import { resolveUser, userFilesOf } from "./plan/user.ts";
-
-/**
- * A mount as the user asked for it, before plan building resolves it. A
- * bind that is `optional` is skipped when its source does not exist;
- * `"warn"` skips it with a warning (a policy's bind that does not say
- * `optional = true`: a typo should show).
- */
-export type ContainerMount =
-  | { kind: "bind"; source: string; target: string; readonly: boolean; optional?: boolean | "warn" }
-  | { kind: "tmpfs"; target: string; size?: number; mode?: number }
-  | { kind: "devfs"; target: string }
-  | { kind: "proc"; target: string }
-  | { kind: "dir"; target: string; mode?: number }
-  | { kind: "file"; target: string; contents: string; mode?: number }
-  | { kind: "symlink"; original: string; target: string };
-
-/** Everything a container holds; read by plan building. */
-export interface ContainerSettings {
-  /** Namespaces created besides user, mount and pid. */
-  unshare: Set<Namespace>;
-  /** A host directory as the root instead of a new tmpfs. */
-  rootdir: { path: string; rw: boolean } | null;
-  /** Mounts in order. */
-  mounts: ContainerMount[];
-  /** uid of the command inside (default: the caller's uid). */
-  uid?: number;
-  /** gid of the command inside (default: the caller's gid). */
-  gid?: number;
-  /**
-   * Supplementary groups of the command, gids inside (absent: none asked
-   * for; they are cleared where the sandbox may call setgroups).
-   */
-  groups?: number[];
-  /**
-   * The groups are the ones a user name implies (1.x's `--user USER`):
-   * where the sandbox cannot set groups they are left out with a warning
-   * instead of failing.
-   */
-  groupsOptional?: boolean;
-  /** Leave `no_new_privs` unset (see {@link Container.allowNewPrivs}). */
-  allowNewPrivs?: boolean;
-  /** Explicit uid maps. */
-  uidMaps: IdMapEntry[];
-  /** Explicit gid maps. */
-  gidMaps: IdMapEntry[];
-  /** Hostname with a new uts namespace. */
-  hostname: string;
-  /** Resource limits. */
-  rlimits: Map<RlimitName, number>;
-  /** Walltime limit in seconds. */
-  walltime: number | null;
-  /** Environment of the command. */
-  env: Map<string, string>;
-  /** Working directory inside (default "/"). */
-  workdir: string | null;
-  /** Landlock restrictions and rules (absent: none). */
-  landlock?: LandlockSettings;
-  /** Network mode (absent: none, or host when the network namespace is shared). */
-  network?: NetworkSettings;
-  /** The seccomp profile, or null for none (default: the default profile). */
-  seccomp: SeccompProfile | null;
-  /** Size in bytes of every tmpfs that does not give its own (default {@link DEFAULT_TMPFS_SIZE}). */
-  tmpfsSize?: number;
-}
 
 function checkCount(what: string, v: number, min = 0, max = MAX_RLIMIT): number {
   if (!Number.isSafeInteger(v) || v < min || v > max) {

@@ -1,4 +1,6 @@
 /**
+ * The cgroup room (src/cgroup/): takes a sandbox's process limit and gives the cgroup its init is moved into.
+ *
  * A pids cgroup for a sandbox that root starts. The kernel exempts host uid
  * 0 from RLIMIT_NPROC, so for root callers `--limit-nproc N` (policy
  * `limits.nproc`) also becomes the `pids.max` of a cgroup of the sandbox's

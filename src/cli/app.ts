@@ -14,7 +14,7 @@ import { type Application, type ApplicationContext, buildRouteMap, run, text_en 
 import type { FlagParametersForType } from "npm:@stricli/core@1.3.0";
 // deno-lint-ignore no-import-prefix
 import { buildApplication, buildCommand, help, version } from "npm:@stricli/core@1.3.0";
-import type { AppHost, AppModule, Subcommand } from "../../cli.ts";
+import type { AppHost, AppModule, Subcommand } from "./app_types.ts";
 import { UsageError } from "../common/errors.ts";
 import { didYouMean } from "../common/suggest.ts";
 import { argumentError, parserFlags } from "./args.ts";

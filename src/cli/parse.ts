@@ -1,4 +1,7 @@
 /**
+ * The CLI room (src/cli/): takes argv and gives a Container and a command (through the policy stage when a file is
+ * named); cli.ts, the only module that exits, drives it.
+ *
  * The parser of `run` and `explain`, driven by the flag table
  * (`src/cli/flags.ts`): it checks each flag, parses its values, keeps the
  * order across flags (mounts, environment, namespaces and id maps apply in

@@ -11,7 +11,7 @@
  * @module
  */
 import { fileErrorText, UsageError } from "../common/errors.ts";
-import type { Plan } from "../plan/plan.ts";
+import type { Plan } from "../plan/types.ts";
 
 /** A report destination: written once after the run, then closed. */
 export interface ReportFile {

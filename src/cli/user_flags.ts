@@ -8,7 +8,7 @@
 import type { Container } from "../container.ts";
 import { UsageError } from "../common/errors.ts";
 import { type IdMapEntry, MAX_ID } from "../plan/idmap.ts";
-import type { FlagSpec, FlagState, SandboxFlags } from "./flags.ts";
+import type { FlagSpec, FlagState, SandboxFlags } from "./flag_types.ts";
 
 /**
  * `C[:H[:N]]`: container id, host id (default: the caller's), count (default 1).

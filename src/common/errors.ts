@@ -1,4 +1,7 @@
 /**
+ * The common room (src/common/): what every stage uses (errors, logging, capped reads, suggestions); it imports
+ * from no other room.
+ *
  * Typed errors. Every error of hakoniwa is a {@link HakoniwaError}; the CLI
  * maps {@link UsageError} and {@link PolicyError} to exit 2 and
  * {@link SetupError} to exit 125.

@@ -1,4 +1,7 @@
 /**
+ * The native stage (src/native/): takes the embedded, checksummed native library and gives its symbols (this
+ * table) to the run stage; nothing else opens a library.
+ *
  * The one symbol table of the native core (native/hakoniwa.h) and the order
  * in which the library is found: an explicit path, then the
  * `HAKONIWA_NATIVE_PATH` environment variable, then the copy embedded in

@@ -1,4 +1,7 @@
 /**
+ * The network room (src/net/): takes a `--network` mode and gives the network settings of a plan, and runs pasta
+ * for the sandbox's namespace when asked.
+ *
  * Networking modes: `none` (a new network namespace with only `lo`, up),
  * `host` (the host's namespace), and `pasta[:OPTIONS]`: pasta(1) from
  * Debian's `passt` package, started by the parent for the sandbox's new

@@ -9,7 +9,7 @@
  */
 import { HakoniwaError } from "../common/errors.ts";
 import { formatIdMap, type IdMapEntry } from "./idmap.ts";
-import type { Plan } from "./plan.ts";
+import type { Plan } from "./types.ts";
 
 /** Where the helpers and their grants live; tests may point elsewhere. */
 export interface HelperHost {

@@ -6,7 +6,7 @@
  */
 import { UsageError } from "../common/errors.ts";
 import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
-import type { MountOp, Plan } from "./plan.ts";
+import type { MountOp, Plan } from "./types.ts";
 import { unconfinedProfile } from "../seccomp/profile.ts";
 
 const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {

@@ -12,7 +12,6 @@
  * @module
  */
 import { HakoniwaError, UsageError } from "../common/errors.ts";
-import type { SpawnIo } from "../run/spec.ts";
 
 /**
  * What can be restricted, with the Landlock ABI each needs for full enforcement.
@@ -255,12 +254,26 @@ export function resolveLandlock(s: LandlockSettings): LandlockSettings | null {
   };
 }
 
+/** A Landlock ruleset as the native core applies it: handled rights, then rules (spec record HK_T_LANDLOCK). */
+export interface LandlockRuleset {
+  /** The ABI the rights were chosen for. */
+  abi: number;
+  /** Handled filesystem, network and scope rights (bit masks). */
+  fs: bigint;
+  net: bigint;
+  scoped: bigint;
+  /** Paths inside the sandbox and the rights allowed beneath each. */
+  paths: { path: string; access: bigint }[];
+  /** TCP ports and the rights allowed on each. */
+  ports: { port: number; access: bigint }[];
+}
+
 /** What the negotiation with the kernel decided. */
 export interface LandlockNegotiation {
   /** The ABI in use (the kernel's, capped by `maxAbi`). */
   abi: number;
   /** The ruleset for the native core, or undefined when nothing is left to enforce. */
-  ruleset: SpawnIo["landlock"];
+  ruleset: LandlockRuleset | undefined;
   /** What best effort left out, one line each (to log). */
   dropped: string[];
 }

@@ -1,4 +1,7 @@
 /**
+ * The plan stage (src/plan/): takes a container's settings (types.ts: ContainerSettings) and a command, and gives a
+ * {@link Plan}: mounts in order, id maps, groups, limits, Landlock and the seccomp profile, as pure data.
+ *
  * The plan: everything the native core will do, as pure data. It is built
  * from a container's settings and a command, printed by `--verbose` and
  * `explain`, and encoded by spec.ts. Building a plan touches nothing on the
@@ -6,158 +9,16 @@
  *
  * @module
  */
-import type { ContainerMount, ContainerSettings } from "../container.ts";
+import type { CommandSpec, ContainerMount, ContainerSettings, HostView, MountOp, Plan } from "./types.ts";
 import { UsageError } from "../common/errors.ts";
 import { type IdMapEntry, mapsInside, singleIdMap } from "./idmap.ts";
 import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
-import type { RlimitName } from "./rlimit.ts";
 import { needsLayer } from "./root_layer.ts";
-import { type LandlockSettings, resolveLandlock } from "./landlock.ts";
-import type { NetworkSettings } from "../net/network.ts";
-import { refusedSyscalls, type SeccompProfile, unconfinedProfile } from "../seccomp/profile.ts";
+import { resolveLandlock } from "./landlock.ts";
+import { refusedSyscalls, unconfinedProfile } from "../seccomp/profile.ts";
 import { planGroups } from "./groups.ts";
 
-/** One mount operation, applied in order beneath the new root. */
-export type MountOp =
-  | {
-    /** Bind a host path (recursively). */
-    kind: "bind";
-    /** Host path, resolved. */
-    source: string;
-    /** Path inside the sandbox. */
-    target: string;
-    /** Read-only for the whole tree under it. */
-    readonly: boolean;
-    /** Device files stay usable (only for device binds). */
-    dev?: boolean;
-  }
-  | {
-    /** A new tmpfs. */
-    kind: "tmpfs";
-    /** Path inside the sandbox. */
-    target: string;
-    /** Size in bytes (plans built here always give one; 0 would be the kernel's half of RAM). */
-    size: number;
-    /** Permission bits of its root. */
-    mode: number;
-    /** Disallow executing files from it. */
-    noexec?: boolean;
-  }
-  | {
-    /** A new procfs; its sensitive parts are re-bound read-only. */
-    kind: "proc";
-    /** Path inside the sandbox. */
-    target: string;
-  }
-  | {
-    /** A directory. */
-    kind: "dir";
-    /** Path inside the sandbox. */
-    target: string;
-    /** Permission bits. */
-    mode: number;
-  }
-  | {
-    /** A regular file with contents. */
-    kind: "file";
-    /** Path inside the sandbox. */
-    target: string;
-    /** Its contents. */
-    contents: string;
-    /** Permission bits. */
-    mode: number;
-  }
-  | {
-    /** A symbolic link. */
-    kind: "symlink";
-    /** What the link points to, verbatim. */
-    original: string;
-    /** Path of the link inside the sandbox. */
-    target: string;
-  }
-  | {
-    /** Re-bind a path already in the sandbox onto itself, read-only. */
-    kind: "readonly";
-    /** Path inside the sandbox. */
-    target: string;
-    /** Skip silently when the path does not exist. */
-    optional: boolean;
-  };
-
-/** A resource limit, soft = hard. */
-export interface RlimitEntry {
-  /** Which limit. */
-  name: RlimitName;
-  /** The value (bytes, seconds or a count). */
-  value: number;
-}
-
-/** The resolved plan of one sandboxed run. */
-export interface Plan {
-  /** Namespaces created for the sandbox. */
-  namespaces: Namespace[];
-  /**
-   * The root: a new tmpfs, or a host directory. `layer`: the directory is
-   * read-only and lacks something the mounts make, so the root is built on a
-   * new tmpfs layered over it (src/plan/root_layer.ts); the host's is never written.
-   */
-  root: { source: string | null; readonly: boolean; layer?: boolean };
-  /** Mount operations in order. */
-  mounts: MountOp[];
-  /** uid map lines (inside -> host). */
-  uidMap: IdMapEntry[];
-  /** gid map lines (inside -> host). */
-  gidMap: IdMapEntry[];
-  /** uid the command runs as, inside. */
-  uid: number;
-  /** gid the command runs as, inside. */
-  gid: number;
-  /**
-   * Supplementary groups of the command (gids inside), or null when none
-   * were asked for: then they are cleared where the sandbox may call
-   * setgroups (a root caller, a gid map newgidmap wrote), else kept as the
-   * caller has them.
-   */
-  groups: number[] | null;
-  /**
-   * Leave `no_new_privs` unset (1.x's `--allow-new-privs`): Landlock and
-   * seccomp are loaded before the credentials change, while the command
-   * process still has CAP_SYS_ADMIN in its namespace. Every mount stays
-   * nosuid, the guard still refuses set-id files and no capability is left.
-   */
-  allowNewPrivs: boolean;
-  /** Hostname inside (with a new uts namespace). */
-  hostname: string;
-  /** Resource limits. */
-  rlimits: RlimitEntry[];
-  /** Walltime limit in seconds, or null. */
-  walltime: number | null;
-  /** Environment of the command, in order. */
-  env: [string, string][];
-  /** Program as given (a path, or a name searched in `searchPath`). */
-  program: string;
-  /** argv, including argv[0]. */
-  argv: string[];
-  /** Directories searched for a program without a slash. */
-  searchPath: string;
-  /** Working directory inside. */
-  cwd: string;
-  /** Bring up lo in a new network namespace. */
-  loopback: boolean;
-  /** Join a new session keyring. */
-  keyring: boolean;
-  /** Landlock restrictions as enforced (rules imply their resource), or null. */
-  landlock: LandlockSettings | null;
-  /** Network mode: host when the network namespace is shared. */
-  network: NetworkSettings;
-  /**
-   * The seccomp profile compiled before clone and installed just before
-   * execve, behind the guard (src/seccomp/guard.ts). Plans built here never
-   * hold null: a container without a profile gets `unconfined`, the guard
-   * alone.
-   */
-  seccomp: SeccompProfile | null;
-}
+export type { CommandSpec, HostView, MountOp, Plan, RlimitEntry } from "./types.ts";
 
 /**
  * The size of a tmpfs that names none: 128 MiB. A tmpfs lives in the host's
@@ -293,23 +154,6 @@ export function describeMount(op: MountOp): string {
   }
 }
 
-/** What plan building may know of the host. */
-export interface HostView {
-  /** The caller's effective uid and gid. */
-  uid: number;
-  gid: number;
-  /** Resolves a host path (following symlinks), or null when it does not exist. */
-  realPath(path: string): string | null;
-  /** Whether a host path is a directory (absent: not checked). */
-  isDirectory?(path: string): boolean;
-  /** Whether a host path is a character device (absent: none is). */
-  isCharDevice?(path: string): boolean;
-  /** Whether the host's /proc has an entry of this name (absent: asked through realPath). */
-  procHas?(name: string): boolean;
-  /** Whether the caller's own user namespace lets it allow setgroups (absent: a root caller's does). */
-  setgroups?: boolean;
-}
-
 /**
  * What the setup runs under the seccomp filter when `no_new_privs` is left
  * unset (the native core loads the filter first then): the capability
@@ -327,18 +171,6 @@ const SETUP_AFTER_FILTER = [
   "write",
   "exit_group",
 ] as const;
-
-/** The command part of a plan. */
-export interface CommandSpec {
-  /** Program: a path, or a name searched in PATH. */
-  program: string;
-  /** Arguments after argv[0]. */
-  args: string[];
-  /** Working directory inside, overriding the container's. */
-  cwd?: string;
-  /** Extra environment, overriding the container's. */
-  env?: Record<string, string>;
-}
 
 /** Normalizes an absolute sandbox path; throws UsageError naming `what` otherwise. */
 export function sandboxPath(path: string, what: string): string {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { HostView, MountOp } from "./plan.ts";
+import type { HostView, MountOp } from "./types.ts";
 
 /**
  * Whether building `mounts` in the read-only rootdir `root` (a resolved host

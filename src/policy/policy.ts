@@ -1,4 +1,7 @@
 /**
+ * The policy stage (src/policy/): takes a TOML policy file or text (includes, templates, the embedded KISS default,
+ * a hakoniwa 1.x config through compat/) and gives a validated, typed {@link Policy}; nothing runs here.
+ *
  * Policy files (TOML, in the seed's format, extended): parse, render
  * templates, follow `include` and validate every key (src/policy_container.ts
  * turns the result into a container). Errors name the file, line, column

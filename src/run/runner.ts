@@ -1,4 +1,7 @@
 /**
+ * The run stage (src/run/): takes a Plan, encodes it as the one byte spec (spec.ts), starts the native core on it,
+ * relays the child's streams or a terminal, and gives a {@link Report}.
+ *
  * Runs a plan: encodes it, hands it to the native core, and turns what the
  * core reports into a {@link Report}. The core vforks and execs the small
  * hakoniwa-init program synchronously on the JS thread (the thread waits
@@ -11,7 +14,7 @@
 import { HakoniwaError, SETUP_STEPS, SetupError } from "../common/errors.ts";
 import { describeErrno, loadNative, loadNativeSync, type Native, prepareInit } from "../native/ffi.ts";
 import { RESULT_SLOT } from "../generated/abi.js";
-import type { Plan } from "../plan/plan.ts";
+import type { Plan } from "../plan/types.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
 import { compileProfile, unconfinedProfile } from "../seccomp/profile.ts";
 import { describeEvent, SeccompAudit } from "./seccomp_audit.ts";

@@ -20,7 +20,7 @@
 import type { Native } from "../native/ffi.ts";
 import { archToken, syscallName } from "../seccomp/libseccomp.ts";
 import { profileCanLogOrKill, type SeccompAction, type SeccompProfile } from "../seccomp/profile.ts";
-import type { Plan } from "../plan/plan.ts";
+import type { Plan } from "../plan/types.ts";
 
 /**
  * One seccomp audit record.

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Plan } from "../plan/plan.ts";
+import type { Plan } from "../plan/types.ts";
 import type { Report } from "./report.ts";
 
 const ENOENT = 2, EACCES = 13;

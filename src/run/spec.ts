@@ -8,7 +8,8 @@
  */
 import { formatIdMap } from "../plan/idmap.ts";
 import { cloneFlags } from "../plan/namespace.ts";
-import type { MountOp, Plan } from "../plan/plan.ts";
+import type { MountOp, Plan } from "../plan/types.ts";
+import type { LandlockRuleset } from "../plan/landlock.ts";
 import { RLIMITS } from "../plan/rlimit.ts";
 import { CRED, FLAG, MOUNT_FLAG, MOUNT_KIND, SESSION_MODE, SPEC, TAG } from "../generated/abi.js";
 
@@ -46,14 +47,7 @@ export interface SpawnIo {
   /** A compiled seccomp program (struct sock_filter[]), if any. */
   seccomp?: Uint8Array;
   /** A Landlock ruleset, if any. */
-  landlock?: {
-    abi: number;
-    fs: bigint;
-    net: bigint;
-    scoped: bigint;
-    paths: { path: string; access: bigint }[];
-    ports: { port: number; access: bigint }[];
-  };
+  landlock?: LandlockRuleset;
 }
 
 class Writer {

@@ -19,7 +19,7 @@
  */
 import { SetupError } from "../common/errors.ts";
 import { describeErrno, loadNative, type Native } from "../native/ffi.ts";
-import type { Plan } from "../plan/plan.ts";
+import type { Plan } from "../plan/types.ts";
 import { type RunningSandbox, startSandbox } from "./runner.ts";
 import type { SpawnIo } from "./spec.ts";
 import { EVENT } from "../generated/abi.js";

@@ -1,4 +1,7 @@
 /**
+ * The seccomp room (src/seccomp/): takes a profile (built in, seed form or OCI JSON) and gives the BPF program the
+ * sandbox installs, behind the guard that every sandbox gets.
+ *
  * Seccomp profiles: a typed profile (default action, rules with argument
  * conditions, arches), the profiles shipped with hakoniwa (`default`,
  * `strict`, `audit`), the seed's `[seccomp]` policy form, OCI / docker /

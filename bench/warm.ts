@@ -12,6 +12,7 @@ import { loadNative } from "../src/native/ffi.ts";
 import { buildPlan, currentHost } from "../src/plan/plan.ts";
 import { compileProfile, unconfinedProfile } from "../src/seccomp/profile.ts";
 import { encodeSpec } from "../src/run/spec.ts";
+import { Reactor } from "../src/run/reactor.ts";
 import { RESULT_SLOT } from "../src/generated/abi.js";
 import { defaultContainer } from "./hakoniwa.ts";
 import { interleave, median, type Samples } from "./lib.ts";
@@ -56,8 +57,10 @@ export async function warmBreakdown(
     lap("hk_spawn (vfork + exec of hakoniwa-init; JS thread)");
     const [, pidfd, reportFd, startNs] = Array.from(out, Number);
     const result = new Uint8Array(SLOTS * 8 + 1000);
-    await native.hk_wait(pidfd, reportFd, -1n, BigInt(startNs), result);
-    lap("hk_wait (namespaces, root, exec, exit, report)");
+    await Reactor.of(native).ready(pidfd, "read");
+    Reactor.of(native).forget(pidfd);
+    native.hk_reap(pidfd, reportFd, BigInt(startNs), result);
+    lap("the wait (namespaces, root, exec, exit, report)");
     native.hk_close(pidfd);
     if (record) {
       add(

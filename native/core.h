@@ -59,6 +59,7 @@ struct hk_spec {
   gid_t groups[HK_CRED_GROUPS_MAX];
   int stdio[3];
   int events_fd; /* host fd of HK_T_EVENTS, -1: none */
+  uint64_t cpu_limit_ns; /* HK_T_CPU_LIMIT, 0: none */
   struct sock_fprog filter; /* len 0 = no filter */
   uint32_t ll_abi;
   uint64_t ll_fs, ll_net, ll_scoped;

@@ -6,8 +6,8 @@
  * completely, starts the small static hakoniwa-init program (vfork + exec, so
  * no byte of the caller's memory reaches the sandbox) and returns. The init
  * program creates the namespaces and builds the sandbox in its own processes.
- * Waiting happens through hk_wait, which the caller may run on a worker
- * thread. All buffers are owned by the caller; nothing allocated here must be
+ * Waiting happens in the caller's one event loop (native/reactor.c): a
+ * sandbox's end is its monitor's pidfd turning readable, then hk_reap. All buffers are owned by the caller; nothing allocated here must be
  * freed by the other side.
  *
  * scripts/generate.ts reads the enums and HK_* constants of this file into
@@ -22,7 +22,7 @@
 
 #define HK_SPEC_MAGIC 0x574e4b48u /* "HKNW" little-endian */
 #define HK_SPEC_VERSION 1u
-#define HK_ABI_VERSION 3
+#define HK_ABI_VERSION 4
 
 /* Record tags of the spec. Every record is [u16 tag][u16 0][u32 len][len bytes]. */
 enum hk_tag {
@@ -48,6 +48,7 @@ enum hk_tag {
   HK_T_CGROUP = 20,    /* str: a cgroup.procs file the sandbox's init is moved into before it is released */
   HK_T_EVENTS = 21,    /* i32: a host fd (a pipe's write end) where the sandbox's init writes HK_EV_* bytes */
   HK_T_GROUPS = 22,    /* u32 count (at most HK_CRED_GROUPS_MAX), count x u32 gid: the supplementary groups */
+  HK_T_CPU_LIMIT = 23, /* u64 ns: the command's CPU time limit, kept by the sandbox's init on its exact clock */
 };
 
 /* Events the sandbox's init writes on the HK_T_EVENTS fd. */
@@ -104,11 +105,21 @@ enum hk_mount_kind {
  * (pasta, id maps) and calls hk_release. */
 #define HK_F_HOLD 0x80000000u
 
-/* The signal hk_kill and hk_wait send the init program for SIGKILL: it kills the sandbox's init (and so
- * its whole pid namespace), waits until every process is gone, then dies by SIGKILL itself; so when hk_wait
- * returns, nothing of the sandbox is left. (A SIGKILL of the init program itself would leave that to the
- * kernel, after hk_wait returned.) */
+/* The signal hk_kill sends the init program for SIGKILL: it has the sandbox's init end (HK_SIG_END: kill every
+ * process of its pid namespace, reap them, report), waits until every process is gone, then dies by SIGKILL
+ * itself; so when its pidfd turns readable, nothing of the sandbox is left. (A SIGKILL of the init program
+ * itself would leave that to the kernel, and lose the report.) */
 #define HK_SIG_KILL 40
+/* The signal the monitor sends the sandbox's init for HK_SIG_KILL: the init kills every other process of its pid
+ * namespace, reaps them (so their CPU time and memory count) and reports before it exits. */
+#define HK_SIG_END 41
+/* hk_kill with a negative sig sends -sig to the init program as it is (SIGKILL unmapped: the last resort when the
+ * init program does not end after HK_SIG_KILL). */
+
+/* Why the sandbox's init ended the command (HK_R_ENDED_BY, hk_record.ended_by). */
+#define HK_END_NONE 0
+#define HK_END_REQUEST 1 /* HK_SIG_END: the caller's kill, its walltime or its output cap */
+#define HK_END_CPU 2     /* the command's CPU time reached HK_T_CPU_LIMIT: SIGXCPU, and a second later SIGKILL */
 
 /* Steps named in errors: src/generated/abi.ts spells each as lowercase words
  * joined by "-" (HK_S_PIVOT_ROOT is "pivot-root"). */
@@ -163,22 +174,24 @@ struct hk_record {
   uint32_t step;   /* enum hk_step, for errors */
   int32_t err;     /* errno, for errors */
   int32_t status;  /* wait status of the command, for exits */
+  uint32_t ended_by, pad; /* HK_END_*, for exits */
   int64_t utime_us, stime_us, maxrss_kb; /* of the sandbox's processes, for exits */
   char path[HK_REC_PATH_MAX]; /* NUL-terminated, for errors */
 };
 
-/* hk_wait result layout, in int64 slots of the caller's buffer. */
+/* hk_reap result layout, in int64 slots of the caller's buffer. */
 enum hk_result_slot {
   HK_R_STATE = 0,     /* 1 exited, 2 killed by signal, 3 setup error, 4 lost */
   HK_R_CODE,          /* exit code, or signal number */
   HK_R_STEP,          /* setup error step */
   HK_R_ERRNO,         /* setup error errno */
-  HK_R_TIMED_OUT,     /* 1 when the walltime ran out and the sandbox was killed */
+  HK_R_ENDED_BY,      /* HK_END_*: why the sandbox's init ended the command */
   HK_R_UTIME_US,
   HK_R_STIME_US,
   HK_R_MAXRSS_KB,
   HK_R_REAL_NS,
   HK_R_INIT_PID,      /* pid of the sandbox's init (0 when it was never cloned) */
+  HK_R_USAGE,         /* 1 when the usage slots are the sandbox init's report of every process it reaped */
   HK_R_SLOTS,
 };
 /* The error path follows the slots: HK_R_SLOTS * 8 bytes in, HK_REC_PATH_MAX long. */
@@ -206,7 +219,7 @@ HK_EXPORT int32_t hk_init_prepare(const char *dirs, uint8_t *why, size_t len);
  * the init program, out[1] = its pidfd, out[2] = report fd, out[3] = start
  * time (CLOCK_MONOTONIC nanoseconds), and with HK_F_HOLD out[4] = hold fd (out
  * has 5 slots then; see hk_held), and returns 0. On failure returns -1 and
- * fills err (HK_RESULT_SIZE bytes, same layout as hk_wait) with the step,
+ * fills err (HK_RESULT_SIZE bytes, same layout as hk_reap) with the step,
  * errno and path; nothing is left running.
  */
 HK_EXPORT int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err);
@@ -214,18 +227,19 @@ HK_EXPORT int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_
 /*
  * For a sandbox spawned with HK_F_HOLD: block until its init exists and is
  * held, and return its pid (in the caller's pid namespace); 0 when setup
- * ended before (hk_wait's report says why); -errno on failure. Safe to run
+ * ended before (hk_reap's report says why); -errno on failure. Safe to run
  * on a worker thread.
  */
 HK_EXPORT int64_t hk_held(int32_t hold_fd);
 
 /*
- * Wait for the sandbox to end, killing it after timeout_ms (< 0: none).
- * Closes report_fd; the caller closes pidfd (on the thread that may also
- * call hk_kill, so a kill never meets a reused fd). Fills result
- * (HK_RESULT_SIZE bytes). Safe to run on a worker thread.
+ * Collect an ended sandbox: call once its pidfd is readable (the init program
+ * is gone, and with it every process of the sandbox). Reaps it, reads the
+ * report pipe to its end, closes report_fd and fills result (HK_RESULT_SIZE
+ * bytes). The caller closes pidfd (on the thread that also calls hk_kill, so
+ * a kill never meets a reused fd). Does not block.
  */
-HK_EXPORT int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t start_ns, uint8_t *result);
+HK_EXPORT int32_t hk_reap(int32_t pidfd, int32_t report_fd, int64_t start_ns, uint8_t *result);
 
 /*
  * Release a sandbox spawned with HK_F_HOLD: it goes on with its setup. Closes
@@ -237,7 +251,8 @@ HK_EXPORT int32_t hk_release(int32_t hold_fd);
 /* The Landlock ABI version the kernel offers (0: none), or -errno. */
 HK_EXPORT int32_t hk_landlock_abi(void);
 
-/* Send sig to the init program through its pidfd; it forwards it to the command. */
+/* Send sig to the init program through its pidfd; it forwards it to the command (SIGKILL: see HK_SIG_KILL;
+ * a negative sig: see HK_SIG_END). */
 HK_EXPORT int32_t hk_kill(int32_t pidfd, int32_t sig);
 
 /* Pipes and fds for piped stdio: pipe with O_CLOEXEC (fds[0] read, fds[1] write). */
@@ -246,6 +261,27 @@ HK_EXPORT int32_t hk_close(int32_t fd);
 /* Blocking read/write on a raw fd; -errno on failure. Safe on a worker thread. */
 HK_EXPORT int64_t hk_read(int32_t fd, uint8_t *buf, size_t len);
 HK_EXPORT int64_t hk_write(int32_t fd, const uint8_t *buf, size_t len);
+/* The same on the calling thread, for an fd made non-blocking (-EAGAIN: arm it in the reactor and wait). */
+HK_EXPORT int64_t hk_try_read(int32_t fd, uint8_t *buf, size_t len);
+HK_EXPORT int64_t hk_try_write(int32_t fd, const uint8_t *buf, size_t len);
+
+/* --- the caller's event loop (native/reactor.c) --- */
+#define HK_WANT_READ 1u
+#define HK_WANT_WRITE 2u
+/* An epoll set and an eventfd in it (token 0) that wakes a wait: out[0] = epoll fd, out[1] = eventfd. 0 or -errno. */
+HK_EXPORT int32_t hk_reactor_open(int32_t *out);
+/* Watch fd for one HK_WANT_* event (one-shot), reported with token. 0 or -errno. */
+HK_EXPORT int32_t hk_reactor_arm(int32_t ep, int32_t fd, uint32_t what, uint64_t token);
+/* Stop watching fd (before it is closed). 0 or -errno. */
+HK_EXPORT int32_t hk_reactor_forget(int32_t ep, int32_t fd);
+/* Wait up to timeout_ms (< 0: no limit) for events; fills out with max entries of 16 bytes (u64 token, u32
+ * HK_WANT_* that are ready, u32 0). Returns how many, or -errno. Blocks: run it on a worker thread. */
+HK_EXPORT int32_t hk_reactor_wait(int32_t ep, uint8_t *out, int32_t max, int32_t timeout_ms);
+/* Wake a hk_reactor_wait (its token 0 event), and take the wake-up back. 0 or -errno. */
+HK_EXPORT int32_t hk_reactor_wake(int32_t wake);
+HK_EXPORT int32_t hk_reactor_drain(int32_t wake);
+/* O_NONBLOCK on fd (the caller's end of a pipe; the sandbox's end stays blocking). 0 or -errno. */
+HK_EXPORT int32_t hk_set_nonblock(int32_t fd);
 /* Describe errnum into buf as "NAME\tdescription" (NUL-terminated). */
 HK_EXPORT int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len);
 /* Open /dev/null read-write with O_CLOEXEC. */

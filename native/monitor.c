@@ -39,12 +39,12 @@ static void forward(int sig) {
   errno = saved;
 }
 
-/* HK_SIG_KILL: kill the sandbox's init and let the wait in main() see the whole namespace gone. Before
- * there is one, nothing can be left behind: die at once. */
+/* HK_SIG_KILL: have the sandbox's init end everything (HK_SIG_END) and let the wait in main() see the whole
+ * namespace gone. Before there is one, nothing can be left behind: die at once. */
 static void kill_all(int sig) {
   (void)sig;
   int saved = errno;
-  if (sandbox_pidfd >= 0) syscall(SYS_pidfd_send_signal, sandbox_pidfd, SIGKILL, NULL, 0);
+  if (sandbox_pidfd >= 0) syscall(SYS_pidfd_send_signal, sandbox_pidfd, HK_SIG_END, NULL, 0);
   else syscall(SYS_kill, getpid(), SIGKILL);
   errno = saved;
 }
@@ -142,12 +142,14 @@ static int held(pid_t pid) {
 static void mirror(const siginfo_t *info) __attribute__((noreturn));
 static void mirror(const siginfo_t *info) {
   if (info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED) {
-    signal(info->si_status, SIG_DFL);
+    /* An init ended by HK_SIG_END during its setup was killed, as the caller asked. */
+    int sig = info->si_status == HK_SIG_END ? SIGKILL : info->si_status;
+    signal(sig, SIG_DFL);
     sigset_t one;
     sigemptyset(&one);
-    sigaddset(&one, info->si_status);
+    sigaddset(&one, sig);
     sigprocmask(SIG_UNBLOCK, &one, NULL);
-    kill(getpid(), info->si_status);
+    kill(getpid(), sig);
   }
   _exit(info->si_code == CLD_EXITED ? info->si_status : 125);
 }

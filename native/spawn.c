@@ -2,7 +2,7 @@
  * Caller side: the exported ABI. hk_spawn runs on the Deno thread: it vforks
  * and execs hakoniwa-init there (the init's PR_SET_PDEATHSIG follows the
  * thread that created it, and the JS thread lives as long as Deno); the
- * thread waits only until the exec. hk_wait and hk_held may run on a worker
+ * thread waits only until the exec. hk_held may run on a worker
  * thread. Nothing here calls exit().
  */
 #define _GNU_SOURCE
@@ -29,9 +29,6 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
-
-/* How long hk_wait lets the init program take the sandbox down after HK_SIG_KILL before killing it. */
-#define KILL_GRACE_NS (5 * 1000000000LL)
 
 int32_t hk_abi_version(void) { return HK_ABI_VERSION; }
 
@@ -198,41 +195,15 @@ int64_t hk_held(int32_t hold_fd) {
   return pid;
 }
 
-int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t start_ns, uint8_t *result) {
+int32_t hk_reap(int32_t pidfd, int32_t report_fd, int64_t start_ns, uint8_t *result) {
   int64_t slots[HK_R_SLOTS] = {0};
-  struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-  int64_t deadline = timeout_ms >= 0 ? now_ns() + timeout_ms * 1000000 : 0;
-  for (;;) {
-    int wait_ms = -1;
-    if (timeout_ms >= 0) {
-      int64_t left = deadline - now_ns();
-      wait_ms = left <= 0 ? 0 : (int)((left + 999999) / 1000000);
-    }
-    int r = poll(&pfd, 1, wait_ms);
-    if (r > 0) break;
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) break;
-    if (r == 0 && deadline && now_ns() >= deadline) {
-      if (slots[HK_R_TIMED_OUT]) {
-        /* The init program did not end within a grace period after HK_SIG_KILL: kill it itself. */
-        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-        break;
-      }
-      syscall(SYS_pidfd_send_signal, pidfd, HK_SIG_KILL, NULL, 0);
-      slots[HK_R_TIMED_OUT] = 1;
-      deadline = now_ns() + KILL_GRACE_NS;
-    }
-  }
   siginfo_t info;
-  struct rusage ru;
   memset(&info, 0, sizeof(info));
-  memset(&ru, 0, sizeof(ru));
-  while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, &ru) < 0 && errno == EINTR) {
+  /* Without the init's report no usage is known: the init program's own (a wait's rusage) would count its max
+   * RSS as the caller's, which it was vforked from. The usage slots then stay 0 and HK_R_USAGE says so. */
+  while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0 && errno == EINTR) {
   }
   slots[HK_R_REAL_NS] = now_ns() - start_ns;
-  slots[HK_R_UTIME_US] = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
-  slots[HK_R_STIME_US] = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
-  slots[HK_R_MAXRSS_KB] = ru.ru_maxrss;
 
   /* The report pipe reaches end of file once the sandbox's init is gone too. */
   struct hk_record rec, error = {0}, exit_rec = {0};
@@ -257,6 +228,8 @@ int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t st
     slots[HK_R_CODE] = WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st);
     slots[HK_R_UTIME_US] = exit_rec.utime_us, slots[HK_R_STIME_US] = exit_rec.stime_us;
     slots[HK_R_MAXRSS_KB] = exit_rec.maxrss_kb;
+    slots[HK_R_ENDED_BY] = exit_rec.ended_by;
+    slots[HK_R_USAGE] = 1;
   } else if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED) {
     /* the monitor was killed (walltime, caller's kill) or mirrored the init's death by a signal */
     slots[HK_R_STATE] = 2, slots[HK_R_CODE] = info.si_status;
@@ -276,6 +249,7 @@ int32_t hk_release(int32_t hold_fd) {
 
 int32_t hk_kill(int32_t pidfd, int32_t sig) {
   if (sig == SIGKILL) sig = HK_SIG_KILL; /* see HK_SIG_KILL: the init program takes everything down first */
+  else if (sig < 0) sig = -sig;          /* as it is: the last resort */
   return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
@@ -303,6 +277,10 @@ int64_t hk_write(int32_t fd, const uint8_t *buf, size_t len) {
     return n < 0 ? -errno : n;
   }
 }
+
+int64_t hk_try_read(int32_t fd, uint8_t *buf, size_t len) { return hk_read(fd, buf, len); }
+
+int64_t hk_try_write(int32_t fd, const uint8_t *buf, size_t len) { return hk_write(fd, buf, len); }
 
 int32_t hk_open_null(void) {
   int fd = open("/dev/null", O_RDWR | O_CLOEXEC);

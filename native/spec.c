@@ -187,6 +187,13 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
     s->filter.filter = (struct sock_filter *)f; /* not aligned in the spec: only the kernel reads it (it copies) */
     return 0;
   }
+  case HK_T_CPU_LIMIT:
+    if (u64(r, &s->cpu_limit_ns) < 0) return -1;
+    if (s->cpu_limit_ns == 0 || s->cpu_limit_ns > (uint64_t)INT64_MAX) {
+      r->why = "cpu limit is out of range";
+      return -1;
+    }
+    return 0;
   case HK_T_FLAGS: return u32(r, &s->flags);
   case HK_T_SETSID: return u32(r, &s->setsid_mode);
   case HK_T_EVENTS:

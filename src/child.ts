@@ -1,10 +1,11 @@
 /**
  * {@link Child}: a running sandbox as `Deno.ChildProcess` shapes a running
  * process: `pid`, `stdin`/`stdout`/`stderr` streams, `status`, `output()`,
- * `kill()`, `ref()`/`unref()` and `[Symbol.asyncDispose]`. Pipes are read
- * and written by the native core on worker threads (`hk_read`/`hk_write`);
- * a pipe is closed only when no call on it is in flight, so a closed fd
- * number is never reused under a pending call.
+ * `kill()`, `ref()`/`unref()` and `[Symbol.asyncDispose]`. The caller's ends
+ * of the pipes are non-blocking and wait in the process's one event loop
+ * (src/run/reactor.ts): any number of sandboxes in flight, each stream read
+ * and written in whatever order the caller likes, with backpressure (a slow
+ * reader slows the command down; nothing is lost).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { HakoniwaError } from "./common/errors.ts";
 import { describeErrno, type Native } from "./native/ffi.ts";
 import type { Report } from "./run/report.ts";
 import type { RunningSandbox } from "./run/runner.ts";
+import { Reactor, type Readiness } from "./run/reactor.ts";
 
 /**
  * How the sandbox ended: its {@link Report} plus the `Deno.CommandStatus` fields.
@@ -46,48 +48,51 @@ export interface CommandOutput extends ChildStatus {
 }
 
 const CHUNK = 64 * 1024;
+const EAGAIN = 11, EPIPE = 32;
 
-/** A host fd owned by one stream; at most one call on it at a time. */
+/**
+ * The caller's end of one pipe, non-blocking: a read or write that would block waits for the fd in the process's
+ * one event loop (src/run/reactor.ts), so no thread is held per pipe. One call at a time.
+ */
 class PipeEnd {
   #busy = false;
-  #closeWanted = false;
   #closed = false;
-  constructor(private native: Native, private fd: number) {}
+  constructor(private native: Native, private reactor: Reactor, private fd: number) {}
 
   get closed(): boolean {
-    return this.#closed || this.#closeWanted;
+    return this.#closed;
   }
 
-  async #call(op: () => Promise<number | bigint>): Promise<number> {
-    if (this.closed) throw new HakoniwaError("the pipe is closed");
+  async #call(what: Readiness, op: () => number | bigint): Promise<number> {
     if (this.#busy) throw new HakoniwaError("one call at a time on a pipe");
     this.#busy = true;
     try {
-      return Number(await op());
+      for (;;) {
+        if (this.#closed) return 0;
+        const n = Number(op());
+        if (n !== -EAGAIN) return n;
+        await this.reactor.ready(this.fd, what);
+      }
     } finally {
       this.#busy = false;
-      if (this.#closeWanted) this.#doClose();
     }
   }
 
+  /** Bytes read (> 0), 0 at the end (or once closed), -errno. */
   read(buf: Uint8Array): Promise<number> {
-    return this.#call(() => this.native.hk_read(this.fd, buf, BigInt(buf.length)));
+    return this.#call("read", () => this.native.hk_try_read(this.fd, buf, BigInt(buf.length)));
   }
 
+  /** Bytes written (> 0), 0 once closed, -errno. */
   write(buf: Uint8Array): Promise<number> {
-    return this.#call(() => this.native.hk_write(this.fd, buf, BigInt(buf.length)));
+    return this.#call("write", () => this.native.hk_try_write(this.fd, buf, BigInt(buf.length)));
   }
 
-  /** Closes now, or as soon as the call in flight returns. */
+  /** Closes now; a call waiting on it returns 0. */
   close() {
     if (this.#closed) return;
-    if (this.#busy) this.#closeWanted = true;
-    else this.#doClose();
-  }
-
-  #doClose() {
-    if (this.#closed) return;
     this.#closed = true;
+    this.reactor.forget(this.fd);
     this.native.hk_close(this.fd);
   }
 
@@ -97,21 +102,19 @@ class PipeEnd {
   }
 }
 
+/** A chunk of `n` bytes read into `buf`: the buffer itself when mostly full, else a copy that fits. */
+function chunkOf(buf: Uint8Array<ArrayBuffer>, n: number): Uint8Array<ArrayBuffer> {
+  return n >= buf.length / 2 ? buf.subarray(0, n) : buf.slice(0, n);
+}
+
 function readable(end: PipeEnd, name: string): ReadableStream<Uint8Array<ArrayBuffer>> {
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     async pull(ctrl) {
       if (end.closed) return;
       const buf = new Uint8Array(CHUNK);
-      let n: number;
-      try {
-        n = await end.read(buf);
-      } catch (e) {
-        if (end.closed) return; // cancelled while reading
-        end.close();
-        throw e;
-      }
+      const n = await end.read(buf);
       if (end.closed) return; // cancelled while reading
-      if (n > 0) return ctrl.enqueue(buf.slice(0, n));
+      if (n > 0) return ctrl.enqueue(chunkOf(buf, n));
       end.close();
       if (n === 0) ctrl.close();
       else ctrl.error(end.error(`reading ${name}`, -n));
@@ -122,11 +125,17 @@ function readable(end: PipeEnd, name: string): ReadableStream<Uint8Array<ArrayBu
   });
 }
 
+/**
+ * The command's stdin. Backpressure: a write resolves once the pipe took every byte. When the command closed
+ * its stdin or is gone (EPIPE), the stream ends quietly and later bytes are dropped, as a shell's pipe would
+ * drop them: that is the command's choice, not the caller's error.
+ */
 function writable(end: PipeEnd): WritableStream<Uint8Array> {
   return new WritableStream<Uint8Array>({
     async write(chunk) {
-      for (let off = 0; off < chunk.length;) {
+      for (let off = 0; off < chunk.length && !end.closed;) {
         const n = await end.write(chunk.subarray(off));
+        if (n === -EPIPE) return end.close();
         if (n < 0) {
           end.close();
           throw end.error("writing stdin", -n);
@@ -154,16 +163,30 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return all;
 }
 
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+/** Reads a stream to its end, keeping at most `cap` bytes: past them `overflow` is called and the stream cancelled. */
+async function collect(stream: ReadableStream<Uint8Array>, cap: number, overflow: () => void): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  for await (const part of stream) parts.push(part);
+  let total = 0;
+  for await (const part of stream) {
+    if (total + part.length > cap) {
+      parts.push(part.subarray(0, cap - total));
+      overflow();
+      break; // cancels the stream
+    }
+    parts.push(part);
+    total += part.length;
+  }
   return concat(parts);
 }
 
-/** Reads a pipe to its end, without a stream (what `output()` needs). */
-async function drain(end: PipeEnd, name: string): Promise<Uint8Array> {
+/**
+ * Reads a pipe to its end, without a stream (what `output()` needs), keeping at most `cap` bytes: past them
+ * `overflow` is called and reading stops.
+ */
+async function drain(end: PipeEnd, name: string, cap: number, overflow: () => void): Promise<Uint8Array> {
   if (end.closed) return new Uint8Array(); // read already, as a consumed stream reads nothing more
   const parts: Uint8Array[] = [];
+  let total = 0;
   for (;;) {
     const buf = new Uint8Array(CHUNK);
     const n = await end.read(buf);
@@ -172,7 +195,13 @@ async function drain(end: PipeEnd, name: string): Promise<Uint8Array> {
       end.close();
       throw end.error(`reading ${name}`, -n);
     }
-    parts.push(buf.subarray(0, n));
+    if (total + n > cap) {
+      parts.push(buf.subarray(0, cap - total));
+      overflow();
+      break;
+    }
+    parts.push(chunkOf(buf, n));
+    total += n;
   }
   end.close();
   return concat(parts);
@@ -231,13 +260,21 @@ export class Child implements AsyncDisposable {
   #errEnd?: PipeEnd;
   #ends: PipeEnd[] = [];
   #done = false;
+  #maxOutput: number;
+  /** The stream that went past `maxOutput`, once one did. */
+  #overflowed: "stdout" | "stderr" | null = null;
 
-  /** Wraps a started sandbox and the parent's ends of its pipes (internal: use `Command.spawn()`). */
-  constructor(native: Native, sandbox: RunningSandbox, pipes: ChildPipes, signal?: AbortSignal) {
+  /**
+   * Wraps a started sandbox and the parent's ends of its pipes (internal: use `Command.spawn()`). `maxOutput`:
+   * the most bytes `output()` keeps of each stream (see `CommandOptions.maxOutput`).
+   */
+  constructor(native: Native, sandbox: RunningSandbox, pipes: ChildPipes, signal?: AbortSignal, maxOutput = Infinity) {
     this.pid = sandbox.pid;
     this.#sandbox = sandbox;
+    this.#maxOutput = maxOutput;
+    const reactor = Reactor.of(native);
     const end = (fd: number) => {
-      const e = new PipeEnd(native, fd);
+      const e = new PipeEnd(native, reactor, fd);
       this.#ends.push(e);
       return e;
     };
@@ -255,6 +292,14 @@ export class Child implements AsyncDisposable {
     };
     this.status = sandbox.finished.finally(ended).then((report) => {
       if (report.status === "SE") throw report.error ?? new HakoniwaError(report.reason);
+      if (this.#overflowed) {
+        // output() killed it for its output limit: that is the verdict, whatever signal ended the command.
+        report = {
+          ...report,
+          status: "OLE",
+          reason: `${this.#overflowed} exceeded the output limit of ${maxOutput} bytes`,
+        };
+      }
       return { ...report, success: report.exitCode === 0, code: report.exitCode };
     });
     // A caller that only reads streams must not see an unhandled rejection.
@@ -287,8 +332,17 @@ export class Child implements AsyncDisposable {
     if (this.#stdout?.locked || this.#stderr?.locked) {
       throw new TypeError("output() needs stdout and stderr unread: they are locked by a reader");
     }
-    const read = (stream: ReadableStream<Uint8Array> | undefined, end: PipeEnd | undefined, name: string) =>
-      stream ? collect(stream) : end ? drain(end, name) : undefined;
+    const overflow = (name: "stdout" | "stderr") => () => {
+      if (this.#overflowed) return;
+      this.#overflowed = name;
+      this.#sandbox.kill("SIGKILL");
+    };
+    const cap = this.#maxOutput;
+    const read = (
+      stream: ReadableStream<Uint8Array> | undefined,
+      end: PipeEnd | undefined,
+      name: "stdout" | "stderr",
+    ) => stream ? collect(stream, cap, overflow(name)) : end ? drain(end, name, cap, overflow(name)) : undefined;
     const [out, err, status] = await Promise.allSettled([
       read(this.#stdout, this.#outEnd, "stdout"),
       read(this.#stderr, this.#errEnd, "stderr"),

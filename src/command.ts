@@ -66,6 +66,12 @@ export interface CommandOptions {
   stderr?: StdioOption;
   /** Aborting it kills the whole sandbox (SIGKILL to its init). */
   signal?: AbortSignal;
+  /**
+   * The most bytes `output()` keeps of stdout and of stderr, each (default: no limit). A command that writes
+   * more is killed with everything in its sandbox, the bytes kept are the first `maxOutput`, and the status is
+   * `OLE`, its reason naming the stream. Node's `maxBuffer` in spirit.
+   */
+  maxOutput?: number;
   /** A native core to load instead of the usual order (see `HAKONIWA_NATIVE_PATH`). */
   nativePath?: string;
 }
@@ -110,6 +116,10 @@ export class Command {
       if (mode !== undefined && !STDIO_OPTIONS.includes(mode)) {
         throw new UsageError(`${name}: expected "inherit", "piped" or "null", got ${JSON.stringify(mode)}`, name);
       }
+    }
+    const max = options.maxOutput;
+    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 0)) {
+      throw new UsageError(`maxOutput: expected a whole number of bytes, got ${max}`, "maxOutput");
     }
     this.#options = { ...options, args: [...(options.args ?? [])], env: { ...(options.env ?? {}) } };
   }
@@ -172,6 +182,9 @@ export class Command {
           childFds.push(theirs);
           parentFds.push(ours);
           stdio.push(theirs);
+          // Ours waits in the event loop; theirs stays blocking, as a command expects of its stdio.
+          const nb = native.hk_set_nonblock(ours);
+          if (nb < 0) throw errnoError(native, "O_NONBLOCK", nb);
         } else {
           throw new Error(`unreachable: ${mode} was checked by the constructor`);
         }
@@ -183,7 +196,7 @@ export class Command {
       const sandbox = { ...started, finished };
       const [stdin, stdout, stderr] = parentFds;
       parentFds.length = 0; // owned by the child from here on
-      return new Child(native, sandbox, { stdin, stdout, stderr }, o.signal);
+      return new Child(native, sandbox, { stdin, stdout, stderr }, o.signal, o.maxOutput);
     } finally {
       for (const fd of childFds) native.hk_close(fd);
       for (const fd of parentFds) if (fd !== undefined) native.hk_close(fd);

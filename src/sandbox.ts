@@ -278,6 +278,7 @@ function seResult(error: SetupError, startTime: Date): ExecutorResult {
     userTimeMs: 0,
     systemTimeMs: 0,
     maxRssKb: 0,
+    usage: "none",
     error,
     stdout: new Uint8Array(),
     stderr: new Uint8Array(),

@@ -6,6 +6,7 @@ import { loadNative } from "../src/native/ffi.ts";
 import { formatIdMap } from "../src/plan/idmap.ts";
 import { buildPlan, currentHost } from "../src/plan/plan.ts";
 import { encodeSpec } from "../src/run/spec.ts";
+import { Reactor } from "../src/run/reactor.ts";
 import { RESULT_SLOT } from "../src/generated/abi.js";
 import { sandboxTest } from "./helpers.ts";
 
@@ -32,7 +33,9 @@ function spawnHeld(script: string) {
   const [, pidfd, reportFd, start, hold] = Array.from(out, Number);
   const wait = async () => {
     const result = new Uint8Array(RESULT);
-    await native.hk_wait(pidfd, reportFd, 10_000n, BigInt(start), result);
+    await Reactor.of(native).ready(pidfd, "read");
+    Reactor.of(native).forget(pidfd);
+    native.hk_reap(pidfd, reportFd, BigInt(start), result);
     native.hk_close(pidfd);
     return Array.from(new BigInt64Array(result.buffer, 0, 2), Number);
   };

@@ -396,6 +396,7 @@ sandboxTest("--verbose logs the plan and the result line; --report-file writes i
       "system_time",
       "user_time",
       "max_rss",
+      "usage",
     ]);
     assert.equal(result.status, "OK");
     assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/r.json`)), result);

@@ -7,7 +7,7 @@ export declare const SPEC: {
 };
 /** HK_ABI_* of native/hakoniwa.h. */
 export declare const ABI: {
-  readonly VERSION: 3;
+  readonly VERSION: 4;
 };
 /** HK_EV_* of native/hakoniwa.h. */
 export declare const EVENT: {
@@ -44,6 +44,13 @@ export declare const FLAG: {
 /** HK_SIG_* of native/hakoniwa.h. */
 export declare const SIGNAL: {
   readonly KILL: 40;
+  readonly END: 41;
+};
+/** HK_END_* of native/hakoniwa.h. */
+export declare const END: {
+  readonly NONE: 0;
+  readonly REQUEST: 1;
+  readonly CPU: 2;
 };
 /** HK_REC_* of native/hakoniwa.h. */
 export declare const RECORD: {
@@ -51,6 +58,11 @@ export declare const RECORD: {
   readonly EXIT: 2;
   readonly INIT: 3;
   readonly PATH_MAX: 1000;
+};
+/** HK_WANT_* of native/hakoniwa.h. */
+export declare const WANT: {
+  readonly READ: 1;
+  readonly WRITE: 2;
 };
 /** HK_T_* of native/hakoniwa.h. */
 export declare const TAG: {
@@ -76,6 +88,7 @@ export declare const TAG: {
   readonly CGROUP: 20;
   readonly EVENTS: 21;
   readonly GROUPS: 22;
+  readonly CPU_LIMIT: 23;
 };
 /** HK_M_* of native/hakoniwa.h. */
 export declare const MOUNT_KIND: {
@@ -134,13 +147,14 @@ export declare const RESULT_SLOT: {
   readonly CODE: 1;
   readonly STEP: 2;
   readonly ERRNO: 3;
-  readonly TIMED_OUT: 4;
+  readonly ENDED_BY: 4;
   readonly UTIME_US: 5;
   readonly STIME_US: 6;
   readonly MAXRSS_KB: 7;
   readonly REAL_NS: 8;
   readonly INIT_PID: 9;
-  readonly SLOTS: 10;
+  readonly USAGE: 10;
+  readonly SLOTS: 11;
 };
 /**
  * The setup steps a SetupError names, by number (HK_S_* of native/hakoniwa.h, lowercase, "_" as "-").

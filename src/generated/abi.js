@@ -5,7 +5,7 @@ export const SPEC = {
   VERSION: 1,
 };
 export const ABI = {
-  VERSION: 3,
+  VERSION: 4,
 };
 export const EVENT = {
   STOPPED: 84,
@@ -36,12 +36,22 @@ export const FLAG = {
 };
 export const SIGNAL = {
   KILL: 40,
+  END: 41,
+};
+export const END = {
+  NONE: 0,
+  REQUEST: 1,
+  CPU: 2,
 };
 export const RECORD = {
   ERROR: 1,
   EXIT: 2,
   INIT: 3,
   PATH_MAX: 1000,
+};
+export const WANT = {
+  READ: 1,
+  WRITE: 2,
 };
 export const TAG = {
   NAMESPACES: 1,
@@ -66,6 +76,7 @@ export const TAG = {
   CGROUP: 20,
   EVENTS: 21,
   GROUPS: 22,
+  CPU_LIMIT: 23,
 };
 export const MOUNT_KIND = {
   BIND: 1,
@@ -121,12 +132,13 @@ export const RESULT_SLOT = {
   CODE: 1,
   STEP: 2,
   ERRNO: 3,
-  TIMED_OUT: 4,
+  ENDED_BY: 4,
   UTIME_US: 5,
   STIME_US: 6,
   MAXRSS_KB: 7,
   REAL_NS: 8,
   INIT_PID: 9,
-  SLOTS: 10,
+  USAGE: 10,
+  SLOTS: 11,
 };
 export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer"];

@@ -26,8 +26,8 @@ export const SYMBOLS = {
   hk_abi_version: { parameters: [], result: "i32" },
   /** int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) */
   hk_spawn: { parameters: ["buffer", "usize", "buffer", "buffer"], result: "i32" },
-  /** int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t start_ns, uint8_t *result) */
-  hk_wait: { parameters: ["i32", "i32", "i64", "i64", "buffer"], result: "i32", nonblocking: true },
+  /** int32_t hk_reap(int32_t pidfd, int32_t report_fd, int64_t start_ns, uint8_t *result) */
+  hk_reap: { parameters: ["i32", "i32", "i64", "buffer"], result: "i32" },
   /** int32_t hk_init_prepare(const char *dirs, uint8_t *why, size_t len) */
   hk_init_prepare: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
   /** int64_t hk_held(int32_t hold_fd), on a worker thread */
@@ -46,6 +46,24 @@ export const SYMBOLS = {
   hk_read: { parameters: ["i32", "buffer", "usize"], result: "i64", nonblocking: true },
   /** int64_t hk_write(int32_t fd, const uint8_t *buf, size_t len), on a worker thread */
   hk_write: { parameters: ["i32", "buffer", "usize"], result: "i64", nonblocking: true },
+  /** int64_t hk_try_read(int32_t fd, uint8_t *buf, size_t len), on a non-blocking fd */
+  hk_try_read: { parameters: ["i32", "buffer", "usize"], result: "i64" },
+  /** int64_t hk_try_write(int32_t fd, const uint8_t *buf, size_t len), on a non-blocking fd */
+  hk_try_write: { parameters: ["i32", "buffer", "usize"], result: "i64" },
+  /** int32_t hk_set_nonblock(int32_t fd) */
+  hk_set_nonblock: { parameters: ["i32"], result: "i32" },
+  /** int32_t hk_reactor_open(int32_t *out) */
+  hk_reactor_open: { parameters: ["buffer"], result: "i32" },
+  /** int32_t hk_reactor_arm(int32_t ep, int32_t fd, uint32_t what, uint64_t token) */
+  hk_reactor_arm: { parameters: ["i32", "i32", "u32", "u64"], result: "i32" },
+  /** int32_t hk_reactor_forget(int32_t ep, int32_t fd) */
+  hk_reactor_forget: { parameters: ["i32", "i32"], result: "i32" },
+  /** int32_t hk_reactor_wait(int32_t ep, uint8_t *out, int32_t max, int32_t timeout_ms), on a worker thread */
+  hk_reactor_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
+  /** int32_t hk_reactor_wake(int32_t wake) */
+  hk_reactor_wake: { parameters: ["i32"], result: "i32" },
+  /** int32_t hk_reactor_drain(int32_t wake) */
+  hk_reactor_drain: { parameters: ["i32"], result: "i32" },
   /** int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len) */
   hk_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   /** int32_t hk_open_null(void) */
@@ -85,12 +103,19 @@ const CORE = [
   "hk_abi_version",
   "hk_init_prepare",
   "hk_spawn",
-  "hk_wait",
+  "hk_reap",
   "hk_close",
   "hk_open_null",
   "hk_pipe",
-  "hk_read",
-  "hk_write",
+  "hk_set_nonblock",
+  "hk_try_read",
+  "hk_try_write",
+  "hk_reactor_open",
+  "hk_reactor_arm",
+  "hk_reactor_forget",
+  "hk_reactor_wait",
+  "hk_reactor_wake",
+  "hk_reactor_drain",
   "hk_kmsg_open", // the default profile kills on a foreign architecture: its runs read the kernel log
   "hk_kmsg_read",
 ] as const satisfies readonly (keyof typeof SYMBOLS)[];

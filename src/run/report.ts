@@ -34,6 +34,13 @@ export interface Report {
   systemTimeMs: number;
   /** Largest resident set size of any process of the sandbox, in KiB. */
   maxRssKb: number;
+  /**
+   * Where the usage figures come from: `"rusage"`, the sandbox's init reaped
+   * every process of the sandbox (killed ones included) and reported their
+   * resource usage; `"none"`, no process reported (setup failed before the
+   * command, or the sandbox was killed outright), and the figures are 0.
+   */
+  usage: "rusage" | "none";
   /** The setup error, for status SE. */
   error?: SetupError;
 }
@@ -102,5 +109,6 @@ export function reportJson(r: Report): Record<string, unknown> {
     system_time: duration(r.systemTimeMs),
     user_time: duration(r.userTimeMs),
     max_rss: r.maxRssKb,
+    usage: r.usage,
   };
 }

@@ -6,14 +6,15 @@
  * core reports into a {@link Report}. The core vforks and execs the small
  * hakoniwa-init program synchronously on the JS thread (the thread waits
  * only for the exec); the namespaces and the root are built in the init's
- * own processes, so many sandboxes start in parallel. Waits run on worker
- * threads.
+ * own processes, so many sandboxes start in parallel. Every sandbox's end is
+ * awaited in the process's one event loop (reactor.ts), and its walltime is a
+ * timer here.
  *
  * @module
  */
 import { HakoniwaError, SETUP_STEPS, SetupError } from "../common/errors.ts";
 import { describeErrno, loadNative, loadNativeSync, type Native, prepareInit } from "../native/ffi.ts";
-import { RESULT_SLOT } from "../generated/abi.js";
+import { END, RESULT_SLOT } from "../generated/abi.js";
 import type { Plan } from "../plan/types.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
 import { compileProfile, unconfinedProfile } from "../seccomp/profile.ts";
@@ -24,8 +25,10 @@ import { type PastaHandle, startPasta } from "../net/network.ts";
 import { pidsCgroup } from "../cgroup/cgroup.ts";
 import { currentHelperHost, prepareIdMapHelpers, runIdMapHelpers } from "../plan/idmap_helper.ts";
 import { logger } from "../common/log.ts";
+import { CAN_UNREF, Reactor } from "./reactor.ts";
 
-const SLOTS = RESULT_SLOT.SLOTS;
+const S = RESULT_SLOT;
+const SLOTS = S.SLOTS;
 const RESULT_SIZE = SLOTS * 8 + 1000; // HK_RESULT_SIZE: the slots, then the error path
 
 /** A started sandbox. */
@@ -44,18 +47,8 @@ export interface RunningSandbox {
   unref(): void;
 }
 
-// Deno's internal op table: the only way to unref a pending FFI call's promise.
-const internalCore = (() => {
-  try {
-    // deno-lint-ignore no-explicit-any
-    const core = (Deno as any)[(Deno as any).internal]?.core;
-    return typeof core?.unrefOpPromise === "function" && typeof core?.refOpPromise === "function"
-      ? core as { unrefOpPromise(p: Promise<unknown>): void; refOpPromise(p: Promise<unknown>): void }
-      : null;
-  } catch {
-    return null;
-  }
-})();
+/** How long the init program may take the sandbox down after a kill before it is killed itself. */
+const KILL_GRACE_MS = 5000;
 
 /**
  * Whether the sandbox may call setgroups: only for a privileged caller whose
@@ -98,30 +91,31 @@ function signalStatus(sig: number, timeOut: boolean, fsizeLimited: boolean): Sta
   return "SIG";
 }
 
-function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Plan): Report {
-  const slots = new BigInt64Array(result.buffer, 0, SLOTS);
-  const [state, code, , , timedOut, utime, stime, maxrss, realNs] = Array.from(slots, Number);
+function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Plan, timedOut: boolean): Report {
+  const slot = (i: number) => Number(new BigInt64Array(result.buffer, 0, SLOTS)[i]);
+  const [state, code, utime, stime] = [slot(S.STATE), slot(S.CODE), slot(S.UTIME_US), slot(S.STIME_US)];
   const base = {
     startTime,
-    realTimeMs: realNs / 1e6,
+    realTimeMs: slot(S.REAL_NS) / 1e6,
     userTimeMs: utime / 1e3,
     systemTimeMs: stime / 1e3,
-    maxRssKb: maxrss,
+    maxRssKb: slot(S.MAXRSS_KB),
+    usage: slot(S.USAGE) ? "rusage" as const : "none" as const,
   };
   if (state === 3) {
-    const error = setupError(native, slots, result);
+    const error = setupError(native, new BigInt64Array(result.buffer, 0, SLOTS), result);
     return { ...base, status: "SE", reason: error.message, exitCode: 125, signal: null, error };
   }
   if (state === 2 || timedOut) {
     const sig = state === 2 ? code : SIGNAL_NUMBERS.SIGKILL;
-    // The cpu limit's hard value is one second above the soft one (spec.ts), so running out of it
-    // shows as SIGXCPU, or as SIGKILL after a command caught SIGXCPU and kept spinning.
-    // Either way the sandbox's processes used up the limit: a SIGXCPU raised before that is not a TLE.
+    // The sandbox's init ends the command when its CPU clock (the exact one) reaches the cpu limit, and says so
+    // (HK_END_CPU): that record is the evidence, whatever the machine's load. RLIMIT_CPU stays one second above
+    // as a backstop (spec.ts); a SIGXCPU or SIGKILL from it counts only with the limit used up.
     const cpu = plan.rlimits.find((l) => l.name === "cpu")?.value;
-    const cpuOut = cpu !== undefined && (sig === SIGNAL_NUMBERS.SIGXCPU || sig === SIGNAL_NUMBERS.SIGKILL) &&
-      (utime + stime) / 1e6 >= cpu * 0.9; // rusage (tick-sampled under load) trails the limit's own clock
+    const cpuOut = cpu !== undefined && !timedOut && (slot(S.ENDED_BY) === END.CPU ||
+      ((sig === SIGNAL_NUMBERS.SIGXCPU || sig === SIGNAL_NUMBERS.SIGKILL) && (utime + stime) / 1e6 >= cpu));
     const fsizeLimited = plan.rlimits.some((l) => l.name === "fsize");
-    const status = signalStatus(sig, timedOut === 1 || cpuOut, fsizeLimited);
+    const status = signalStatus(sig, timedOut || cpuOut, fsizeLimited);
     const name = SIGNAL_NAMES[sig] ?? null;
     const reason = timedOut
       ? `walltime limit of ${plan.walltime}s exceeded`
@@ -228,10 +222,35 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
     throw setupError(native, new BigInt64Array(err.buffer, 0, SLOTS), err);
   }
   const [pid, pidfd, reportFd, startNs, holdFd] = Array.from(out, Number);
-  let open = true;
+  let open = true, timedOut = false, referenced = true;
+  const timers: number[] = [];
+  const timer = (ms: number, fn: () => void) => {
+    const id = Number(setTimeout(fn, ms)); // a number in Deno (Node's types say Timeout)
+    if (!referenced) Deno.unrefTimer(id);
+    timers.push(id);
+  };
+  // SIGKILL: the init program has the sandbox's init end every process and report (their usage counts); if it
+  // does not end within the grace period, it is killed as it is.
+  let ending = false;
+  const end = () => {
+    if (!open || ending) return;
+    ending = true;
+    native.hk_kill(pidfd, SIGNAL_NUMBERS.SIGKILL);
+    timer(KILL_GRACE_MS, () => open && native.hk_kill(pidfd, -SIGNAL_NUMBERS.SIGKILL));
+  };
+  if (plan.walltime !== null) {
+    timer(Math.round(plan.walltime * 1000), () => {
+      timedOut = true;
+      end();
+    });
+  }
+  const reactor = Reactor.of(native);
   const result = new Uint8Array(RESULT_SIZE);
-  const timeoutMs = plan.walltime === null ? -1n : BigInt(Math.round(plan.walltime * 1000));
-  const wait = native.hk_wait(pidfd, reportFd, timeoutMs, BigInt(startNs), result);
+  const wait = reactor.ready(pidfd, "read").then(() => {
+    for (const id of timers) clearTimeout(id);
+    reactor.forget(pidfd);
+    native.hk_reap(pidfd, reportFd, BigInt(startNs), result);
+  });
   let pasta: PastaHandle | undefined;
   const ready = !hold ? Promise.resolve() : (async () => {
     // The sandbox's init waits before any setup until its id maps are written and pasta has configured its network.
@@ -268,7 +287,7 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
       audit?.close();
       throw started.reason;
     }
-    const report = toReport(native, result, startTime, plan);
+    const report = toReport(native, result, startTime, plan, timedOut);
     if (audit) {
       await explainSeccomp(report, audit, Number(new BigInt64Array(result.buffer, 0, SLOTS)[RESULT_SLOT.INIT_PID]));
     }
@@ -281,15 +300,20 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
     ready,
     finished,
     kill(signal: Deno.Signal = "SIGTERM") {
-      if (open) native.hk_kill(pidfd, SIGNAL_NUMBERS[signal]);
+      if (signal === "SIGKILL") end();
+      else if (open) native.hk_kill(pidfd, SIGNAL_NUMBERS[signal]);
     },
     ref() {
-      if (!internalCore) throw new HakoniwaError("ref() needs Deno's internal op table, which this Deno lacks");
-      internalCore.refOpPromise(wait);
+      if (!CAN_UNREF) throw new HakoniwaError("ref() needs Deno's internal op table, which this Deno lacks");
+      referenced = true;
+      for (const id of timers) Deno.refTimer(id);
+      if (open) reactor.setRef(pidfd, true);
     },
     unref() {
-      if (!internalCore) throw new HakoniwaError("unref() needs Deno's internal op table, which this Deno lacks");
-      internalCore.unrefOpPromise(wait);
+      if (!CAN_UNREF) throw new HakoniwaError("unref() needs Deno's internal op table, which this Deno lacks");
+      referenced = false;
+      for (const id of timers) Deno.unrefTimer(id);
+      if (open) reactor.setRef(pidfd, false);
     },
   };
 }

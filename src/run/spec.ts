@@ -186,13 +186,17 @@ export function encodeSpec(
   });
   for (const op of plan.mounts) mountRecord(w, op);
   for (const l of plan.rlimits) {
+    // soft = hard, except cpu: the sandbox's init sends the command SIGXCPU when its exact CPU clock reaches the
+    // limit (HK_T_CPU_LIMIT) and ends everything a second later; RLIMIT_CPU, which the kernel checks on
+    // tick-sampled time, is the backstop one second above (two for SIGKILL), for the command's children too.
+    const cpu = l.name === "cpu";
     w.record(T.RLIMIT, () => {
       w.u32(RLIMITS[l.name]);
-      w.u64(l.value);
-      // soft = hard, except cpu: at an equal hard limit the kernel sends SIGKILL, which a report could not
-      // tell from any other kill; one more second makes the soft limit's SIGXCPU the visible cause.
-      w.u64(l.name === "cpu" ? l.value + 1 : l.value);
+      w.u64(cpu ? l.value + 1 : l.value);
+      w.u64(cpu ? l.value + 2 : l.value);
     });
+    // (A limit past 2^63 ns, ~292 years, is none.)
+    if (cpu && l.value > 0 && l.value < 9e9) w.record(T.CPU_LIMIT, () => w.u64(BigInt(l.value) * 1_000_000_000n));
   }
   for (const [k, v] of plan.env) w.record(T.ENV, () => w.str(`${k}=${v}`));
   for (const a of plan.argv) w.record(T.ARG, () => w.str(a));

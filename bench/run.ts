@@ -31,6 +31,8 @@ import {
 } from "./lib.ts";
 import { sandboxMemory } from "./memory.ts";
 import { warmBreakdown } from "./warm.ts";
+import { ioSamples } from "./io_throughput.ts";
+import { serverSamples } from "./server_load.ts";
 import { staticGraph } from "./graph.ts";
 import { writeFloorProbes } from "./rss_floor.ts";
 
@@ -369,6 +371,28 @@ for (const c of [1, 8, 64]) {
     "higher",
   );
 }
+
+// ---------------------------------------------------------------- 4b. stdio throughput under load
+// Each sandbox pipes 1 MiB through cat (in through stdin, out through stdout, web streams), all in flight at once.
+for (const n of [8, 32, 128]) {
+  summarize(
+    `4b.${n}`,
+    `stdio under load: ${n} sandboxes in flight, 1 MiB through cat each way, batch wall time`,
+    "ms",
+    await ioSamples(n, quick ? 3 : 9, 1),
+    "Deno.Command bwrap",
+  );
+}
+
+// ---------------------------------------------------------------- 4c. the example service under load
+summarize(
+  "4c",
+  "examples/server.ts: 200 requests, 40 in flight, 200 KB of output each (its twin on Deno.Command bwrap)",
+  "req/s",
+  await serverSamples(quick ? 3 : 7),
+  "Deno.Command bwrap",
+  "higher",
+);
 
 // ---------------------------------------------------------------- 5. memory
 const rssOf = (program: string, args: string[]) => async () => {

@@ -19,12 +19,12 @@ if ! command -v "${MUSL_CC:-musl-gcc}" >/dev/null 2>&1; then
 fi
 ${MUSL_CC:-musl-gcc} $flags -Os -static -ffunction-sections -fdata-sections -isystem "$out/kernel-include" -Wl,--build-id=sha1 -Wl,-z,noexecstack \
   -Wl,-z,noseparate-code -Wl,--gc-sections -s \
-  -o "$out/hakoniwa-init.tmp" "$here/monitor.c" "$here/child.c" "$here/mounts.c" "$here/exec.c" \
+  -o "$out/hakoniwa-init.tmp" "$here/monitor.c" "$here/cgroup.c" "$here/child.c" "$here/mounts.c" "$here/exec.c" \
   "$here/restrict.c" "$here/fail.c" "$here/spec.c"
 mv "$out/hakoniwa-init.tmp" "$out/hakoniwa-init"
 
 ${CC:-cc} $flags -O2 -fPIC -shared -fvisibility=hidden -Wa,-I,"$out" -Wl,--build-id=sha1 -Wl,-z,noexecstack -Wl,-z,nodelete \
   -Wl,-z,noseparate-code -s \
   -o "$out/libhakoniwa.so.tmp" "$here/spawn.c" "$here/init_image.c" "$here/init_image.S" "$here/landlock.c" \
-  "$here/seccomp_host.c" "$here/pty.c" "$here/reactor.c" "$here/fail.c" "$here/spec.c"
+  "$here/seccomp_host.c" "$here/pty.c" "$here/reactor.c" "$here/host_read.c" "$here/fail.c" "$here/spec.c"
 mv "$out/libhakoniwa.so.tmp" "$out/libhakoniwa.so"

@@ -160,6 +160,9 @@ void hk_child_main(struct hk_spec *s) {
   if (n != 1 || poll(&alive, 1, 0) != 0) _exit(125);
   close(s->sync_fd);
   prctl(PR_SET_NAME, "hakoniwa-init");
+  /* Now in its own cgroup (the monitor moved it there while it waited): a cgroup namespace made here is rooted
+   * at that cgroup, so /proc/self/cgroup inside says "/" and a cgroupfs mounted inside shows nothing above it. */
+  if ((s->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) hk_fail(s, HK_S_CGROUP, errno, "unshare");
   /* A session of its own, so a new autogroup: /proc/1/autogroup inside reaches this one, not the caller's. On a
    * terminal it is the session of the command's job (see HK_SESSION_TTY). */
   if (setsid() < 0) hk_fail(s, HK_S_SETSID, errno, "setsid");

@@ -32,6 +32,19 @@ struct hk_rlimit {
   uint64_t soft, hard;
 };
 
+/* A hierarchy where the monitor makes the sandbox's cgroup (HK_T_CGROUP), and a limit written in it. */
+#define HK_CGROUP_MAX 16
+#define HK_CGROUP_SETS_MAX 32
+struct hk_cgroup {
+  const char *parent;
+  char made[4096]; /* monitor side: parent/hakoniwa-PID once made */
+  int made_ok;
+};
+struct hk_cgroup_set {
+  uint32_t index; /* of the HK_T_CGROUP record */
+  const char *file, *value;
+};
+
 struct hk_ll_rule {
   uint64_t access;
   uint64_t port;    /* HK_T_LL_PORT */
@@ -42,7 +55,10 @@ struct hk_ll_rule {
 struct hk_spec {
   uint32_t ns_flags;
   const char *uid_map, *gid_map, *hostname;
-  const char *cgroup_procs; /* NULL: none */
+  struct hk_cgroup cgroups[HK_CGROUP_MAX];
+  size_t n_cgroups;
+  struct hk_cgroup_set cgroup_sets[HK_CGROUP_SETS_MAX];
+  size_t n_cgroup_sets;
   uint32_t root_flags;
   const char *root_src; /* "" = new tmpfs */
   struct hk_mount *mounts;
@@ -89,6 +105,13 @@ void hk_child_main(struct hk_spec *s) __attribute__((noreturn));
 
 /* fail.c, monitor and sandbox side: send (step, errno, path) to the caller and _exit(125). */
 void hk_fail(struct hk_spec *s, uint32_t step, int err, const char *path) __attribute__((noreturn));
+
+/* cgroup.c, monitor side: make the sandbox's cgroups with their limits and move pid into them (on failure fill
+ * failed with the path and return -1, errno set); read the whole sandbox's usage into a HK_REC_CGROUP record once
+ * its init is gone; remove them, sub-cgroups included. */
+int hk_cgroup_enter(struct hk_spec *s, pid_t pid, char *failed, size_t cap);
+void hk_cgroup_usage(const struct hk_spec *s, struct hk_record *rec);
+void hk_cgroup_remove(const struct hk_spec *s);
 
 /* mounts.c, sandbox side: build the new root from the mount ops and pivot into it. */
 void hk_build_root(struct hk_spec *s);

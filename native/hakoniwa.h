@@ -45,10 +45,11 @@ enum hk_tag {
   HK_T_LL_PATH = 17,   /* u64 access, str path (inside the sandbox) */
   HK_T_LL_PORT = 18,   /* u64 access, u64 port */
   HK_T_SETSID = 19,    /* u32 HK_SESSION_* */
-  HK_T_CGROUP = 20,    /* str: a cgroup.procs file the sandbox's init is moved into before it is released */
+  HK_T_CGROUP = 20,    /* str: a directory where the monitor makes the sandbox's cgroup (one record a hierarchy) */
   HK_T_EVENTS = 21,    /* i32: a host fd (a pipe's write end) where the sandbox's init writes HK_EV_* bytes */
   HK_T_GROUPS = 22,    /* u32 count (at most HK_CRED_GROUPS_MAX), count x u32 gid: the supplementary groups */
   HK_T_CPU_LIMIT = 23, /* u64 ns: the command's CPU time limit, kept by the sandbox's init on its exact clock */
+  HK_T_CGROUP_SET = 24, /* u32 index of a HK_T_CGROUP record, str file, str value: a limit of the sandbox's cgroup */
 };
 
 /* Events the sandbox's init writes on the HK_T_EVENTS fd. */
@@ -168,6 +169,9 @@ enum hk_step {
 #define HK_REC_ERROR 1u
 #define HK_REC_EXIT 2u
 #define HK_REC_INIT 3u /* status: the pid of the sandbox's init, in the caller's pid namespace */
+/* From the monitor once the sandbox is gone: its cgroup's usage. status: out-of-memory kills; utime_us, stime_us
+ * (-1: unknown); maxrss_kb: the cgroup's peak memory (-1: unknown). */
+#define HK_REC_CGROUP 4u
 #define HK_REC_PATH_MAX 1000
 struct hk_record {
   uint32_t kind;   /* HK_REC_* */
@@ -191,7 +195,9 @@ enum hk_result_slot {
   HK_R_MAXRSS_KB,
   HK_R_REAL_NS,
   HK_R_INIT_PID,      /* pid of the sandbox's init (0 when it was never cloned) */
-  HK_R_USAGE,         /* 1 when the usage slots are the sandbox init's report of every process it reaped */
+  HK_R_USAGE,         /* where the usage slots come from: 0 nowhere, 1 the sandbox init's report of every process it
+                       * reaped, 2 the sandbox's cgroup */
+  HK_R_OOM_KILLS,     /* out-of-memory kills the sandbox's cgroup recorded */
   HK_R_SLOTS,
 };
 /* The error path follows the slots: HK_R_SLOTS * 8 bytes in, HK_REC_PATH_MAX long. */
@@ -282,6 +288,12 @@ HK_EXPORT int32_t hk_reactor_wake(int32_t wake);
 HK_EXPORT int32_t hk_reactor_drain(int32_t wake);
 /* O_NONBLOCK on fd (the caller's end of a pipe; the sandbox's end stays blocking). 0 or -errno. */
 HK_EXPORT int32_t hk_set_nonblock(int32_t fd);
+
+/* --- host state for plan building (native/host_read.c) --- */
+/* Up to cap bytes of a regular file (no link followed, never blocking on a FIFO): the length, or -errno. */
+HK_EXPORT int64_t hk_read_text(const char *path, uint8_t *buf, size_t cap);
+/* The owner uid of path (no link followed), or -errno. */
+HK_EXPORT int64_t hk_owner(const char *path);
 /* Describe errnum into buf as "NAME\tdescription" (NUL-terminated). */
 HK_EXPORT int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len);
 /* Open /dev/null read-write with O_CLOEXEC. */

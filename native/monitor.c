@@ -111,12 +111,16 @@ static uint32_t write_maps(const struct hk_spec *s, pid_t pid, char *path, size_
   return 0;
 }
 
-/* Kill and reap the sandbox's init; whatever it reported before dying stays first in the pipe. */
-static void reap(int pidfd) {
+/* Kill and reap the sandbox's init, and remove its cgroups; whatever it reported before dying stays first in the
+ * pipe. */
+static void reap(const struct hk_spec *s, int pidfd) {
   siginfo_t info;
   syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
   while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0 && errno == EINTR) {
   }
+  int saved = errno;
+  hk_cgroup_remove(s);
+  errno = saved;
 }
 
 static void report_init_pid(struct hk_spec *s, pid_t pid) {
@@ -197,7 +201,10 @@ int main(int argc, char **argv) {
   s.sync_fd = sync[0];
   /* Fork-like (no CLONE_VM): the child goes on with a copy of this small process. */
   int pidfd = -1;
-  long pid = syscall(SYS_clone, (unsigned long)s.ns_flags | CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, 0);
+  /* The cgroup namespace is made by the sandbox's init once it is in its own cgroup (see hk_child_main), so that
+   * the namespace's root is that cgroup. */
+  unsigned long flags = ((unsigned long)s.ns_flags & ~(unsigned long)CLONE_NEWCGROUP) | CLONE_PIDFD | SIGCHLD;
+  long pid = syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0);
   if (pid == 0) hk_child_main(&s); /* sandbox side from here on; never returns */
   if (pid < 0) {
     int e = errno;
@@ -214,27 +221,28 @@ int main(int argc, char **argv) {
 
   char path[64];
   uint32_t step = write_maps(&s, (pid_t)pid, path, sizeof(path));
-  /* Into the caller's cgroup (e.g. a pids limit that binds root too) before it runs anything. */
-  if (!step && s.cgroup_procs) {
-    if (write_file(s.cgroup_procs, decimal(pid, path)) < 0) {
+  /* Into the sandbox's own cgroups, with their limits, before it runs anything. */
+  if (!step && s.n_cgroups) {
+    char failed[HK_REC_PATH_MAX];
+    if (hk_cgroup_enter(&s, (pid_t)pid, failed, sizeof(failed)) < 0) {
       int e = errno;
-      reap(pidfd);
-      hk_fail(&s, HK_S_CGROUP, e, s.cgroup_procs);
+      reap(&s, pidfd);
+      hk_fail(&s, HK_S_CGROUP, e, failed);
     }
   }
   if (step) {
     int e = errno;
-    reap(pidfd);
+    reap(&s, pidfd);
     hk_fail(&s, step, e, path);
   }
   if ((s.flags & HK_F_HOLD) && held((pid_t)pid) < 0) {
-    reap(pidfd);
+    reap(&s, pidfd);
     _exit(125);
   }
   /* The release byte; the write end stays open for our whole life (see hk_child_main). */
   if (hk_write_all(sync[1], "g", 1) < 0) {
     int e = errno;
-    reap(pidfd);
+    reap(&s, pidfd);
     hk_fail(&s, HK_S_SYNC, e, "sync pipe");
   }
 
@@ -248,5 +256,12 @@ int main(int argc, char **argv) {
   while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0 && errno == EINTR) {
   }
   sigprocmask(SIG_SETMASK, &all, NULL);
+  if (s.n_cgroups) {
+    /* Every process of the sandbox is gone with its init: the cgroup's figures are final. */
+    struct hk_record rec;
+    hk_cgroup_usage(&s, &rec);
+    hk_write_all(s.report_fd, &rec, sizeof(rec));
+    hk_cgroup_remove(&s);
+  }
   mirror(&info);
 }

@@ -206,7 +206,7 @@ int32_t hk_reap(int32_t pidfd, int32_t report_fd, int64_t start_ns, uint8_t *res
   slots[HK_R_REAL_NS] = now_ns() - start_ns;
 
   /* The report pipe reaches end of file once the sandbox's init is gone too. */
-  struct hk_record rec, error = {0}, exit_rec = {0};
+  struct hk_record rec, error = {0}, exit_rec = {0}, cgroup_rec = {0};
   int64_t init_pid = 0;
   for (;;) {
     ssize_t n = read(report_fd, &rec, sizeof(rec));
@@ -215,6 +215,7 @@ int32_t hk_reap(int32_t pidfd, int32_t report_fd, int64_t start_ns, uint8_t *res
     if (rec.kind == HK_REC_ERROR && !error.kind) error = rec;
     if (rec.kind == HK_REC_EXIT) exit_rec = rec;
     if (rec.kind == HK_REC_INIT) init_pid = rec.status;
+    if (rec.kind == HK_REC_CGROUP) cgroup_rec = rec;
   }
   close(report_fd);
   memset(result, 0, HK_RESULT_SIZE);
@@ -235,6 +236,14 @@ int32_t hk_reap(int32_t pidfd, int32_t report_fd, int64_t start_ns, uint8_t *res
     slots[HK_R_STATE] = 2, slots[HK_R_CODE] = info.si_status;
   } else {
     slots[HK_R_STATE] = 4, slots[HK_R_CODE] = info.si_status;
+  }
+  if (cgroup_rec.kind && slots[HK_R_STATE] != 3) {
+    /* The cgroup counts every process of the sandbox, whatever reaped it; a figure it lacks stays the init's. */
+    if (cgroup_rec.utime_us >= 0) slots[HK_R_UTIME_US] = cgroup_rec.utime_us;
+    if (cgroup_rec.stime_us >= 0) slots[HK_R_STIME_US] = cgroup_rec.stime_us;
+    if (cgroup_rec.maxrss_kb >= 0) slots[HK_R_MAXRSS_KB] = cgroup_rec.maxrss_kb;
+    slots[HK_R_OOM_KILLS] = cgroup_rec.status;
+    slots[HK_R_USAGE] = 2;
   }
   slots[HK_R_INIT_PID] = init_pid;
   memcpy(result, slots, sizeof(slots));

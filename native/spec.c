@@ -113,13 +113,34 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
   case HK_T_UID_MAP: return str(r, &s->uid_map);
   case HK_T_GID_MAP: return str(r, &s->gid_map);
   case HK_T_HOSTNAME: return str(r, &s->hostname);
-  case HK_T_CGROUP:
-    if (str(r, &s->cgroup_procs) < 0) return -1;
-    if (s->cgroup_procs[0] != '/') {
-      r->why = "cgroup.procs path is not absolute";
+  case HK_T_CGROUP: {
+    if (s->n_cgroups >= HK_CGROUP_MAX) {
+      r->why = "too many cgroup hierarchies";
       return -1;
     }
+    struct hk_cgroup *cg = &s->cgroups[s->n_cgroups];
+    if (str(r, &cg->parent) < 0) return -1;
+    if (cg->parent[0] != '/' || strlen(cg->parent) > 3000) {
+      r->why = "cgroup directory is not absolute or too long";
+      return -1;
+    }
+    s->n_cgroups++;
     return 0;
+  }
+  case HK_T_CGROUP_SET: {
+    if (s->n_cgroup_sets >= HK_CGROUP_SETS_MAX) {
+      r->why = "too many cgroup settings";
+      return -1;
+    }
+    struct hk_cgroup_set *set = &s->cgroup_sets[s->n_cgroup_sets];
+    if (u32(r, &set->index) < 0 || str(r, &set->file) < 0 || str(r, &set->value) < 0) return -1;
+    if (set->index >= s->n_cgroups || strchr(set->file, '/') || set->file[0] == '.') {
+      r->why = "cgroup setting names no cgroup or is not a plain file name";
+      return -1;
+    }
+    s->n_cgroup_sets++;
+    return 0;
+  }
   case HK_T_ROOT: return u32(r, &s->root_flags) < 0 ? -1 : str(r, &s->root_src);
   case HK_T_MOUNT: {
     struct hk_mount *m = &s->mounts[ix[tag]++];

@@ -1,16 +1,22 @@
 /**
  * The machine set-up the test suite needs as root, done before the first
- * test and verified after: the unprivileged user of the rootless run, and
+ * test and verified after: the unprivileged user of the rootless run,
  * subordinate id ranges for it and for root (`--userns auto` and
- * `--user U:G:SG` map them as root too). Idempotent: what is there already
- * is kept, and each change is said. It assumes no name a distribution may
- * lack (Debian has no group `nobody`): groups are used by number.
+ * `--user U:G:SG` map them as root too), and a cgroup subtree delegated to
+ * it beneath root's own cgroup in each hierarchy with the memory, cpu,
+ * cpuacct or pids controller (the rootless resource-control tests name it as
+ * `--cgroup-parent hakoniwa-test`). Idempotent: what is there already is
+ * kept, and each change is said. It assumes no name a distribution may lack
+ * (Debian has no group `nobody`): groups are used by number.
  *
  * Usage: deno run -A scripts/machine_setup.ts   (as root; `npm test` runs it)
  */
 
 /** The unprivileged user the rootless run uses. */
 export const TEST_USER = "hakoniwa-test";
+
+/** The cgroup subtree delegated to the test user, relative to root's own cgroup in each hierarchy. */
+export const DELEGATED_CGROUP = "hakoniwa-test";
 
 /** Subordinate ranges granted when a user has none, above what useradd hands out (up to 600100000). */
 export const RANGES: Record<string, { start: number; count: number }> = {
@@ -24,6 +30,8 @@ export interface Machine {
   subgid: string;
   /** Runs a command; resolves to its stdout when it succeeds, null otherwise. */
   run(cmd: string, args: string[]): Promise<string | null>;
+  /** The directories where `DELEGATED_CGROUP` goes (none in unit tests). */
+  cgroupParents(): string[];
 }
 
 /** This machine. */
@@ -34,7 +42,44 @@ export const HOST: Machine = {
     const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output().catch(() => null);
     return out?.success ? new TextDecoder().decode(out.stdout) : null;
   },
+  cgroupParents() {
+    const own = Deno.readTextFileSync("/proc/self/cgroup");
+    const dirs: string[] = [];
+    for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+      const [pre, post] = line.split(" - ");
+      if (!post) continue;
+      const [fstype, , options = ""] = post.split(" "), mount = pre.split(" ")[4];
+      const controllers = fstype === "cgroup" ? options.split(",").filter((c) => CONTROLLERS.includes(c)) : [];
+      if (fstype === "cgroup" && !controllers.length) continue;
+      if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
+      const path = own.split("\n").map((l) => /^(\d+):([^:]*):(.*)$/.exec(l)).find((m) =>
+        m && (fstype === "cgroup2" ? m[1] === "0" : m[2].split(",").some((c) => controllers.includes(c)))
+      )?.[3];
+      if (path !== undefined) dirs.push(`${mount}${path === "/" ? "" : path}`);
+    }
+    return dirs;
+  },
 };
+
+/** The controllers the resource-control tests use (v1 hierarchies carrying one of them are delegated). */
+const CONTROLLERS = ["memory", "cpu", "cpuacct", "pids"];
+
+/** Delegates `dir` (made when missing) to uid:gid the way systemd delegates a subtree: the directory and the files
+ * through which processes move and children are made. */
+async function delegate(dir: string, uid: number, gid: number): Promise<boolean> {
+  let made = false;
+  try {
+    await Deno.mkdir(dir);
+    made = true;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  }
+  await Deno.chown(dir, uid, gid);
+  for (const f of ["cgroup.procs", "tasks", "cgroup.subtree_control", "cgroup.threads"]) {
+    await Deno.chown(`${dir}/${f}`, uid, gid).catch(() => {});
+  }
+  return made;
+}
 
 /** Whether a subordinate id file (`name-or-uid:start:count` lines) grants `user` (or `uid`) a range. */
 export function hasRange(text: string, user: string, uid: number): boolean {
@@ -82,6 +127,11 @@ export async function setUpMachine(m: Machine = HOST): Promise<string[]> {
       await Deno.writeTextFile(file, `${text}${sep}${who}:${start}:${count}\n`);
       changed.push(`granted ${who} the subordinate ids ${start}-${start + count - 1} in ${file}`);
     }
+  }
+  for (const parent of m.cgroupParents()) {
+    const dir = `${parent}/${DELEGATED_CGROUP}`;
+    if (await delegate(dir, user.uid, user.gid)) changed.push(`delegated the cgroup ${dir} to ${TEST_USER}`);
+    if ((await Deno.stat(dir)).uid !== user.uid) throw new Error(`machine set-up: ${dir} is not ${TEST_USER}'s`);
   }
   // Verified from what is on disk now, not from what was written.
   for (const [who, uid] of [["root", 0], [TEST_USER, user.uid]] as const) {

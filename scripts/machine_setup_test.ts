@@ -13,6 +13,7 @@ async function fakeMachine(subuid: string | null, userExists: boolean) {
   const m: Machine = {
     subuid: `${dir}/subuid`,
     subgid: `${dir}/subgid`,
+    cgroupParents: () => [],
     run(cmd, args) {
       calls.push([cmd, ...args].join(" "));
       if (cmd === "useradd") exists = true;

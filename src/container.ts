@@ -11,7 +11,7 @@ export type { ContainerMount, ContainerSettings } from "./plan/types.ts";
 import { UsageError } from "./common/errors.ts";
 export { DEFAULT_TMPFS_SIZE, MAX_TMPFS_SIZE } from "./plan/plan.ts";
 import { ALL_NAMESPACES, type Namespace } from "./plan/namespace.ts";
-import { MAX_TMPFS_SIZE, REQUIRED_NAMESPACES } from "./plan/plan.ts";
+import { MAX_TMPFS_SIZE, parseSize, REQUIRED_NAMESPACES } from "./plan/plan.ts";
 import { isRlimitName, MAX_RLIMIT, type RlimitName } from "./plan/rlimit.ts";
 import {
   emptyLandlock,
@@ -26,6 +26,18 @@ import { defaultProfile, type SeccompProfile } from "./seccomp/profile.ts";
 import { checkGroups } from "./plan/groups.ts";
 import { autoIdMaps } from "./plan/idmap_helper.ts";
 import { resolveUser, userFilesOf } from "./plan/user.ts";
+
+/** A size in bytes: a whole number, or text with a K, M or G suffix (1024-based), at least `min`. */
+function checkSize(what: string, v: number | string, min = 0): number {
+  const n = typeof v === "string" ? parseSize(v) : v;
+  if (n === null || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(
+      `${what}: expected a size of at least ${min} bytes (e.g. 64M), got ${JSON.stringify(v)}`,
+      what,
+    );
+  }
+  return n;
+}
 
 function checkCount(what: string, v: number, min = 0, max = MAX_RLIMIT): number {
   if (!Number.isSafeInteger(v) || v < min || v > max) {
@@ -345,6 +357,70 @@ export class Container {
   /** The same as {@link Container.rlimit} (its earlier name). */
   limit(name: RlimitName, value: number): this {
     return this.rlimit(name, value);
+  }
+
+  /**
+   * Limits the memory of the whole sandbox, swap counted, in its own cgroup: bytes, or a size such as `"64M"`.
+   * A process killed for it makes the status `MLE`. Rootless it needs a delegated cgroup (README, "Resource
+   * control").
+   *
+   * @example
+   * ```ts ignore
+   * const out = await new Container().bindRo("/usr").bindRo("/bin").bindRo("/lib").limitMemory("64M")
+   *   .command("/usr/bin/python3", { args: ["-c", "bytearray(200 << 20)"] }).output();
+   * console.log(out.status); // "MLE"
+   * ```
+   */
+  limitMemory(size: number | string): this {
+    (this.settings.cgroup ??= {}).memory = checkSize("limitMemory", size, 1 << 20);
+    return this;
+  }
+
+  /**
+   * Limits the CPU bandwidth of the whole sandbox to `cpus` CPUs (0.5: half of one CPU's time), in its cgroup.
+   *
+   * @example
+   * ```ts ignore
+   * new Container().limitCpus(0.5);
+   * ```
+   */
+  limitCpus(cpus: number): this {
+    if (!Number.isFinite(cpus) || cpus < 0.01 || cpus > 1024) {
+      throw new UsageError(`limitCpus: expected a number of CPUs from 0.01 to 1024, got ${cpus}`, "limitCpus");
+    }
+    (this.settings.cgroup ??= {}).cpus = cpus;
+    return this;
+  }
+
+  /**
+   * Limits the number of processes of the whole sandbox (its init aside), in its cgroup: a fork bomb stops there.
+   *
+   * @example
+   * ```ts ignore
+   * new Container().limitPids(64);
+   * ```
+   */
+  limitPids(count: number): this {
+    (this.settings.cgroup ??= {}).pids = checkCount("limitPids", count, 1, 4_194_304);
+    return this;
+  }
+
+  /**
+   * Makes the sandbox's cgroup beneath this cgroup path instead of the caller's own cgroup: absolute, as
+   * /proc/self/cgroup spells it, or relative to the caller's own cgroup (a subtree delegated to the caller
+   * there). `HAKONIWA_CGROUP_PARENT` sets it for the CLI.
+   *
+   * @example
+   * ```ts ignore
+   * new Container().cgroupParent("/hakoniwa-delegated").limitMemory("256M");
+   * ```
+   */
+  cgroupParent(path: string): this {
+    if (typeof path !== "string" || !path || path.split("/").includes("..") || path.includes("\0")) {
+      throw new UsageError(`cgroupParent: expected a cgroup path without "..", got ${JSON.stringify(path)}`);
+    }
+    (this.settings.cgroup ??= {}).parent = path;
+    return this;
   }
 
   /** Kills the whole sandbox after `seconds` of wall-clock time. */

@@ -72,8 +72,12 @@ export function containerFromPolicy(policy: Policy): Container {
   for (const [k, v] of Object.entries(policy.env)) c.env(k, v);
   for (const [k, v] of Object.entries(policy.limits)) {
     if (k === "walltime") c.walltime(v);
+    else if (k === "memory") c.limitMemory(v);
+    else if (k === "cpus") c.limitCpus(v);
+    else if (k === "pids") c.limitPids(v);
     else c.limit(k as RlimitName, v);
   }
+  if (policy.cgroupParent !== undefined) c.cgroupParent(policy.cgroupParent);
   if (policy.hostname !== undefined) c.hostname(policy.hostname);
   if (policy.user !== undefined) {
     try {

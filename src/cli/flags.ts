@@ -136,6 +136,21 @@ function target(path: string, flag: string): string {
   return path;
 }
 
+/** The rlimits that are sizes: they take K, M and G suffixes. */
+const BYTE_LIMITS: readonly string[] = ["as", "core", "fsize"];
+
+/** A size in bytes with an optional K, M or G suffix (1024-based), at least `min`. */
+function byteLimit(flag: string, min = 0): (value: string) => number {
+  return (value: string): number => {
+    const n = parseSize(value);
+    if (n === null || n < min) {
+      const floor = min ? ` of at least ${min} bytes` : "";
+      throw new UsageError(`${flag}: expected a size${floor} (bytes, or with K, M, G), got "${value}"`, flag);
+    }
+    return n;
+  };
+}
+
 const LIMIT_WHAT: Record<string, string> = {
   as: "address space, bytes",
   core: "core file size, bytes",
@@ -365,10 +380,39 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
   ...ID_FLAGS,
   ...RLIMIT_NAMES.map((name): FlagSpec => ({
     name: `limit-${name}`,
-    value: "N",
+    value: BYTE_LIMITS.includes(name) ? "SIZE" : "N",
     brief: `limit ${LIMIT_WHAT[name]}`,
-    parse: wholeNumber(`--limit-${name}`),
+    parse: BYTE_LIMITS.includes(name) ? byteLimit(`--limit-${name}`) : wholeNumber(`--limit-${name}`),
   })),
+  {
+    name: "limit-memory",
+    value: "SIZE",
+    brief: "limit the whole sandbox's memory, swap counted (its cgroup; status MLE)",
+    parse: byteLimit("--limit-memory", 1 << 20),
+  },
+  {
+    name: "limit-cpus",
+    value: "N",
+    brief: "limit the whole sandbox's CPU bandwidth to N CPUs, e.g. 0.5 (its cgroup)",
+    parse: (v: string) => {
+      const n = Number(v);
+      if (!/^\d*\.?\d+$/.test(v) || !(n >= 0.01 && n <= 1024)) {
+        throw new UsageError(`--limit-cpus: expected a number of CPUs from 0.01 to 1024, got "${v}"`, "--limit-cpus");
+      }
+      return n;
+    },
+  },
+  {
+    name: "limit-pids",
+    value: "N",
+    brief: "limit the whole sandbox's processes (its cgroup)",
+    parse: wholeNumber("--limit-pids", 1, 4_194_304),
+  },
+  {
+    name: "cgroup-parent",
+    value: "PATH",
+    brief: "make the sandbox's cgroup beneath this cgroup path (default: the caller's; HAKONIWA_CGROUP_PARENT)",
+  },
   {
     name: "limit-walltime",
     value: "SECS",
@@ -594,6 +638,11 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
     if (typeof v === "number") c.limit(name, v);
   }
   if (o.limitWalltime !== undefined) c.walltime(o.limitWalltime);
+  if (typeof o.limitMemory === "number") c.limitMemory(o.limitMemory);
+  if (typeof o.limitCpus === "number") c.limitCpus(o.limitCpus);
+  if (typeof o.limitPids === "number") c.limitPids(o.limitPids);
+  const parent = (o.cgroupParent as string | undefined) ?? Deno.env.get("HAKONIWA_CGROUP_PARENT");
+  if (parent) c.cgroupParent(parent); // used only when a limit needs a cgroup
   if (o.tmpfsSize !== undefined) c.tmpfsSize(o.tmpfsSize);
   applyIsolation(c, o);
   if (typeof o.seccomp === "string") c.seccomp(resolveSeccomp(o.seccomp));

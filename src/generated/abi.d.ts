@@ -57,6 +57,7 @@ export declare const RECORD: {
   readonly ERROR: 1;
   readonly EXIT: 2;
   readonly INIT: 3;
+  readonly CGROUP: 4;
   readonly PATH_MAX: 1000;
 };
 /** HK_WANT_* of native/hakoniwa.h. */
@@ -89,6 +90,7 @@ export declare const TAG: {
   readonly EVENTS: 21;
   readonly GROUPS: 22;
   readonly CPU_LIMIT: 23;
+  readonly CGROUP_SET: 24;
 };
 /** HK_M_* of native/hakoniwa.h. */
 export declare const MOUNT_KIND: {
@@ -154,7 +156,8 @@ export declare const RESULT_SLOT: {
   readonly REAL_NS: 8;
   readonly INIT_PID: 9;
   readonly USAGE: 10;
-  readonly SLOTS: 11;
+  readonly OOM_KILLS: 11;
+  readonly SLOTS: 12;
 };
 /**
  * The setup steps a SetupError names, by number (HK_S_* of native/hakoniwa.h, lowercase, "_" as "-").

@@ -47,6 +47,7 @@ export const RECORD = {
   ERROR: 1,
   EXIT: 2,
   INIT: 3,
+  CGROUP: 4,
   PATH_MAX: 1000,
 };
 export const WANT = {
@@ -77,6 +78,7 @@ export const TAG = {
   EVENTS: 21,
   GROUPS: 22,
   CPU_LIMIT: 23,
+  CGROUP_SET: 24,
 };
 export const MOUNT_KIND = {
   BIND: 1,
@@ -139,6 +141,7 @@ export const RESULT_SLOT = {
   REAL_NS: 8,
   INIT_PID: 9,
   USAGE: 10,
-  SLOTS: 11,
+  OOM_KILLS: 11,
+  SLOTS: 12,
 };
 export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer"];

@@ -52,6 +52,10 @@ export const SYMBOLS = {
   hk_try_write: { parameters: ["i32", "buffer", "usize"], result: "i64" },
   /** int32_t hk_set_nonblock(int32_t fd) */
   hk_set_nonblock: { parameters: ["i32"], result: "i32" },
+  /** int64_t hk_read_text(const char *path, uint8_t *buf, size_t cap) */
+  hk_read_text: { parameters: ["buffer", "buffer", "usize"], result: "i64" },
+  /** int64_t hk_owner(const char *path) */
+  hk_owner: { parameters: ["buffer"], result: "i64" },
   /** int32_t hk_reactor_open(int32_t *out) */
   hk_reactor_open: { parameters: ["buffer"], result: "i32" },
   /** int32_t hk_reactor_arm(int32_t ep, int32_t fd, uint32_t what, uint64_t token) */

@@ -91,9 +91,14 @@ export function planFromJson(text: string): Plan {
     landlock: "object|null",
     network: "object",
     seccomp: "object|null",
+    cgroup: "object|null?",
   });
-  // A plan printed before these existed: no groups asked for, no_new_privs set.
+  // A plan printed before these existed: no groups asked for, no_new_privs set, no cgroup.
   o.groups ??= null;
+  o.cgroup ??= null;
+  if (o.cgroup !== null) {
+    checkFields("plan.cgroup", o.cgroup, { memory: "number?", cpus: "number?", pids: "number?", parent: "string?" });
+  }
   o.allowNewPrivs ??= false;
   if (o.groups !== null && (o.groups as unknown[]).some((g) => typeof g !== "number")) {
     throw new UsageError("plan.groups: expected gids");

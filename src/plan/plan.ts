@@ -17,6 +17,7 @@ import { needsLayer } from "./root_layer.ts";
 import { resolveLandlock } from "./landlock.ts";
 import { refusedSyscalls, unconfinedProfile } from "../seccomp/profile.ts";
 import { planGroups } from "./groups.ts";
+import type { CgroupLimits } from "../cgroup/cgroup.ts";
 
 export type { CommandSpec, HostView, MountOp, Plan, RlimitEntry } from "./types.ts";
 
@@ -427,7 +428,20 @@ export function buildPlan(
       ? { mode: "pasta", options: [...settings.network.options] }
       : { mode: "none", options: [] },
     seccomp,
+    cgroup: planCgroup(settings, host),
   };
+}
+
+/**
+ * The sandbox's cgroup limits, or null for none. Host uid 0 is exempt from RLIMIT_NPROC: for root, an nproc limit
+ * is also the cgroup's process limit, unless one is given.
+ */
+function planCgroup(settings: ContainerSettings, host: HostView): CgroupLimits | null {
+  const cg: CgroupLimits = { ...settings.cgroup };
+  const nproc = settings.rlimits.get("nproc");
+  if (nproc !== undefined && host.uid === 0 && cg.pids === undefined) cg.pids = nproc;
+  const { parent: _parent, ...limits } = cg;
+  return Object.keys(limits).length ? cg : null;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { RlimitName } from "./rlimit.ts";
 import type { LandlockSettings } from "./landlock.ts";
 import type { NetworkSettings } from "../net/network.ts";
 import type { SeccompProfile } from "../seccomp/profile.ts";
+import type { CgroupLimits } from "../cgroup/cgroup.ts";
 
 /**
  * A mount as the user asked for it, before plan building resolves it. A
@@ -73,6 +74,8 @@ export interface ContainerSettings {
   network?: NetworkSettings;
   /** The seccomp profile, or null for none (default: the default profile). */
   seccomp: SeccompProfile | null;
+  /** Limits of the sandbox's own cgroup: memory, CPU bandwidth, processes (absent: none). */
+  cgroup?: CgroupLimits;
   /** Size in bytes of every tmpfs that does not give its own (default `DEFAULT_TMPFS_SIZE`, 128 MiB). */
   tmpfsSize?: number;
 }
@@ -217,6 +220,8 @@ export interface Plan {
    * alone.
    */
   seccomp: SeccompProfile | null;
+  /** Limits of the sandbox's own cgroup (src/cgroup/), or null for none. */
+  cgroup: CgroupLimits | null;
 }
 
 /** What plan building may know of the host. */

@@ -73,8 +73,10 @@ export interface Policy {
   symlinks: { original: string; link: string }[];
   /** Environment of the command. */
   env: Record<string, string>;
-  /** Resource limits and walltime (seconds). */
-  limits: Partial<Record<RlimitName | "walltime", number>>;
+  /** Resource limits, walltime (seconds), and the whole sandbox's memory (bytes), cpus and pids (its cgroup). */
+  limits: Partial<Record<RlimitName | "walltime" | "memory" | "cpus" | "pids", number>>;
+  /** A cgroup path to make the sandbox's cgroup beneath (`cgroup_parent`). */
+  cgroupParent?: string;
   /** Hostname inside. */
   hostname?: string;
   /** uid inside. */
@@ -227,6 +229,7 @@ export const CORE_KEYS = [
   "gid_maps",
   "command",
   "cwd",
+  "cgroup_parent",
 ] as const;
 
 /** One file's settings before defaults: absent keys stay undefined. */
@@ -259,15 +262,23 @@ function dirMode(c: PolicyCursor, path: KeyPath, v: unknown): number {
 }
 
 /** A tmpfs size: an integer of bytes, or a string with a K, M or G suffix. */
-function tmpfsSize(c: PolicyCursor, path: KeyPath, v: unknown): number {
+/** A size: bytes, or a string with K, M or G. */
+function size(c: PolicyCursor, path: KeyPath, v: unknown, min = 1, max = MAX_TMPFS_SIZE): number {
   if (typeof v === "string") {
     const n = parseSize(v);
-    if (n === null || n < 1 || n > MAX_TMPFS_SIZE) {
-      c.fail(path, `expected a size from 1 byte to 1T (bytes, or a string with K, M, G), got ${JSON.stringify(v)}`);
+    if (n === null || n < min || n > max) {
+      c.fail(
+        path,
+        `expected a size from ${min} bytes to ${max} (bytes, or a string with K, M, G), got ${JSON.stringify(v)}`,
+      );
     }
     return n;
   }
-  return c.int(path, v, 1, MAX_TMPFS_SIZE);
+  return c.int(path, v, min, max);
+}
+
+function tmpfsSize(c: PolicyCursor, path: KeyPath, v: unknown): number {
+  return size(c, path, v);
 }
 
 function notADirectory(path: string): boolean {
@@ -361,14 +372,26 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
     }
   }
   if (top.limits !== undefined) {
-    const t = c.table(["limits"], top.limits, [...RLIMIT_NAMES, "walltime"]);
+    const t = c.table(["limits"], top.limits, [...RLIMIT_NAMES, "walltime", "memory", "cpus", "pids"]);
     layer.limits = {};
     for (const [k, v] of Object.entries(t)) {
+      const at = ["limits", k];
+      if (k === "cpus" && (typeof v !== "number" || !(v >= 0.01 && v <= 1024))) {
+        c.fail(at, `expected a number of CPUs from 0.01 to 1024, got ${JSON.stringify(v)}`);
+      }
       layer.limits[k as RlimitName] = k === "walltime"
-        ? c.int(["limits", k], v, 1, 31_536_000)
-        : c.int(["limits", k], v, 0, MAX_RLIMIT);
+        ? c.int(at, v, 1, 31_536_000)
+        : k === "cpus"
+        ? v as number
+        : k === "pids"
+        ? c.int(at, v, 1, 4_194_304)
+        : ["as", "core", "fsize", "memory"].includes(k)
+        ? size(c, at, v, k === "memory" ? 1 << 20 : 0, MAX_RLIMIT)
+        : c.int(at, v, 0, MAX_RLIMIT);
     }
   }
+  layer.cgroupParent = top.cgroup_parent === undefined ? undefined : c.str(["cgroup_parent"], top.cgroup_parent);
+  if (layer.cgroupParent?.split("/").includes("..")) c.fail(["cgroup_parent"], "'..' is not allowed");
   layer.cwd = top.cwd === undefined ? undefined : c.absPath(["cwd"], top.cwd);
   layer.hostname = str("hostname");
   if (layer.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(layer.hostname)) {
@@ -538,6 +561,7 @@ export function parsePolicy(
     symlinks: l.symlinks ?? [],
     env: l.env ?? {},
     limits: l.limits ?? {},
+    cgroupParent: l.cgroupParent,
     hostname: l.hostname,
     cwd: l.cwd,
     uid: l.uid,

@@ -93,7 +93,7 @@ command = { argv = ["/bin/sh", "-c", "id"], cwd = "/work" }
 Deno.test("unknown keys are rejected with file, line and key", () => {
   rejects('hostname = "a"\nshare_netz = true\n', 2, "share_netz", /unknown key/);
   rejects('mounts = [\n  { source = "/a", targte = "/b" },\n]\n', 2, "mounts[0].targte", /unknown key/);
-  rejects("[limits]\ncpu = 1\nmemory = 5\n", 3, "limits.memory", /unknown key.*walltime/);
+  rejects("[limits]\ncpu = 1\nmemroy = 5\n", 3, "limits.memroy", /unknown key.*memory/);
   rejects('command = { argv = ["x"], dir = "/" }\n', 1, "command.dir", /unknown key/);
 });
 

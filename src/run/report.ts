@@ -9,10 +9,11 @@ import type { SetupError } from "../common/errors.ts";
 /**
  * How the sandbox ended: `OK` the command exited (any code), `SE` setup
  * failed and the command never ran, `SIG` killed by a signal, `TLE` time
- * limit (walltime or cpu), `OLE` file size limit, `RFE` a forbidden
- * syscall killed it.
+ * limit (walltime or cpu), `MLE` the sandbox's memory limit (its cgroup
+ * killed a process for it, and the command died or failed), `OLE` file size
+ * limit or output cap, `RFE` a forbidden syscall killed it.
  */
-export type Status = "OK" | "SE" | "SIG" | "TLE" | "OLE" | "RFE";
+export type Status = "OK" | "SE" | "SIG" | "TLE" | "MLE" | "OLE" | "RFE";
 
 /** What a finished sandbox reports. */
 export interface Report {
@@ -32,15 +33,20 @@ export interface Report {
   userTimeMs: number;
   /** System CPU time of every process of the sandbox, in milliseconds. */
   systemTimeMs: number;
-  /** Largest resident set size of any process of the sandbox, in KiB. */
+  /**
+   * Memory in KiB: with `usage: "cgroup"` and a memory limit, the peak of
+   * the whole sandbox's cgroup; otherwise the largest resident set of any of
+   * its processes.
+   */
   maxRssKb: number;
   /**
-   * Where the usage figures come from: `"rusage"`, the sandbox's init reaped
-   * every process of the sandbox (killed ones included) and reported their
-   * resource usage; `"none"`, no process reported (setup failed before the
-   * command, or the sandbox was killed outright), and the figures are 0.
+   * Where the usage figures come from: `"cgroup"`, the sandbox's own cgroup
+   * (every process, whatever ended it); `"rusage"`, the sandbox's init
+   * reaped every process of the sandbox (killed ones included) and reported
+   * their resource usage; `"none"`, no process reported (setup failed before
+   * the command, or the sandbox was killed outright), and the figures are 0.
    */
-  usage: "rusage" | "none";
+  usage: "cgroup" | "rusage" | "none";
   /** The setup error, for status SE. */
   error?: SetupError;
 }

@@ -22,7 +22,7 @@ import { describeEvent, SeccompAudit } from "./seccomp_audit.ts";
 import { encodeSpec, type SpawnIo } from "./spec.ts";
 import { negotiateLandlock } from "../plan/landlock.ts";
 import { type PastaHandle, startPasta } from "../net/network.ts";
-import { pidsCgroup } from "../cgroup/cgroup.ts";
+import { resolveCgroups } from "../cgroup/cgroup.ts";
 import { currentHelperHost, prepareIdMapHelpers, runIdMapHelpers } from "../plan/idmap_helper.ts";
 import { logger } from "../common/log.ts";
 import { CAN_UNREF, Reactor } from "./reactor.ts";
@@ -100,8 +100,20 @@ function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Pla
     userTimeMs: utime / 1e3,
     systemTimeMs: stime / 1e3,
     maxRssKb: slot(S.MAXRSS_KB),
-    usage: slot(S.USAGE) ? "rusage" as const : "none" as const,
+    usage: (["none", "rusage", "cgroup"] as const)[slot(S.USAGE)] ?? "none",
   };
+  // The cgroup killed a process for the memory limit, and the command died of it or failed after it.
+  const memory = plan.cgroup?.memory;
+  if (memory !== undefined && slot(S.OOM_KILLS) > 0 && state !== 3 && (state === 2 || code !== 0)) {
+    const sig = state === 2 ? code : null;
+    return {
+      ...base,
+      status: "MLE",
+      reason: `memory limit of ${memory} bytes exceeded (${slot(S.OOM_KILLS)} out-of-memory kill(s))`,
+      exitCode: sig === null ? code : 128 + sig,
+      signal: sig === null ? null : SIGNAL_NAMES[sig] ?? null,
+    };
+  }
   if (state === 3) {
     const error = setupError(native, new BigInt64Array(result.buffer, 0, SLOTS), result);
     return { ...base, status: "SE", reason: error.message, exitCode: 125, signal: null, error };
@@ -207,10 +219,8 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   // The seccomp filter is compiled here, in the parent, before clone.
   // Even a plan without a profile gets the guard (no set-id files, no keyrings): unconfined is the guard alone.
   if (!io.seccomp) io = { ...io, seccomp: compileProfile(plan.seccomp ?? unconfinedProfile()) };
-  // Host uid 0 is exempt from RLIMIT_NPROC: for root, the nproc limit is also a pids cgroup of the sandbox's own.
-  const nproc = plan.rlimits.find((l) => l.name === "nproc")?.value;
-  const cgroup = nproc !== undefined && Deno.uid() === 0 && !io.cgroupProcs ? pidsCgroup(Number(nproc)) : null;
-  if (cgroup) io = { ...io, cgroupProcs: cgroup.procs };
+  // The sandbox's own cgroup (memory, CPU, processes): the monitor makes it beneath the caller's.
+  if (plan.cgroup && !io.cgroup) io = { ...io, cgroup: resolveCgroups(plan.cgroup) };
   const spec = encodeSpec(plan, io, { hold, callerWritesMaps: helpers !== null });
   const audit = SeccompAudit.forPlan(native, plan);
   const out = new BigInt64Array(5);
@@ -218,7 +228,6 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   const startTime = new Date();
   if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) {
     audit?.close();
-    cgroup?.remove();
     throw setupError(native, new BigInt64Array(err.buffer, 0, SLOTS), err);
   }
   const [pid, pidfd, reportFd, startNs, holdFd] = Array.from(out, Number);
@@ -282,7 +291,6 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
     open = false;
     pasta?.stop();
     native.hk_close(pidfd);
-    cgroup?.remove();
     if (started.status === "rejected") {
       audit?.close();
       throw started.reason;

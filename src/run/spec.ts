@@ -10,6 +10,7 @@ import { formatIdMap } from "../plan/idmap.ts";
 import { cloneFlags } from "../plan/namespace.ts";
 import type { MountOp, Plan } from "../plan/types.ts";
 import type { LandlockRuleset } from "../plan/landlock.ts";
+import type { CgroupSetup } from "../cgroup/cgroup.ts";
 import { RLIMITS } from "../plan/rlimit.ts";
 import { CRED, FLAG, MOUNT_FLAG, MOUNT_KIND, SESSION_MODE, SPEC, TAG } from "../generated/abi.js";
 
@@ -42,8 +43,8 @@ export interface SpawnIo {
   setgroups: boolean;
   /** A pipe's write end where the sandbox's init reports job-control stops of the command (HK_EV_*). */
   events?: number;
-  /** A `cgroup.procs` file the sandbox's init is moved into before it runs anything (root's nproc limit). */
-  cgroupProcs?: string;
+  /** Where the monitor makes the sandbox's cgroup and the limits it writes there (src/cgroup/). */
+  cgroup?: CgroupSetup;
   /** A compiled seccomp program (struct sock_filter[]), if any. */
   seccomp?: Uint8Array;
   /** A Landlock ruleset, if any. */
@@ -174,7 +175,14 @@ export function encodeSpec(
     w.record(T.GID_MAP, () => w.str(formatIdMap(plan.gidMap)));
   }
   w.record(T.HOSTNAME, () => w.str(plan.hostname));
-  if (io.cgroupProcs) w.record(T.CGROUP, () => w.str(io.cgroupProcs!));
+  for (const dir of io.cgroup?.parents ?? []) w.record(T.CGROUP, () => w.str(dir));
+  for (const { index, file, value } of io.cgroup?.sets ?? []) {
+    w.record(T.CGROUP_SET, () => {
+      w.u32(index);
+      w.str(file);
+      w.str(value);
+    });
+  }
   w.record(T.ROOT, () => {
     // The build never writes to a read-only rootdir: it is read-only before anything is built in it, or, when the
     // plan makes something it lacks, it is the lower layer of an overlay on a new tmpfs (HK_MF_LAYER). A new tmpfs

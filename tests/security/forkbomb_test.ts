@@ -18,15 +18,17 @@ sandboxTest("fork bomb: --limit-nproc stops it with EAGAIN, the launcher reports
 });
 
 Deno.test({
-  name: "nproc as root: the sandbox's pids cgroup is gone after the run, and a dead launcher's is swept [root]",
+  name: "nproc as root: the sandbox's pids cgroup is gone after the run, and a dead monitor's is swept [root]",
   ignore: Deno.uid() !== 0 || !pathExists("/sys/fs/cgroup/pids/cgroup.procs"),
   async fn() {
-    const parent = "/sys/fs/cgroup/pids/hakoniwa";
-    Deno.mkdirSync(`${parent}/9999999-1`, { recursive: true }); // pid 9999999 is above any pid_max: a dead launcher
+    // Beneath root's own pids cgroup, where the monitor makes the sandbox's.
+    const own = /^\d+:([^:]*,)?pids(,[^:]*)?:(.*)$/m.exec(Deno.readTextFileSync("/proc/self/cgroup"))![3];
+    const parent = `/sys/fs/cgroup/pids${own === "/" ? "" : own}`;
+    Deno.mkdirSync(`${parent}/hakoniwa-9999999/sandbox`, { recursive: true }); // above any pid_max: a dead monitor
     const r = await inSandbox(["--limit-nproc", "8"], ["/bin/true"]);
     assert.equal(r.code, 0, r.stderr);
     const left = [...Deno.readDirSync(parent)].filter((e) => e.isDirectory).map((e) => e.name);
-    assert.deepEqual(left.filter((n) => n.startsWith("9999999-")), [], "the dead launcher's cgroup stayed");
-    assert.deepEqual(left.filter((n) => !/^\d+-\d+$/.test(n) || !pathExists(`/proc/${n.split("-")[0]}`)), []);
+    assert.deepEqual(left.filter((n) => n === "hakoniwa-9999999"), [], "the dead monitor's cgroup stayed");
+    assert.deepEqual(left.filter((n) => /^hakoniwa-\d+$/.test(n) && !pathExists(`/proc/${n.slice(9)}`)), []);
   },
 });

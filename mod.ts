@@ -50,6 +50,7 @@ export { type Namespace, NAMESPACE_FLAGS } from "./src/plan/namespace.ts";
 export { type RlimitName, RLIMITS } from "./src/plan/rlimit.ts";
 export type { MountOp, Plan, RlimitEntry } from "./src/plan/plan.ts";
 export type { IdMapEntry } from "./src/plan/idmap.ts";
+export type { CgroupLimits } from "./src/cgroup/cgroup.ts";
 export {
   LANDLOCK_RESOURCES,
   type LandlockPathRule,

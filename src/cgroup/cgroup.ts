@@ -15,7 +15,16 @@
 import { SetupError } from "../common/errors.ts";
 import { loadNativeSync } from "../native/ffi.ts";
 
-/** Limits for the whole sandbox, kept by its cgroup. */
+/**
+ * Limits for the whole sandbox, kept by its cgroup (`Container.limitMemory()`, `limitCpus()`, `limitPids()`).
+ *
+ * @example
+ * ```ts
+ * import type { CgroupLimits } from "jsr:@hakoniwa/cli";
+ * const limits: CgroupLimits = { memory: 64 << 20, cpus: 0.5, pids: 32 };
+ * console.log(limits.memory); // 67108864
+ * ```
+ */
 export interface CgroupLimits {
   /** Bytes of memory, swap counted (the command cannot page out past it). */
   memory?: number;
@@ -31,7 +40,16 @@ export interface CgroupLimits {
   parent?: string;
 }
 
-/** What the native core is told: a parent directory per hierarchy, and the limits written in the sandbox's cgroup. */
+/**
+ * What the native core is told: a parent directory per hierarchy, and the limits written in the sandbox's cgroup.
+ *
+ * @example
+ * ```ts
+ * import type { CgroupSetup } from "./cgroup.ts";
+ * const setup: CgroupSetup = { parents: ["/sys/fs/cgroup/pids"], sets: [{ index: 0, file: "pids.max", value: "33" }] };
+ * console.log(setup.sets.length); // 1
+ * ```
+ */
 export interface CgroupSetup {
   /** Absolute directories, one per hierarchy used. */
   parents: string[];
@@ -39,7 +57,15 @@ export interface CgroupSetup {
   sets: { index: number; file: string; value: string }[];
 }
 
-/** What resolving needs to know of the host (a fake in unit tests). */
+/**
+ * What resolving needs to know of the host (a fake in unit tests).
+ *
+ * @example
+ * ```ts ignore
+ * import { currentCgroupHost } from "./cgroup.ts";
+ * console.log(currentCgroupHost().cgroup); // this process's /proc/self/cgroup
+ * ```
+ */
 export interface CgroupHost {
   /** The caller's uid. */
   uid: number;
@@ -54,7 +80,7 @@ export interface CgroupHost {
 }
 
 /**
- * This host, as the caller sees it. Read through the native core: Deno refuses /proc/self/mountinfo and cgroupfs
+ * This host, as the caller sees it (see {@link CgroupHost}). Read through the native core: Deno refuses /proc/self/mountinfo and cgroupfs
  * to anything but --allow-all, and the library's documented permissions stay true.
  */
 export function currentCgroupHost(): CgroupHost {

@@ -100,6 +100,7 @@ export function logPlan(plan: Plan): void {
   );
   for (const l of plan.rlimits) log.info(`Limit: ${l.name}: ${l.value}`);
   if (plan.walltime !== null) log.info(`Limit: walltime: ${plan.walltime}s`);
+  if (plan.cgroup) log.info(`Cgroup: ${describeCgroup(plan.cgroup)}`);
   for (const [k, v] of plan.env) log.info(`Env: ${k}=${JSON.stringify(v)}`);
   log.info(`Seccomp: ${describeProfile(plan.seccomp)}`);
   log.info(
@@ -188,6 +189,16 @@ function hostPathOf(plan: Plan, inside: string): string | null {
   return plan.root.source === null ? null : plan.root.source.replace(/\/+$/, "") + inside;
 }
 
+/** The cgroup limits in a line: `memory 67108864 bytes, cpus 0.5, pids 32, beneath the caller's cgroup`. */
+function describeCgroup(cg: NonNullable<Plan["cgroup"]>): string {
+  const parts = [
+    ...(cg.memory !== undefined ? [`memory ${cg.memory} bytes`] : []),
+    ...(cg.cpus !== undefined ? [`cpus ${cg.cpus}`] : []),
+    ...(cg.pids !== undefined ? [`pids ${cg.pids}`] : []),
+  ];
+  return `${parts.join(", ")}, beneath ${cg.parent ?? "the caller's cgroup"}`;
+}
+
 /**
  * The plan as an aligned, human-readable table.
  *
@@ -212,6 +223,7 @@ export function planTable(plan: Plan): string {
   if (plan.namespaces.includes("uts")) add("hostname", plan.hostname);
   plan.rlimits.forEach((l, i) => add(i ? "" : "limits", `${l.name} = ${l.value}`));
   add("walltime", plan.walltime === null ? "none" : `${plan.walltime}s`);
+  if (plan.cgroup) add("cgroup", describeCgroup(plan.cgroup));
   plan.env.forEach(([k, v], i) => add(i ? "" : "env", `${k}=${JSON.stringify(v)}`));
   add("program", plan.program);
   add("argv", JSON.stringify(plan.argv));

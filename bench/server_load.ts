@@ -15,9 +15,16 @@ import { ensureBwrap, interleave, median, pairedRatio, ROOT, type Samples } from
 
 const REQUESTS = 200, IN_FLIGHT = 40, BYTES = 200_000;
 
-async function start(script: string): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * Starts a code-runner server script on a free port (`PORT=0`), with `permissions` (default `-A`); resolves once it
+ * listens, with its URL.
+ */
+export async function startServer(
+  script: string,
+  permissions: string[] = ["-A"],
+): Promise<{ url: string; stop(): Promise<void> }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-no-legacy-abort", script],
+    args: ["run", "--no-check", "--unstable-no-legacy-abort", ...permissions, script],
     env: { PORT: "0" },
     stdout: "piped",
     stderr: "inherit",
@@ -57,8 +64,8 @@ async function round(url: string): Promise<number> {
 
 /** Interleaved rounds against both servers. */
 export async function serverSamples(rounds: number): Promise<Samples> {
-  const hk = await start(`${ROOT}examples/server.ts`);
-  const bw = await start(`${ROOT}bench/server_bwrap.ts`);
+  const hk = await startServer(`${ROOT}examples/server.ts`);
+  const bw = await startServer(`${ROOT}bench/server_bwrap.ts`);
   try {
     return await interleave(
       [

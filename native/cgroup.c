@@ -27,16 +27,6 @@ static void join(char *out, const char *dir, const char *a, const char *b) {
   if (b) hk_copy(out + strlen(out), PATH_CAP - strlen(out), "/", b, NULL);
 }
 
-static int write_text(const char *path, const char *text) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return -1;
-  int rc = hk_write_all(fd, text, strlen(text));
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return rc;
-}
-
 /* A whole small file into buf (NUL-terminated); -1 when it cannot be read. */
 static int read_text(const char *path, char *buf, size_t cap) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -95,15 +85,9 @@ static void sweep(const char *parent) {
 }
 
 int hk_cgroup_enter(struct hk_spec *s, pid_t pid, char *failed, size_t cap) {
-  char name[64], path[PATH_CAP];
-  hk_copy(name, sizeof(name), "hakoniwa-", NULL, NULL);
-  /* The monitor's pid: unique among live monitors. A dir left by a dead one of the same pid is reused. */
-  pid_t self = getpid();
-  char num[16], *q = num + sizeof(num) - 1;
-  *q = 0;
-  do *--q = (char)('0' + self % 10);
-  while ((self /= 10) > 0);
-  hk_copy(name + strlen(name), sizeof(name) - strlen(name), q, NULL, NULL);
+  char name[64], path[PATH_CAP], num[24];
+  /* The monitor's pid: unique among live monitors (the cgroups of dead ones are swept). */
+  hk_copy(name, sizeof(name), "hakoniwa-", hk_decimal(getpid(), num), NULL);
   for (size_t i = 0; i < s->n_cgroups; i++) {
     struct hk_cgroup *cg = &s->cgroups[i];
     sweep(cg->parent);
@@ -113,7 +97,7 @@ int hk_cgroup_enter(struct hk_spec *s, pid_t pid, char *failed, size_t cap) {
     for (size_t j = 0; j < s->n_cgroup_sets; j++) {
       if (s->cgroup_sets[j].index != i) continue;
       join(path, cg->made, s->cgroup_sets[j].file, NULL);
-      if (write_text(path, s->cgroup_sets[j].value) < 0) return hk_copy(failed, cap, path, NULL, NULL), -1;
+      if (hk_write_text(path, s->cgroup_sets[j].value) < 0) return hk_copy(failed, cap, path, NULL, NULL), -1;
     }
     join(path, cg->made, "sandbox", NULL);
     if (mkdir(path, 0755) < 0 && errno != EEXIST) return hk_copy(failed, cap, path, NULL, NULL), -1;
@@ -124,15 +108,10 @@ int hk_cgroup_enter(struct hk_spec *s, pid_t pid, char *failed, size_t cap) {
       join(path, cg->made, inherited[k], NULL);
       if (read_text(path, value, sizeof(value)) < 0 || value[0] == 0 || value[0] == '\n') continue;
       join(path, cg->made, "sandbox", inherited[k]);
-      if (write_text(path, value) < 0) return hk_copy(failed, cap, path, NULL, NULL), -1;
+      if (hk_write_text(path, value) < 0) return hk_copy(failed, cap, path, NULL, NULL), -1;
     }
     join(path, cg->made, "sandbox", "cgroup.procs");
-    char pidtext[16], *r = pidtext + sizeof(pidtext) - 1;
-    *r = 0;
-    pid_t v = pid;
-    do *--r = (char)('0' + v % 10);
-    while ((v /= 10) > 0);
-    if (write_text(path, r) < 0) return hk_copy(failed, cap, path, NULL, NULL), -1;
+    if (hk_write_text(path, hk_decimal(pid, num)) < 0) return hk_copy(failed, cap, path, NULL, NULL), -1;
   }
   return 0;
 }

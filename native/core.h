@@ -129,6 +129,10 @@ void hk_apply_seccomp(struct hk_spec *s);
 size_t hk_strlen(const char *s);
 void hk_copy(char *dst, size_t cap, const char *a, const char *b, const char *c);
 int hk_write_all(int fd, const void *buf, size_t len);
+/* Monitor side: write text to an existing file (no link followed at its name); 0, or -1 with errno set. */
+int hk_write_text(const char *path, const char *text);
+/* Decimal text of v in buf (the init program has no stdio: printf alone would double its size). */
+const char *hk_decimal(long v, char buf[24]);
 void hk_reset_dispositions(void);
 void hk_reset_signals(void);
 

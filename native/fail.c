@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -66,4 +67,22 @@ void hk_reset_signals(void) {
   hk_reset_dispositions();
   uint64_t none = 0;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
+}
+
+int hk_write_text(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -1;
+  int rc = hk_write_all(fd, text, hk_strlen(text));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
+}
+
+const char *hk_decimal(long v, char buf[24]) {
+  char *p = buf + 23;
+  *p = 0;
+  do *--p = (char)('0' + v % 10);
+  while ((v /= 10) > 0);
+  return p;
 }

@@ -66,47 +66,28 @@ static uint8_t *read_spec(size_t *len) {
   return buf;
 }
 
-/* Decimal text of a pid (the init program has no stdio: printf alone would double its size). */
-static const char *decimal(long v, char buf[24]) {
-  char *p = buf + 23;
-  *p = 0;
-  do *--p = (char)('0' + v % 10);
-  while ((v /= 10) > 0);
-  return p;
-}
-
 static long parse_decimal(const char *s) {
   long v = 0;
   for (; *s >= '0' && *s <= '9'; s++) v = v * 10 + (*s - '0');
   return *s ? -1 : v;
 }
 
-static int write_file(const char *path, const char *text) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int rc = hk_write_all(fd, text, strlen(text));
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return rc;
-}
-
 /* Write the id maps the spec carries into the held sandbox; returns the failing step or 0. */
 static uint32_t write_maps(const struct hk_spec *s, pid_t pid, char *path, size_t cap) {
   char num[24];
-  const char *p = decimal(pid, num);
+  const char *p = hk_decimal(pid, num);
   if (!(s->ns_flags & CLONE_NEWUSER)) return 0;
   if (!(s->cred_flags & HK_CRED_SETGROUPS)) {
     hk_copy(path, cap, "/proc/", p, "/setgroups");
-    if (write_file(path, "deny") < 0 && errno != ENOENT) return HK_S_SETGROUPS;
+    if (hk_write_text(path, "deny") < 0 && errno != ENOENT) return HK_S_SETGROUPS;
   }
   if (s->uid_map) {
     hk_copy(path, cap, "/proc/", p, "/uid_map");
-    if (write_file(path, s->uid_map) < 0) return HK_S_UID_MAP;
+    if (hk_write_text(path, s->uid_map) < 0) return HK_S_UID_MAP;
   }
   if (s->gid_map) {
     hk_copy(path, cap, "/proc/", p, "/gid_map");
-    if (write_file(path, s->gid_map) < 0) return HK_S_GID_MAP;
+    if (hk_write_text(path, s->gid_map) < 0) return HK_S_GID_MAP;
   }
   return 0;
 }

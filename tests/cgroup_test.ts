@@ -4,7 +4,7 @@
 // (scripts/machine_setup.ts, --cgroup-parent hakoniwa-test).
 import assert from "node:assert/strict";
 import { Container } from "../mod.ts";
-import { cliArgv, hakoniwa, IS_ROOT, ROOT, sandboxTest, tempDir } from "./helpers.ts";
+import { cliArgv, hakoniwa, IS_ROOT, pool, ROOT, sandboxTest, tempDir } from "./helpers.ts";
 
 const DELEGATED = "hakoniwa-test";
 const MiB = 1 << 20;
@@ -89,16 +89,6 @@ const JUDGE: Case[] = [
     check: (out) => assert.ok(Number(out) > 0 && Number(out) <= 32, `forked ${out} under a limit of 32`),
   },
 ];
-
-/** Runs `n` tasks with at most `width` in flight. */
-async function pool<T>(n: number, width: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    for (let i = next++; i < n; i = next++) out[i] = await task(i);
-  }));
-  return out;
-}
 
 sandboxTest(
   "judge: OK, TLE (CPU, walltime), MLE (command, child), OLE, SIG, fork bomb: every verdict right, 8 at a time",

@@ -135,3 +135,13 @@ export function processesWith(argv: string): number[] {
   }
   return pids;
 }
+
+/** Runs `n` tasks with at most `width` in flight (a server's load, a judge's queue); results in task order. */
+export async function pool<T>(n: number, width: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n);
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    for (let i = next++; i < n; i = next++) out[i] = await task(i);
+  }));
+  return out;
+}

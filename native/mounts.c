@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -291,12 +292,68 @@ static int attach_root(struct hk_spec *s) {
   hk_fail(s, HK_S_ROOT, errno, "no staging directory (/tmp, /mnt, /run) to attach the root at");
 }
 
+/*
+ * The command's stdio devices through a read-only mount. A device on fd 0..2 (the caller's /dev/null, the
+ * sandbox's own pty slave) is a host inode: through /proc/self/fd/N, its owner or uid 0 inside could chmod, chown
+ * or touch the host's node. Each is reopened by its path, found again as the same inode, on a read-only mount:
+ * there such a change fails with EROFS, while reads, writes and ioctls work as before (a read-only mount refuses
+ * writing only to regular files, directories and links). The mount is the new root's own when the root has the
+ * node at the same path on a read-only mount (devfs's /dev/null, the pty's node the terminal code binds at
+ * /dev/pts/N, so ttyname(3) still names it), else a read-only clone of the host's mount of it. A device that
+ * cannot be opened again by its path (no permission, a node since removed or replaced, /dev/tty without a
+ * terminal) is left as it is: the sandbox's uid is not its owner then either. Runs with the new root built, while
+ * the host's tree and /proc are still in view.
+ */
+static void reopen_stdio_devices(struct hk_spec *s, int root) {
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat st, again;
+    struct statvfs vfs;
+    char link[32], path[4096];
+    if (fstat(fd, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) continue;
+    ssize_t n = readlink(fd_path(link, fd), path, sizeof(path) - 1);
+    if (n <= 0 || path[0] != '/') continue;
+    path[n] = 0;
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    /* The root's own node, when it is this one on a read-only mount. */
+    int node = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+    if (node >= 0 && (fstat(node, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino ||
+                      fstatvfs(node, &vfs) < 0 || !(vfs.f_flag & ST_RDONLY))) {
+      close(node);
+      node = -1;
+    }
+    if (node < 0) {
+      /* Else the host's node through a read-only clone of its mount. */
+      how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+      int host = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+      if (host < 0) continue;
+      if (fstat(host, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
+        close(host);
+        continue;
+      }
+      node = sys_open_tree(host, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+      close(host);
+      if (node < 0 || set_attrs(node, HK_MF_RDONLY | HK_MF_NOSUID, 0) < 0) hk_fail(s, HK_S_STDIO, errno, path);
+    }
+    int flags = fcntl(fd, F_GETFL);
+    int reopened = open(fd_path(link, node), (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)) | O_NOCTTY | O_CLOEXEC);
+    close(node);
+    if (reopened < 0) continue;
+    if (fstat(reopened, &again) < 0 || again.st_rdev != st.st_rdev || dup3(reopened, fd, 0) < 0)
+      hk_fail(s, HK_S_STDIO, errno, path);
+    close(reopened);
+  }
+}
+
 void hk_build_root(struct hk_spec *s) {
   /* Nothing we mount may propagate back to the host. */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) hk_fail(s, HK_S_MOUNT_PRIVATE, errno, "/");
   open_sources(s);
   int root = attach_root(s);
   for (size_t i = 0; i < s->n_mounts; i++) apply(s, root, &s->mounts[i]);
+  reopen_stdio_devices(s, root);
   if ((s->flags & HK_F_ROOT_RDONLY) && set_attrs(root, HK_MF_RDONLY, 0) < 0) hk_fail(s, HK_S_REMOUNT, errno, "/");
   /* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only ours. */
   if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) hk_fail(s, HK_S_PIVOT_ROOT, errno, "/");

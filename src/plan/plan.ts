@@ -69,12 +69,23 @@ export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin
 /** Device files of the minimal devfs. */
 export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
 
-/** Expands a devfs at `target` into primitive operations. */
+/**
+ * Expands a devfs at `target` into primitive operations. Each device node is a bind of the host's own node, on a
+ * read-only mount: a device stays readable and writable through a read-only mount (only a regular file, a directory
+ * or a link is refused for writing there), while a change of the node itself (chmod, chown, touch, its extended
+ * attributes) fails with EROFS, even for uid 0 inside, so the host's /dev/null keeps its mode.
+ *
+ * @example
+ * ```ts
+ * import { devfsOps } from "./plan.ts";
+ * console.log(devfsOps("/dev")[1]); // { kind: "bind", source: "/dev/null", target: "/dev/null", readonly: true, dev: true }
+ * ```
+ */
 export function devfsOps(target: string): MountOp[] {
   const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
   return [
     { kind: "tmpfs", target, size: 1 << 20, mode: 0o755, noexec: true },
-    ...DEVICES.map((d): MountOp => ({ kind: "bind", source: `/dev/${d}`, target: at(d), readonly: false, dev: true })),
+    ...DEVICES.map((d): MountOp => ({ kind: "bind", source: `/dev/${d}`, target: at(d), readonly: true, dev: true })),
     { kind: "symlink", original: "/proc/self/fd", target: at("fd") },
     { kind: "symlink", original: "/proc/self/fd/0", target: at("stdin") },
     { kind: "symlink", original: "/proc/self/fd/1", target: at("stdout") },
@@ -209,13 +220,15 @@ function expand(m: ContainerMount, host: HostView, log: PlanLog, tmpfsSize: numb
         // The native core reports the missing source (exit 125, step open-source).
         return [{ kind: "bind", source: m.source, target, readonly: m.readonly }];
       }
-      // An explicit bind of a character device (`-B /dev/null:/mydev/null`) is usable: no nodev on it.
+      // An explicit bind of a character device (`-B /dev/null:/mydev/null`) is usable: no nodev on it. Its mount is
+      // read-only even for -B: the device is written through it all the same, but its host node cannot be changed.
+      const device = host.isCharDevice?.(source) === true;
       return [{
         kind: "bind",
         source,
         target,
-        readonly: m.readonly,
-        ...(host.isCharDevice?.(source) ? { dev: true } : {}),
+        readonly: m.readonly || device,
+        ...(device ? { dev: true } : {}),
       }];
     }
     case "tmpfs":

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define HK_SPEC_MAGIC 0x574e4b48u /* "HKNW" little-endian */
-#define HK_SPEC_VERSION 1u
+#define HK_SPEC_VERSION 2u
 #define HK_ABI_VERSION 3
 
 /* Record tags of the spec. Every record is [u16 tag][u16 0][u32 len][len bytes]. */
@@ -31,7 +31,7 @@ enum hk_tag {
   HK_T_GID_MAP = 3,    /* str: contents written to /proc/PID/gid_map */
   HK_T_HOSTNAME = 4,   /* str */
   HK_T_ROOT = 5,       /* u32 flags, str host source ("" = new tmpfs) */
-  HK_T_MOUNT = 6,      /* u32 kind, u32 flags, u32 mode, u64 size, str src, str dst, bytes data */
+  HK_T_MOUNT = 6,      /* u32 kind, u32 flags, u32 mode, u64 size, u64 inodes, str src, str dst, bytes data */
   HK_T_RLIMIT = 7,     /* u32 resource, u64 soft, u64 hard */
   HK_T_ENV = 8,        /* str NAME=VALUE */
   HK_T_ARG = 9,        /* str */
@@ -61,7 +61,7 @@ enum hk_tag {
 /* Mount operation kinds, applied in spec order beneath the new root. */
 enum hk_mount_kind {
   HK_M_BIND = 1,    /* bind host src (recursive) at dst */
-  HK_M_TMPFS = 2,   /* new tmpfs at dst, size bytes (0 = default), mode */
+  HK_M_TMPFS = 2,   /* new tmpfs at dst, size bytes and at most inodes inodes (0 = the kernel's default), mode */
   HK_M_PROC = 3,    /* new procfs at dst */
   HK_M_DIR = 4,     /* directory with mode */
   HK_M_FILE = 5,    /* regular file with mode and data as contents */

@@ -109,19 +109,25 @@ static unsigned mount_attrs(uint32_t flags) {
   return attrs;
 }
 
+/* The decimal text of v in buf (no allocation); returns where it starts. */
+static const char *decimal(char buf[24], uint64_t v) {
+  int i = 23;
+  buf[i] = 0;
+  do buf[--i] = (char)('0' + v % 10), v /= 10;
+  while (v);
+  return buf + i;
+}
+
 /* A new filesystem (tmpfs, proc) as a detached mount with flags applied. */
 static int new_fs(struct hk_spec *s, const char *type, const struct hk_mount *m, uint32_t step) {
   int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
   if (fs < 0) hk_fail(s, step, errno, m->dst);
   if (m->kind == HK_M_TMPFS) {
-    char num[32];
-    int i = (int)sizeof(num) - 1;
-    num[i] = 0;
-    uint64_t v = m->size;
-    do num[--i] = (char)('0' + v % 10), v /= 10; while (v);
+    char size[24], inodes[24];
     char mode[8] = {'0', (char)('0' + ((m->mode >> 9) & 7)), (char)('0' + ((m->mode >> 6) & 7)),
                     (char)('0' + ((m->mode >> 3) & 7)), (char)('0' + (m->mode & 7)), 0};
-    if ((m->size && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", num + i, 0) < 0) ||
+    if ((m->size && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", decimal(size, m->size), 0) < 0) ||
+        (m->inodes && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "nr_inodes", decimal(inodes, m->inodes), 0) < 0) ||
         syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0)
       hk_fail(s, step, errno, m->dst);
   }
@@ -246,9 +252,14 @@ static int layered_root(struct hk_spec *s) {
   int lower = (int)syscall(SYS_openat2, AT_FDCWD, s->root_src, &how, sizeof(how));
   struct stat st;
   if (lower < 0 || fstat(lower, &st) < 0) hk_fail(s, HK_S_ROOT_LAYER, errno, s->root_src);
-  /* The upper layer holds only what the build makes (the root is read-only after it), bounded like every tmpfs. */
-  struct hk_mount m = {
-      .kind = HK_M_TMPFS, .flags = HK_MF_NOSUID | HK_MF_NODEV, .mode = 0700, .size = 64u << 20, .dst = s->root_src};
+  /* The upper layer holds only what the build makes (the root is read-only after it), bounded like every tmpfs: in
+   * bytes, and in inodes as src/plan/plan.ts's tmpfsInodes bounds one (one per 4 KiB page of its size). */
+  struct hk_mount m = {.kind = HK_M_TMPFS,
+                       .flags = HK_MF_NOSUID | HK_MF_NODEV,
+                       .mode = 0700,
+                       .size = 64u << 20,
+                       .inodes = (64u << 20) / 4096,
+                       .dst = s->root_src};
   int tmp = new_fs(s, "tmpfs", &m, HK_S_ROOT_LAYER);
   if (mkdirat(tmp, "upper", st.st_mode & 07777) < 0 || mkdirat(tmp, "work", 0700) < 0)
     hk_fail(s, HK_S_ROOT_LAYER, errno, "upper layer");

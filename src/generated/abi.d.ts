@@ -3,7 +3,7 @@
 /** HK_SPEC_* of native/hakoniwa.h. */
 export declare const SPEC: {
   readonly MAGIC: 1464748872;
-  readonly VERSION: 1;
+  readonly VERSION: 2;
 };
 /** HK_ABI_* of native/hakoniwa.h. */
 export declare const ABI: {

@@ -2,7 +2,7 @@
 // @ts-self-types="./abi.d.ts"
 export const SPEC = {
   MAGIC: 1464748872,
-  VERSION: 1,
+  VERSION: 2,
 };
 export const ABI = {
   VERSION: 3,

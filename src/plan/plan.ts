@@ -33,6 +33,22 @@ export type { CommandSpec, HostView, MountOp, Plan, RlimitEntry } from "./types.
 export const DEFAULT_TMPFS_SIZE: number = 128 * 1024 * 1024;
 
 /**
+ * The inodes of a tmpfs of `size` bytes that names none: one per 4 KiB page of its size, at least 64 (a 256 KiB
+ * tmpfs holds 63 files or directories besides its root, the 1 MiB /dev 255, the 128 MiB /tmp 32,767). A tmpfs
+ * inode takes kernel memory (about 1 KiB with its dentry) that its size does not count: without the bound, a
+ * small tmpfs takes millions of empty files.
+ *
+ * @example
+ * ```ts
+ * import { tmpfsInodes } from "./plan.ts";
+ * console.log(tmpfsInodes(256 * 1024), tmpfsInodes(128 * 1024 * 1024)); // 64 32768
+ * ```
+ */
+export function tmpfsInodes(size: number): number {
+  return Math.max(64, Math.floor(size / 4096));
+}
+
+/**
  * Parses a size: bytes, or a number with a `K`, `M` or `G` suffix (powers
  * of 1024); null when it is not one.
  *
@@ -84,7 +100,7 @@ export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as c
 export function devfsOps(target: string): MountOp[] {
   const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
   return [
-    { kind: "tmpfs", target, size: 1 << 20, mode: 0o755, noexec: true },
+    { kind: "tmpfs", target, size: 1 << 20, inodes: tmpfsInodes(1 << 20), mode: 0o755, noexec: true },
     ...DEVICES.map((d): MountOp => ({ kind: "bind", source: `/dev/${d}`, target: at(d), readonly: true, dev: true })),
     { kind: "symlink", original: "/proc/self/fd", target: at("fd") },
     { kind: "symlink", original: "/proc/self/fd/0", target: at("stdin") },
@@ -149,7 +165,9 @@ export function describeMount(op: MountOp): string {
         op.readonly ? ", readonly: true" : ""
       }`;
     case "tmpfs":
-      return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: tmpfs, size: ${op.size}`;
+      return `host_path: none, container_path: ${
+        JSON.stringify(op.target)
+      }, fstype: tmpfs, size: ${op.size}, inodes: ${op.inodes}`;
     case "proc":
       return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.kind}`;
     case "dir":
@@ -231,13 +249,16 @@ function expand(m: ContainerMount, host: HostView, log: PlanLog, tmpfsSize: numb
         ...(device ? { dev: true } : {}),
       }];
     }
-    case "tmpfs":
+    case "tmpfs": {
+      const size = m.size ?? tmpfsSize;
       return [{
         kind: "tmpfs",
         target: sandboxPath(m.target, "tmpfs"),
-        size: m.size ?? tmpfsSize,
+        size,
+        inodes: m.inodes ?? tmpfsInodes(size),
         mode: m.mode ?? 0o1777,
       }];
+    }
     case "devfs":
       return devfsOps(sandboxPath(m.target, "devfs"));
     case "proc":

@@ -22,7 +22,7 @@
 
 #define HK_SPEC_MAGIC 0x574e4b48u /* "HKNW" little-endian */
 #define HK_SPEC_VERSION 2u
-#define HK_ABI_VERSION 3
+#define HK_ABI_VERSION 4
 
 /* Record tags of the spec. Every record is [u16 tag][u16 0][u32 len][len bytes]. */
 enum hk_tag {
@@ -276,5 +276,42 @@ HK_EXPORT int32_t hk_tty_winsize(int32_t from, int32_t to, uint16_t *rows_cols);
  * in < 0: no input. Blocks: run it on a worker thread. 0 or -errno.
  */
 HK_EXPORT int32_t hk_pty_relay(int32_t in, int32_t out, int32_t master, int32_t stop_fd);
+
+/* --- host files the CLI and the library read or write (native/safe_open.c, caller side) --- */
+#define HK_OPEN_READ 0x1u         /* a regular file to read, opened non-blocking */
+#define HK_OPEN_WRITE 0x2u        /* a regular file (made 0644 when missing, not truncated) or a character device */
+#define HK_OPEN_MKDIRS 0x4u       /* make the missing directories on the way (0755) */
+#define HK_OPEN_REPLACE_LINK 0x8u /* HK_OPEN_WRITE: a link at the name is removed and a new file made, not refused */
+
+/* What hk_open_file tells of the file it opened and of its directory, in int64 slots. */
+enum hk_open_slot {
+  HK_O_MODE = 0,
+  HK_O_UID,
+  HK_O_GID,
+  HK_O_SIZE,
+  HK_O_DIR_MODE,
+  HK_O_DIR_UID,
+  HK_O_DIR_GID,
+  HK_O_SLOTS,
+};
+
+/*
+ * Open a host file the caller reads (HK_OPEN_READ) or writes (HK_OPEN_WRITE), never led elsewhere: the path is
+ * resolved one component at a time by fds, a link on the way is followed only when it belongs to the caller or
+ * root, a file to read must be a regular file (opened non-blocking), a file to write is never reached through a
+ * link at its name, must be a regular file or a character device, and every directory on the way must be the
+ * caller's or root's and writable by nobody else, unless sticky with the file the caller's. With root (not ""),
+ * path is resolved inside the directory root as its own root (RESOLVE_IN_ROOT), a link at the name refused.
+ * Fills info (HK_O_SLOTS, may be NULL) and returns the fd (O_CLOEXEC), or -errno with why saying why in words.
+ */
+HK_EXPORT int32_t hk_open_file(const char *path, const char *root, uint32_t flags, int64_t *info, uint8_t *why,
+                               size_t len);
+/*
+ * Write data to path as a new file renamed onto it (missing directories made), under hk_open_file's rules for
+ * writing; a link at path is refused. 0 or -errno with why.
+ */
+HK_EXPORT int32_t hk_replace_file(const char *path, const uint8_t *data, size_t len, uint8_t *why, size_t why_len);
+/* Empty a regular file and rewind it (anything else is left alone). 0 or -errno. */
+HK_EXPORT int32_t hk_rewind(int32_t fd);
 
 #endif

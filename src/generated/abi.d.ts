@@ -7,7 +7,7 @@ export declare const SPEC: {
 };
 /** HK_ABI_* of native/hakoniwa.h. */
 export declare const ABI: {
-  readonly VERSION: 3;
+  readonly VERSION: 4;
 };
 /** HK_EV_* of native/hakoniwa.h. */
 export declare const EVENT: {
@@ -51,6 +51,13 @@ export declare const RECORD: {
   readonly EXIT: 2;
   readonly INIT: 3;
   readonly PATH_MAX: 1000;
+};
+/** HK_OPEN_* of native/hakoniwa.h. */
+export declare const OPEN_FLAG: {
+  readonly READ: 1;
+  readonly WRITE: 2;
+  readonly MKDIRS: 4;
+  readonly REPLACE_LINK: 8;
 };
 /** HK_T_* of native/hakoniwa.h. */
 export declare const TAG: {
@@ -141,6 +148,17 @@ export declare const RESULT_SLOT: {
   readonly REAL_NS: 8;
   readonly INIT_PID: 9;
   readonly SLOTS: 10;
+};
+/** HK_O_* of native/hakoniwa.h. */
+export declare const OPEN_SLOT: {
+  readonly MODE: 0;
+  readonly UID: 1;
+  readonly GID: 2;
+  readonly SIZE: 3;
+  readonly DIR_MODE: 4;
+  readonly DIR_UID: 5;
+  readonly DIR_GID: 6;
+  readonly SLOTS: 7;
 };
 /**
  * The setup steps a SetupError names, by number (HK_S_* of native/hakoniwa.h, lowercase, "_" as "-").

@@ -5,7 +5,7 @@ export const SPEC = {
   VERSION: 2,
 };
 export const ABI = {
-  VERSION: 3,
+  VERSION: 4,
 };
 export const EVENT = {
   STOPPED: 84,
@@ -42,6 +42,12 @@ export const RECORD = {
   EXIT: 2,
   INIT: 3,
   PATH_MAX: 1000,
+};
+export const OPEN_FLAG = {
+  READ: 1,
+  WRITE: 2,
+  MKDIRS: 4,
+  REPLACE_LINK: 8,
 };
 export const TAG = {
   NAMESPACES: 1,
@@ -128,5 +134,15 @@ export const RESULT_SLOT = {
   REAL_NS: 8,
   INIT_PID: 9,
   SLOTS: 10,
+};
+export const OPEN_SLOT = {
+  MODE: 0,
+  UID: 1,
+  GID: 2,
+  SIZE: 3,
+  DIR_MODE: 4,
+  DIR_UID: 5,
+  DIR_GID: 6,
+  SLOTS: 7,
 };
 export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer"];

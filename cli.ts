@@ -209,7 +209,7 @@ async function explainAction(
   command: string[],
 ): Promise<number> {
   await setupLogging("warning");
-  const { plan } = await resolve(command, flags, state);
+  const { plan } = await resolve(command, flags, state, { explain: true });
   const json = flags.json ? (await import("./src/plan/json.ts")).planToJson(plan) + "\n" : undefined;
   writeAll(Deno.stdout, json ?? planTable(plan));
   return 0;

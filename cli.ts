@@ -123,10 +123,14 @@ function writeAll(to: { writeSync(p: Uint8Array): number }, text: string): void 
   for (let n = 0; n < bytes.length;) n += to.writeSync(bytes.subarray(n));
 }
 
-/** The report destination of `--report-file`: `-` is stdout. */
+/**
+ * The report destination of `--report-file`: `-` and `/dev/stdout` are this process's stdout, `/dev/stderr` its
+ * stderr (written through the fd: those names are links, which a report file is never opened through).
+ */
 async function reportTo(path: string, open: () => Promise<ReportFile>): Promise<ReportFile> {
-  if (path !== "-") return await open();
-  return { path: "-", write: (text) => Promise.resolve(writeAll(Deno.stdout, text)), close() {} };
+  const std = path === "-" || path === "/dev/stdout" ? Deno.stdout : path === "/dev/stderr" ? Deno.stderr : null;
+  if (!std) return await open();
+  return { path, write: (text) => Promise.resolve(writeAll(std, text)), close() {} };
 }
 
 async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[2], command: string[]) {

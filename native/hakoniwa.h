@@ -246,6 +246,12 @@ HK_EXPORT int32_t hk_close(int32_t fd);
 /* Blocking read/write on a raw fd; -errno on failure. Safe on a worker thread. */
 HK_EXPORT int64_t hk_read(int32_t fd, uint8_t *buf, size_t len);
 HK_EXPORT int64_t hk_write(int32_t fd, const uint8_t *buf, size_t len);
+/*
+ * hk_write to a regular file that stops at limit bytes (limit < 0: none), as RLIMIT_FSIZE stops a write there:
+ * the bytes up to limit (counted from the file's offset, its size with O_APPEND) are written, and a write that
+ * starts at limit or beyond returns -EFBIG. Anything but a regular file is written whole. Safe on a worker thread.
+ */
+HK_EXPORT int64_t hk_write_capped(int32_t fd, const uint8_t *buf, size_t len, int64_t limit);
 /* Describe errnum into buf as "NAME\tdescription" (NUL-terminated). */
 HK_EXPORT int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len);
 /* Open /dev/null read-write with O_CLOEXEC. */

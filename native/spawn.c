@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -302,6 +303,18 @@ int64_t hk_write(int32_t fd, const uint8_t *buf, size_t len) {
     if (n < 0 && errno == EINTR) continue;
     return n < 0 ? -errno : n;
   }
+}
+
+int64_t hk_write_capped(int32_t fd, const uint8_t *buf, size_t len, int64_t limit) {
+  struct stat st;
+  int flags = fcntl(fd, F_GETFL);
+  if (limit >= 0 && flags >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    off_t pos = (flags & O_APPEND) ? st.st_size : lseek(fd, 0, SEEK_CUR);
+    if (pos < 0) return -errno;
+    if (pos >= limit) return -EFBIG;
+    if ((uint64_t)(limit - pos) < len) len = (size_t)(limit - pos);
+  }
+  return hk_write(fd, buf, len);
 }
 
 int32_t hk_open_null(void) {

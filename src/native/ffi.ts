@@ -46,6 +46,8 @@ export const SYMBOLS = {
   hk_read: { parameters: ["i32", "buffer", "usize"], result: "i64", nonblocking: true },
   /** int64_t hk_write(int32_t fd, const uint8_t *buf, size_t len), on a worker thread */
   hk_write: { parameters: ["i32", "buffer", "usize"], result: "i64", nonblocking: true },
+  /** int64_t hk_write_capped(int32_t fd, const uint8_t *buf, size_t len, int64_t limit), on a worker thread */
+  hk_write_capped: { parameters: ["i32", "buffer", "usize", "i64"], result: "i64", nonblocking: true },
   /** int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len) */
   hk_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   /** int32_t hk_open_null(void) */

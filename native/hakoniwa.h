@@ -153,10 +153,14 @@ enum hk_step {
   HK_S_ROOT_LAYER,
 };
 
-/* Records sent from the sandbox to the parent over the report pipe. */
+/* Records sent from the monitor and the sandbox to the caller over the report channel (one message each). */
 #define HK_REC_ERROR 1u
 #define HK_REC_EXIT 2u
 #define HK_REC_INIT 3u /* status: the pid of the sandbox's init, in the caller's pid namespace */
+/* Sent by the sandbox's init once it forked the command, with the command's pid as SCM_CREDENTIALS: the kernel
+ * translates it into the reader's pid namespace (the report channel is a SOCK_SEQPACKET pair, SO_PASSCRED on the
+ * caller's end). */
+#define HK_REC_COMMAND 4u
 #define HK_REC_PATH_MAX 1000
 struct hk_record {
   uint32_t kind;   /* HK_REC_* */
@@ -179,6 +183,7 @@ enum hk_result_slot {
   HK_R_MAXRSS_KB,
   HK_R_REAL_NS,
   HK_R_INIT_PID,      /* pid of the sandbox's init (0 when it was never cloned) */
+  HK_R_COMMAND_PID,   /* pid of the command, in the caller's pid namespace (0 when it was never forked) */
   HK_R_SLOTS,
 };
 /* The error path follows the slots: HK_R_SLOTS * 8 bytes in, HK_REC_PATH_MAX long. */

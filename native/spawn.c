@@ -129,9 +129,12 @@ int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
     put_error(err, HK_S_PIPE, errno, "memfd_create");
     goto fail;
   }
-  if (pipe2(report, O_CLOEXEC) < 0 ||
+  /* The report channel: one message per record, and credentials (the command's pid) translated for us. */
+  int passcred = 1;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0 ||
+      setsockopt(report[0], SOL_SOCKET, SO_PASSCRED, &passcred, sizeof(passcred)) < 0 ||
       ((s.flags & HK_F_HOLD) && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hold) < 0)) {
-    put_error(err, HK_S_PIPE, errno, "pipe2");
+    put_error(err, HK_S_PIPE, errno, "socketpair");
     goto fail;
   }
   char ppid[24];
@@ -235,16 +238,28 @@ int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t st
   slots[HK_R_STIME_US] = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
   slots[HK_R_MAXRSS_KB] = ru.ru_maxrss;
 
-  /* The report pipe reaches end of file once the sandbox's init is gone too. */
+  /* The report channel reaches end of file once the sandbox's init is gone too. */
   struct hk_record rec, error = {0}, exit_rec = {0};
-  int64_t init_pid = 0;
+  int64_t init_pid = 0, command_pid = 0;
   for (;;) {
-    ssize_t n = read(report_fd, &rec, sizeof(rec));
+    union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(struct ucred))];
+    } control;
+    struct iovec iov = {.iov_base = &rec, .iov_len = sizeof(rec)};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control)};
+    ssize_t n = recvmsg(report_fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n != (ssize_t)sizeof(rec)) break;
     if (rec.kind == HK_REC_ERROR && !error.kind) error = rec;
     if (rec.kind == HK_REC_EXIT) exit_rec = rec;
     if (rec.kind == HK_REC_INIT) init_pid = rec.status;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); rec.kind == HK_REC_COMMAND && c; c = CMSG_NXTHDR(&msg, c)) {
+      struct ucred cred;
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS) continue;
+      memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+      command_pid = cred.pid;
+    }
   }
   close(report_fd);
   memset(result, 0, HK_RESULT_SIZE);
@@ -265,6 +280,7 @@ int32_t hk_wait(int32_t pidfd, int32_t report_fd, int64_t timeout_ms, int64_t st
     slots[HK_R_STATE] = 4, slots[HK_R_CODE] = info.si_status;
   }
   slots[HK_R_INIT_PID] = init_pid;
+  slots[HK_R_COMMAND_PID] = command_pid;
   memcpy(result, slots, sizeof(slots));
   return 0;
 }

@@ -50,6 +50,7 @@ export declare const RECORD: {
   readonly ERROR: 1;
   readonly EXIT: 2;
   readonly INIT: 3;
+  readonly COMMAND: 4;
   readonly PATH_MAX: 1000;
 };
 /** HK_OPEN_* of native/hakoniwa.h. */
@@ -147,7 +148,8 @@ export declare const RESULT_SLOT: {
   readonly MAXRSS_KB: 7;
   readonly REAL_NS: 8;
   readonly INIT_PID: 9;
-  readonly SLOTS: 10;
+  readonly COMMAND_PID: 10;
+  readonly SLOTS: 11;
 };
 /** HK_O_* of native/hakoniwa.h. */
 export declare const OPEN_SLOT: {

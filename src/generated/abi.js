@@ -41,6 +41,7 @@ export const RECORD = {
   ERROR: 1,
   EXIT: 2,
   INIT: 3,
+  COMMAND: 4,
   PATH_MAX: 1000,
 };
 export const OPEN_FLAG = {
@@ -133,7 +134,8 @@ export const RESULT_SLOT = {
   MAXRSS_KB: 7,
   REAL_NS: 8,
   INIT_PID: 9,
-  SLOTS: 10,
+  COMMAND_PID: 10,
+  SLOTS: 11,
 };
 export const OPEN_SLOT = {
   MODE: 0,

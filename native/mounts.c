@@ -17,7 +17,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h> /* ST_RDONLY, the flag statfs's f_flags shares */
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -318,7 +319,7 @@ static int attach_root(struct hk_spec *s) {
 static void reopen_stdio_devices(struct hk_spec *s, int root) {
   for (int fd = 0; fd < 3; fd++) {
     struct stat st, again;
-    struct statvfs vfs;
+    struct statfs fs;
     char link[32], path[4096];
     if (fstat(fd, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) continue;
     ssize_t n = readlink(fd_path(link, fd), path, sizeof(path) - 1);
@@ -331,7 +332,7 @@ static void reopen_stdio_devices(struct hk_spec *s, int root) {
     /* The root's own node, when it is this one on a read-only mount. */
     int node = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
     if (node >= 0 && (fstat(node, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino ||
-                      fstatvfs(node, &vfs) < 0 || !(vfs.f_flag & ST_RDONLY))) {
+                      syscall(SYS_fstatfs, node, &fs) < 0 || !(fs.f_flags & ST_RDONLY))) {
       close(node);
       node = -1;
     }

@@ -18,7 +18,15 @@ import { describeErrno, loadNative, type Native } from "../native/ffi.ts";
 
 const EFBIG = 27;
 
-/** The relays of a run's stdout and stderr. */
+/**
+ * The relays of a run's stdout and stderr.
+ *
+ * @example
+ * ```ts ignore
+ * const relays = await outputRelays(1024);
+ * console.log(relays?.stdio); // [7, 7]: one pipe, when stdout and stderr are the same file
+ * ```
+ */
 export interface OutputRelays {
   /** The command's stdout and stderr: a pipe's write end for a relayed one, else 1 or 2 as it is. */
   readonly stdio: [number, number];

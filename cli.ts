@@ -21,6 +21,7 @@ import { type Report, reportJson } from "./src/run/report.ts";
 import type { ReportFile } from "./src/cli/report_file.ts";
 import { canSetgroups, type RunningSandbox, startSandbox } from "./src/run/runner.ts";
 import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
+import { type OutputRelays, outputRelays } from "./src/cli/output_relay.ts";
 import { explainSetupError, type SetupRemedies } from "./src/run/setup_hint.ts";
 
 export { parseBind } from "./src/cli/flags.ts";
@@ -123,10 +124,14 @@ function writeAll(to: { writeSync(p: Uint8Array): number }, text: string): void 
   for (let n = 0; n < bytes.length;) n += to.writeSync(bytes.subarray(n));
 }
 
-/** The report destination of `--report-file`: `-` is stdout. */
+/**
+ * The report destination of `--report-file`: `-` and `/dev/stdout` are this process's stdout, `/dev/stderr` its
+ * stderr (written through the fd: those names are links, which a report file is never opened through).
+ */
 async function reportTo(path: string, open: () => Promise<ReportFile>): Promise<ReportFile> {
-  if (path !== "-") return await open();
-  return { path: "-", write: (text) => Promise.resolve(writeAll(Deno.stdout, text)), close() {} };
+  const std = path === "-" || path === "/dev/stdout" ? Deno.stdout : path === "/dev/stderr" ? Deno.stderr : null;
+  if (!std) return await open();
+  return { path, write: (text) => Promise.resolve(writeAll(std, text)), close() {} };
 }
 
 async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[2], command: string[]) {
@@ -140,13 +145,17 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
   const reportFile = reportPath
     ? await reportTo(reportPath, async () => (await import("./src/cli/report_file.ts")).openReport(reportPath, plan))
     : null;
-  // A stdin that is a file or a device reaches the command through a pipe: it cannot be reopened for writing.
+  // A stdin that is a file or a device reaches the command through a pipe: it cannot be reopened for writing. So
+  // does a stdout or stderr that is a file, relayed up to the file size limit.
   let relay: StdinRelay | null = null;
+  let outputs: OutputRelays | null = null;
   let sandbox: RunningSandbox;
   let tty = false;
+  const fsize = plan.rlimits.find((l) => l.name === "fsize")?.value ?? null;
   try {
     relay = await stdinRelay();
-    const stdio: [number, number, number] = [relay?.fd ?? 0, 1, 2];
+    outputs = await outputRelays(fsize);
+    const stdio: [number, number, number] = [relay?.fd ?? 0, ...outputs?.stdio ?? [1, 2]];
     // A terminal on any stdio: the command gets its own pty, which also passes window size changes on. A relayed
     // stdin is a pipe; the pty's code loads only for a terminal.
     tty = (!relay && Deno.stdin.isTerminal()) || Deno.stdout.isTerminal() || Deno.stderr.isTerminal();
@@ -155,10 +164,12 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
       : await startSandbox(plan, { stdio, session: "new", setgroups: canSetgroups() });
   } catch (e) {
     relay?.stop();
+    outputs?.stop();
     reportFile?.close();
     throw e;
   }
   relay?.start();
+  outputs?.start(() => sandbox.kill("SIGKILL"));
   const forward = FORWARDED.filter((sig) => !tty || sig !== "SIGWINCH").map((sig) =>
     [sig, () => sandbox.kill(sig)] as const
   );
@@ -166,6 +177,15 @@ async function runAction(flags: SandboxFlags, state: Parameters<typeof resolve>[
   const report = explainSetupError(await sandbox.finished, plan, CLI_REMEDIES);
   for (const [sig, fn] of forward) Deno.removeSignalListener(sig, fn);
   relay?.stop();
+  if (await outputs?.done() && report.status !== "SE") {
+    // Output relayed to a file reached the file size limit: the run ends as the kernel's limit would have ended it.
+    Object.assign(report, {
+      status: "OLE",
+      reason: `file size limit of ${fsize} bytes reached by the output written to a file`,
+      exitCode: 128 + 25,
+      signal: "SIGXFSZ",
+    });
+  }
   const json = JSON.stringify(reportJson(report));
   if (report.status === "SE") console.error(`hakoniwa: ${report.reason}`);
   else if (!quiet && endedBySandbox(report)) {
@@ -209,7 +229,7 @@ async function explainAction(
   command: string[],
 ): Promise<number> {
   await setupLogging("warning");
-  const { plan } = await resolve(command, flags, state);
+  const { plan } = await resolve(command, flags, state, { explain: true });
   const json = flags.json ? (await import("./src/plan/json.ts")).planToJson(plan) + "\n" : undefined;
   writeAll(Deno.stdout, json ?? planTable(plan));
   return 0;

@@ -26,5 +26,5 @@ mv "$out/hakoniwa-init.tmp" "$out/hakoniwa-init"
 ${CC:-cc} $flags -O2 -fPIC -shared -fvisibility=hidden -Wa,-I,"$out" -Wl,--build-id=sha1 -Wl,-z,noexecstack -Wl,-z,nodelete \
   -Wl,-z,noseparate-code -s \
   -o "$out/libhakoniwa.so.tmp" "$here/spawn.c" "$here/init_image.c" "$here/init_image.S" "$here/landlock.c" \
-  "$here/seccomp_host.c" "$here/pty.c" "$here/reactor.c" "$here/host_read.c" "$here/fail.c" "$here/spec.c"
+  "$here/seccomp_host.c" "$here/pty.c" "$here/reactor.c" "$here/host_read.c" "$here/safe_open.c" "$here/fail.c" "$here/spec.c"
 mv "$out/libhakoniwa.so.tmp" "$out/libhakoniwa.so"

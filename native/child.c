@@ -102,6 +102,31 @@ static void loopback_up(struct hk_spec *s) {
   close(sock);
 }
 
+/*
+ * Tell the caller the command's pid: a record whose SCM_CREDENTIALS name it, which the kernel translates into the
+ * reader's pid namespace (this init holds CAP_SYS_ADMIN over its own pid namespace, so it may name a pid of it).
+ * The caller matches the kernel's seccomp records, which give host pids, to the command with it. Best effort: a
+ * report without it leaves only that unknown.
+ */
+static void report_command(struct hk_spec *s, pid_t pid) {
+  struct hk_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.kind = HK_REC_COMMAND, rec.status = pid;
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(struct ucred))];
+  } control;
+  memset(&control, 0, sizeof(control));
+  struct iovec iov = {.iov_base = &rec, .iov_len = sizeof(rec)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control)};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET, c->cmsg_type = SCM_CREDENTIALS, c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+  struct ucred cred = {.pid = pid, .uid = getuid(), .gid = getgid()};
+  memcpy(CMSG_DATA(c), &cred, sizeof(cred));
+  while (sendmsg(s->report_fd, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
+}
+
 static void init_loop(struct hk_spec *s, pid_t child) __attribute__((noreturn));
 static void init_loop(struct hk_spec *s, pid_t child) {
   int status = 0;
@@ -191,6 +216,7 @@ void hk_child_main(struct hk_spec *s) {
   if (pid == 0) hk_exec_command(s);
   if (pid < 0) hk_fail(s, HK_S_FORK, errno, "fork");
   command_pid = (pid_t)pid;
+  report_command(s, (pid_t)pid);
   if (s->setsid_mode == HK_SESSION_TTY) setpgid((pid_t)pid, (pid_t)pid); /* as the child does: no race either way */
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));

@@ -20,7 +20,7 @@
 
 struct hk_mount {
   uint32_t kind, flags, mode;
-  uint64_t size;
+  uint64_t size, inodes;
   const char *src, *dst;
   const uint8_t *data;
   size_t data_len;

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define HK_SPEC_MAGIC 0x574e4b48u /* "HKNW" little-endian */
-#define HK_SPEC_VERSION 1u
+#define HK_SPEC_VERSION 2u
 #define HK_ABI_VERSION 4
 
 /* Record tags of the spec. Every record is [u16 tag][u16 0][u32 len][len bytes]. */
@@ -31,7 +31,7 @@ enum hk_tag {
   HK_T_GID_MAP = 3,    /* str: contents written to /proc/PID/gid_map */
   HK_T_HOSTNAME = 4,   /* str */
   HK_T_ROOT = 5,       /* u32 flags, str host source ("" = new tmpfs) */
-  HK_T_MOUNT = 6,      /* u32 kind, u32 flags, u32 mode, u64 size, str src, str dst, bytes data */
+  HK_T_MOUNT = 6,      /* u32 kind, u32 flags, u32 mode, u64 size, u64 inodes, str src, str dst, bytes data */
   HK_T_RLIMIT = 7,     /* u32 resource, u64 soft, u64 hard */
   HK_T_ENV = 8,        /* str NAME=VALUE */
   HK_T_ARG = 9,        /* str */
@@ -63,7 +63,7 @@ enum hk_tag {
 /* Mount operation kinds, applied in spec order beneath the new root. */
 enum hk_mount_kind {
   HK_M_BIND = 1,    /* bind host src (recursive) at dst */
-  HK_M_TMPFS = 2,   /* new tmpfs at dst, size bytes (0 = default), mode */
+  HK_M_TMPFS = 2,   /* new tmpfs at dst, size bytes and at most inodes inodes (0 = the kernel's default), mode */
   HK_M_PROC = 3,    /* new procfs at dst */
   HK_M_DIR = 4,     /* directory with mode */
   HK_M_FILE = 5,    /* regular file with mode and data as contents */
@@ -165,13 +165,17 @@ enum hk_step {
   HK_S_ROOT_LAYER,
 };
 
-/* Records sent from the sandbox to the parent over the report pipe. */
+/* Records sent from the monitor and the sandbox to the caller over the report channel (one message each). */
 #define HK_REC_ERROR 1u
 #define HK_REC_EXIT 2u
 #define HK_REC_INIT 3u /* status: the pid of the sandbox's init, in the caller's pid namespace */
 /* From the monitor once the sandbox is gone: its cgroup's usage. status: out-of-memory kills; utime_us, stime_us
  * (-1: unknown); maxrss_kb: the cgroup's peak memory (-1: unknown). */
-#define HK_REC_CGROUP 4u
+#define HK_REC_CGROUP 5u
+/* Sent by the sandbox's init once it forked the command, with the command's pid as SCM_CREDENTIALS: the kernel
+ * translates it into the reader's pid namespace (the report channel is a SOCK_SEQPACKET pair, SO_PASSCRED on the
+ * caller's end). */
+#define HK_REC_COMMAND 4u
 #define HK_REC_PATH_MAX 1000
 struct hk_record {
   uint32_t kind;   /* HK_REC_* */
@@ -198,6 +202,7 @@ enum hk_result_slot {
   HK_R_USAGE,         /* where the usage slots come from: 0 nowhere, 1 the sandbox init's report of every process it
                        * reaped, 2 the sandbox's cgroup */
   HK_R_OOM_KILLS,     /* out-of-memory kills the sandbox's cgroup recorded */
+  HK_R_COMMAND_PID,   /* pid of the command, in the caller's pid namespace (0 when it was never forked) */
   HK_R_SLOTS,
 };
 /* The error path follows the slots: HK_R_SLOTS * 8 bytes in, HK_REC_PATH_MAX long. */
@@ -294,6 +299,12 @@ HK_EXPORT int32_t hk_set_nonblock(int32_t fd);
 HK_EXPORT int64_t hk_read_text(const char *path, uint8_t *buf, size_t cap);
 /* The owner uid of path (no link followed), or -errno. */
 HK_EXPORT int64_t hk_owner(const char *path);
+/*
+ * hk_write to a regular file that stops at limit bytes (limit < 0: none), as RLIMIT_FSIZE stops a write there:
+ * the bytes up to limit (counted from the file's offset, its size with O_APPEND) are written, and a write that
+ * starts at limit or beyond returns -EFBIG. Anything but a regular file is written whole. Safe on a worker thread.
+ */
+HK_EXPORT int64_t hk_write_capped(int32_t fd, const uint8_t *buf, size_t len, int64_t limit);
 /* Describe errnum into buf as "NAME\tdescription" (NUL-terminated). */
 HK_EXPORT int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len);
 /* Open /dev/null read-write with O_CLOEXEC. */
@@ -324,5 +335,42 @@ HK_EXPORT int32_t hk_tty_winsize(int32_t from, int32_t to, uint16_t *rows_cols);
  * in < 0: no input. Blocks: run it on a worker thread. 0 or -errno.
  */
 HK_EXPORT int32_t hk_pty_relay(int32_t in, int32_t out, int32_t master, int32_t stop_fd);
+
+/* --- host files the CLI and the library read or write (native/safe_open.c, caller side) --- */
+#define HK_OPEN_READ 0x1u         /* a regular file to read, opened non-blocking */
+#define HK_OPEN_WRITE 0x2u        /* a regular file (made 0644 when missing, not truncated) or a character device */
+#define HK_OPEN_MKDIRS 0x4u       /* make the missing directories on the way (0755) */
+#define HK_OPEN_REPLACE_LINK 0x8u /* HK_OPEN_WRITE: a link at the name is removed and a new file made, not refused */
+
+/* What hk_open_file tells of the file it opened and of its directory, in int64 slots. */
+enum hk_open_slot {
+  HK_O_MODE = 0,
+  HK_O_UID,
+  HK_O_GID,
+  HK_O_SIZE,
+  HK_O_DIR_MODE,
+  HK_O_DIR_UID,
+  HK_O_DIR_GID,
+  HK_O_SLOTS,
+};
+
+/*
+ * Open a host file the caller reads (HK_OPEN_READ) or writes (HK_OPEN_WRITE), never led elsewhere: the path is
+ * resolved one component at a time by fds, a link on the way is followed only when it belongs to the caller or
+ * root, a file to read must be a regular file (opened non-blocking), a file to write is never reached through a
+ * link at its name, must be a regular file or a character device, and every directory on the way must be the
+ * caller's or root's and writable by nobody else, unless sticky with the file the caller's. With root (not ""),
+ * path is resolved inside the directory root as its own root (RESOLVE_IN_ROOT), a link at the name refused.
+ * Fills info (HK_O_SLOTS, may be NULL) and returns the fd (O_CLOEXEC), or -errno with why saying why in words.
+ */
+HK_EXPORT int32_t hk_open_file(const char *path, const char *root, uint32_t flags, int64_t *info, uint8_t *why,
+                               size_t len);
+/*
+ * Write data to path as a new file renamed onto it (missing directories made), under hk_open_file's rules for
+ * writing; a link at path is refused. 0 or -errno with why.
+ */
+HK_EXPORT int32_t hk_replace_file(const char *path, const uint8_t *data, size_t len, uint8_t *why, size_t why_len);
+/* Empty a regular file and rewind it (anything else is left alone). 0 or -errno. */
+HK_EXPORT int32_t hk_rewind(int32_t fd);
 
 #endif

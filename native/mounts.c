@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h> /* ST_RDONLY, the flag statfs's f_flags shares */
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -108,19 +110,25 @@ static unsigned mount_attrs(uint32_t flags) {
   return attrs;
 }
 
+/* The decimal text of v in buf (no allocation); returns where it starts. */
+static const char *decimal(char buf[24], uint64_t v) {
+  int i = 23;
+  buf[i] = 0;
+  do buf[--i] = (char)('0' + v % 10), v /= 10;
+  while (v);
+  return buf + i;
+}
+
 /* A new filesystem (tmpfs, proc) as a detached mount with flags applied. */
 static int new_fs(struct hk_spec *s, const char *type, const struct hk_mount *m, uint32_t step) {
   int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
   if (fs < 0) hk_fail(s, step, errno, m->dst);
   if (m->kind == HK_M_TMPFS) {
-    char num[32];
-    int i = (int)sizeof(num) - 1;
-    num[i] = 0;
-    uint64_t v = m->size;
-    do num[--i] = (char)('0' + v % 10), v /= 10; while (v);
+    char size[24], inodes[24];
     char mode[8] = {'0', (char)('0' + ((m->mode >> 9) & 7)), (char)('0' + ((m->mode >> 6) & 7)),
                     (char)('0' + ((m->mode >> 3) & 7)), (char)('0' + (m->mode & 7)), 0};
-    if ((m->size && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", num + i, 0) < 0) ||
+    if ((m->size && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", decimal(size, m->size), 0) < 0) ||
+        (m->inodes && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "nr_inodes", decimal(inodes, m->inodes), 0) < 0) ||
         syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0)
       hk_fail(s, step, errno, m->dst);
   }
@@ -245,9 +253,14 @@ static int layered_root(struct hk_spec *s) {
   int lower = (int)syscall(SYS_openat2, AT_FDCWD, s->root_src, &how, sizeof(how));
   struct stat st;
   if (lower < 0 || fstat(lower, &st) < 0) hk_fail(s, HK_S_ROOT_LAYER, errno, s->root_src);
-  /* The upper layer holds only what the build makes (the root is read-only after it), bounded like every tmpfs. */
-  struct hk_mount m = {
-      .kind = HK_M_TMPFS, .flags = HK_MF_NOSUID | HK_MF_NODEV, .mode = 0700, .size = 64u << 20, .dst = s->root_src};
+  /* The upper layer holds only what the build makes (the root is read-only after it), bounded like every tmpfs: in
+   * bytes, and in inodes as src/plan/plan.ts's tmpfsInodes bounds one (one per 4 KiB page of its size). */
+  struct hk_mount m = {.kind = HK_M_TMPFS,
+                       .flags = HK_MF_NOSUID | HK_MF_NODEV,
+                       .mode = 0700,
+                       .size = 64u << 20,
+                       .inodes = (64u << 20) / 4096,
+                       .dst = s->root_src};
   int tmp = new_fs(s, "tmpfs", &m, HK_S_ROOT_LAYER);
   if (mkdirat(tmp, "upper", st.st_mode & 07777) < 0 || mkdirat(tmp, "work", 0700) < 0)
     hk_fail(s, HK_S_ROOT_LAYER, errno, "upper layer");
@@ -291,12 +304,68 @@ static int attach_root(struct hk_spec *s) {
   hk_fail(s, HK_S_ROOT, errno, "no staging directory (/tmp, /mnt, /run) to attach the root at");
 }
 
+/*
+ * The command's stdio devices through a read-only mount. A device on fd 0..2 (the caller's /dev/null, the
+ * sandbox's own pty slave) is a host inode: through /proc/self/fd/N, its owner or uid 0 inside could chmod, chown
+ * or touch the host's node. Each is reopened by its path, found again as the same inode, on a read-only mount:
+ * there such a change fails with EROFS, while reads, writes and ioctls work as before (a read-only mount refuses
+ * writing only to regular files, directories and links). The mount is the new root's own when the root has the
+ * node at the same path on a read-only mount (devfs's /dev/null, the pty's node the terminal code binds at
+ * /dev/pts/N, so ttyname(3) still names it), else a read-only clone of the host's mount of it. A device that
+ * cannot be opened again by its path (no permission, a node since removed or replaced, /dev/tty without a
+ * terminal) is left as it is: the sandbox's uid is not its owner then either. Runs with the new root built, while
+ * the host's tree and /proc are still in view.
+ */
+static void reopen_stdio_devices(struct hk_spec *s, int root) {
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat st, again;
+    struct statfs fs;
+    char link[32], path[4096];
+    if (fstat(fd, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) continue;
+    ssize_t n = readlink(fd_path(link, fd), path, sizeof(path) - 1);
+    if (n <= 0 || path[0] != '/') continue;
+    path[n] = 0;
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    /* The root's own node, when it is this one on a read-only mount. */
+    int node = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+    if (node >= 0 && (fstat(node, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino ||
+                      syscall(SYS_fstatfs, node, &fs) < 0 || !(fs.f_flags & ST_RDONLY))) {
+      close(node);
+      node = -1;
+    }
+    if (node < 0) {
+      /* Else the host's node through a read-only clone of its mount. */
+      how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+      int host = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+      if (host < 0) continue;
+      if (fstat(host, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
+        close(host);
+        continue;
+      }
+      node = sys_open_tree(host, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+      close(host);
+      if (node < 0 || set_attrs(node, HK_MF_RDONLY | HK_MF_NOSUID, 0) < 0) hk_fail(s, HK_S_STDIO, errno, path);
+    }
+    int flags = fcntl(fd, F_GETFL);
+    int reopened = open(fd_path(link, node), (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK)) | O_NOCTTY | O_CLOEXEC);
+    close(node);
+    if (reopened < 0) continue;
+    if (fstat(reopened, &again) < 0 || again.st_rdev != st.st_rdev || dup3(reopened, fd, 0) < 0)
+      hk_fail(s, HK_S_STDIO, errno, path);
+    close(reopened);
+  }
+}
+
 void hk_build_root(struct hk_spec *s) {
   /* Nothing we mount may propagate back to the host. */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) hk_fail(s, HK_S_MOUNT_PRIVATE, errno, "/");
   open_sources(s);
   int root = attach_root(s);
   for (size_t i = 0; i < s->n_mounts; i++) apply(s, root, &s->mounts[i]);
+  reopen_stdio_devices(s, root);
   if ((s->flags & HK_F_ROOT_RDONLY) && set_attrs(root, HK_MF_RDONLY, 0) < 0) hk_fail(s, HK_S_REMOUNT, errno, "/");
   /* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only ours. */
   if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) hk_fail(s, HK_S_PIVOT_ROOT, errno, "/");

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -125,9 +126,12 @@ int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
     put_error(err, HK_S_PIPE, errno, "memfd_create");
     goto fail;
   }
-  if (pipe2(report, O_CLOEXEC) < 0 ||
+  /* The report channel: one message per record, and credentials (the command's pid) translated for us. */
+  int passcred = 1;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0 ||
+      setsockopt(report[0], SOL_SOCKET, SO_PASSCRED, &passcred, sizeof(passcred)) < 0 ||
       ((s.flags & HK_F_HOLD) && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hold) < 0)) {
-    put_error(err, HK_S_PIPE, errno, "pipe2");
+    put_error(err, HK_S_PIPE, errno, "socketpair");
     goto fail;
   }
   char ppid[24];
@@ -205,17 +209,29 @@ int32_t hk_reap(int32_t pidfd, int32_t report_fd, int64_t start_ns, uint8_t *res
   }
   slots[HK_R_REAL_NS] = now_ns() - start_ns;
 
-  /* The report pipe reaches end of file once the sandbox's init is gone too. */
+  /* The report channel reaches end of file once the sandbox's init is gone too. */
   struct hk_record rec, error = {0}, exit_rec = {0}, cgroup_rec = {0};
-  int64_t init_pid = 0;
+  int64_t init_pid = 0, command_pid = 0;
   for (;;) {
-    ssize_t n = read(report_fd, &rec, sizeof(rec));
+    union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(struct ucred))];
+    } control;
+    struct iovec iov = {.iov_base = &rec, .iov_len = sizeof(rec)};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control)};
+    ssize_t n = recvmsg(report_fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n != (ssize_t)sizeof(rec)) break;
     if (rec.kind == HK_REC_ERROR && !error.kind) error = rec;
     if (rec.kind == HK_REC_EXIT) exit_rec = rec;
     if (rec.kind == HK_REC_INIT) init_pid = rec.status;
     if (rec.kind == HK_REC_CGROUP) cgroup_rec = rec;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); rec.kind == HK_REC_COMMAND && c; c = CMSG_NXTHDR(&msg, c)) {
+      struct ucred cred;
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS) continue;
+      memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+      command_pid = cred.pid;
+    }
   }
   close(report_fd);
   memset(result, 0, HK_RESULT_SIZE);
@@ -246,6 +262,7 @@ int32_t hk_reap(int32_t pidfd, int32_t report_fd, int64_t start_ns, uint8_t *res
     slots[HK_R_USAGE] = 2;
   }
   slots[HK_R_INIT_PID] = init_pid;
+  slots[HK_R_COMMAND_PID] = command_pid;
   memcpy(result, slots, sizeof(slots));
   return 0;
 }
@@ -290,6 +307,17 @@ int64_t hk_write(int32_t fd, const uint8_t *buf, size_t len) {
 int64_t hk_try_read(int32_t fd, uint8_t *buf, size_t len) { return hk_read(fd, buf, len); }
 
 int64_t hk_try_write(int32_t fd, const uint8_t *buf, size_t len) { return hk_write(fd, buf, len); }
+int64_t hk_write_capped(int32_t fd, const uint8_t *buf, size_t len, int64_t limit) {
+  struct stat st;
+  int flags = fcntl(fd, F_GETFL);
+  if (limit >= 0 && flags >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    off_t pos = (flags & O_APPEND) ? st.st_size : lseek(fd, 0, SEEK_CUR);
+    if (pos < 0) return -errno;
+    if (pos >= limit) return -EFBIG;
+    if ((uint64_t)(limit - pos) < len) len = (size_t)(limit - pos);
+  }
+  return hk_write(fd, buf, len);
+}
 
 int32_t hk_open_null(void) {
   int fd = open("/dev/null", O_RDWR | O_CLOEXEC);

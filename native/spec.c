@@ -144,7 +144,7 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
   case HK_T_ROOT: return u32(r, &s->root_flags) < 0 ? -1 : str(r, &s->root_src);
   case HK_T_MOUNT: {
     struct hk_mount *m = &s->mounts[ix[tag]++];
-    if (u32(r, &m->kind) < 0 || u32(r, &m->flags) < 0 || u32(r, &m->mode) < 0 || u64(r, &m->size) < 0 ||
+    if (u32(r, &m->kind) < 0 || u32(r, &m->flags) < 0 || u32(r, &m->mode) < 0 || u64(r, &m->size) < 0 || u64(r, &m->inodes) < 0 ||
         str(r, &m->src) < 0 || str(r, &m->dst) < 0 || bytes(r, &m->data, &m->data_len) < 0)
       return -1;
     m->src_fd = -1;

@@ -112,6 +112,8 @@ function abiModule(header: string): Generated {
     EV: "EVENT",
     END: "END",
     WANT: "WANT",
+    OPEN: "OPEN_FLAG",
+    O: "OPEN_SLOT",
   };
   let js = "";
   let dts = "// The one list of the C ABI's numbers for TypeScript; the header is the source of truth.\n";

@@ -9,7 +9,7 @@ import { Command, type CommandOptions } from "./command.ts";
 import type { ContainerSettings } from "./plan/types.ts";
 export type { ContainerMount, ContainerSettings } from "./plan/types.ts";
 import { UsageError } from "./common/errors.ts";
-export { DEFAULT_TMPFS_SIZE, MAX_TMPFS_SIZE } from "./plan/plan.ts";
+export { DEFAULT_TMPFS_SIZE, MAX_TMPFS_SIZE, tmpfsInodes } from "./plan/plan.ts";
 import { ALL_NAMESPACES, type Namespace } from "./plan/namespace.ts";
 import { MAX_TMPFS_SIZE, parseSize, REQUIRED_NAMESPACES } from "./plan/plan.ts";
 import { isRlimitName, MAX_RLIMIT, type RlimitName } from "./plan/rlimit.ts";
@@ -145,11 +145,14 @@ export class Container {
 
   /**
    * Mounts a new tmpfs at `target`, of `size` bytes (default: the
-   * container's {@link Container.tmpfsSize}, else {@link DEFAULT_TMPFS_SIZE}).
+   * container's {@link Container.tmpfsSize}, else {@link DEFAULT_TMPFS_SIZE})
+   * holding at most `inodes` files, directories and links (default: one per
+   * 4 KiB page of its size, at least 64; see {@link tmpfsInodes}).
    */
-  tmpfs(target: string, options: { size?: number; mode?: number } = {}): this {
+  tmpfs(target: string, options: { size?: number; mode?: number; inodes?: number } = {}): this {
     if (options.size !== undefined) checkCount("tmpfs size", options.size, 1, MAX_TMPFS_SIZE);
     if (options.mode !== undefined) checkMode("tmpfs mode", options.mode);
+    if (options.inodes !== undefined) checkCount("tmpfs inodes", options.inodes, 1, 2 ** 32);
     this.settings.mounts.push({ kind: "tmpfs", target, ...options });
     return this;
   }

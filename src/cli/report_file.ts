@@ -3,15 +3,22 @@
  * sandbox starts and written through that descriptor after it ends, so
  * nothing the payload does to the path meanwhile (a symlink in its place,
  * its directory swapped for a symlink, a directory named like it) moves
- * the report anywhere else. What an earlier sandbox left at the path is
- * not followed either: a symlink in a directory a read-write bind of this
- * plan holds is replaced by a new file, and a path that leads through a
- * symlink inside such a directory is refused.
+ * the report anywhere else. It is opened as every file the CLI writes is
+ * (src/native/safe_open.ts): never through a symbolic link at its name, a
+ * regular file or a character device (/dev/null), non-blocking (a FIFO is
+ * an error, not a hang before any walltime applies), and not beneath a
+ * directory another user can write unless it is sticky and the file is the
+ * caller's. What an earlier sandbox left at the path is not followed
+ * either: a symlink in a directory a read-write bind (or a read-write
+ * rootdir) of this plan holds is replaced by a new file, any other is
+ * refused, and a path that leads through a symlink inside such a directory
+ * is refused.
  *
  * @module
  */
 import { fileErrorText, UsageError } from "../common/errors.ts";
 import type { Plan } from "../plan/types.ts";
+import { openHostFileForWrite } from "../native/safe_open.ts";
 
 /** A report destination: written once after the run, then closed. */
 export interface ReportFile {
@@ -21,6 +28,13 @@ export interface ReportFile {
   write(text: string): Promise<void>;
   /** Releases the file. */
   close(): void;
+}
+
+/** Host directories the sandbox of `plan` can write: its read-write binds and a read-write rootdir. */
+function writableByPlan(plan: Plan): string[] {
+  const dirs = plan.mounts.filter((m) => m.kind === "bind" && !m.readonly).map((m) => (m as { source: string }).source);
+  if (plan.root.source !== null && !plan.root.readonly) dirs.push(plan.root.source);
+  return dirs.map((d) => d.replace(/\/+$/, "") || "/");
 }
 
 /**
@@ -36,48 +50,24 @@ export interface ReportFile {
  * out.close();
  * ```
  */
-export async function openReport(path: string, plan: Plan): Promise<ReportFile> {
+export function openReport(path: string, plan: Plan): Promise<ReportFile> {
   const fail = (why: unknown) =>
-    new UsageError(
-      `--report-file: cannot open ${path}: ${fileErrorText(why)}`,
-      "--report-file",
-      { cause: why },
-    );
+    new UsageError(`--report-file: cannot open ${path}: ${fileErrorText(why)}`, "--report-file", { cause: why });
   const abs = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
   const dir = abs.slice(0, abs.lastIndexOf("/")) || "/";
-  const writable = (p: string) =>
-    plan.mounts.some((m) =>
-      m.kind === "bind" && !m.readonly && (p === m.source || p.startsWith(m.source.replace(/\/$/, "") + "/"))
-    );
-  let file: Deno.FsFile;
+  const writable = writableByPlan(plan);
+  const inside = (p: string) => writable.some((w) => p === w || p.startsWith(w === "/" ? "/" : `${w}/`));
   try {
-    const real = Deno.realPathSync(dir);
-    if (writable(dir) && real !== dir) {
-      throw new Error(`its directory leads through a symlink inside a read-write bind (to ${real})`);
+    let real = dir;
+    try {
+      real = Deno.realPathSync(dir);
+    } catch { /* missing: the native core says so */ }
+    if (inside(dir) && real !== dir) {
+      throw new Error(`its directory leads through a symlink inside a directory the sandbox can write (to ${real})`);
     }
-    if (writable(real)) {
-      // The sandbox may have left a symlink here in an earlier run: replace it, never follow it.
-      if ((await Deno.lstat(abs).catch(() => null))?.isSymlink) await Deno.remove(abs);
-    }
-    file = await Deno.open(abs, { write: true, create: true, mode: 0o644 });
+    // A link in a directory the sandbox can write was left there by an earlier sandbox: replaced, never followed.
+    return Promise.resolve(openHostFileForWrite(abs, { replaceLink: inside(real) }));
   } catch (e) {
     throw fail(e);
   }
-  let regular = false;
-  try {
-    regular = (await file.stat()).isFile;
-  } catch { /* not knowable: written as a stream */ }
-  return {
-    path,
-    async write(text) {
-      // The payload may have written to the file meanwhile (it lay in a writable bind): start it over.
-      if (regular) {
-        await file.truncate(0);
-        await file.seek(0, Deno.SeekMode.Start);
-      }
-      const bytes = new TextEncoder().encode(text);
-      for (let n = 0; n < bytes.length;) n += await file.write(bytes.subarray(n));
-    },
-    close: () => file.close(),
-  };
 }

@@ -38,20 +38,28 @@ export interface Resolved {
 }
 
 /**
- * Builds the plan of `commandArgs` under the flags `o` and `state`.
+ * Builds the plan of `commandArgs` under the flags `o` and `state`. With `explain`, nothing on the host is
+ * changed on the way (a 1.x config's `fs_mkdir` and `fs_touch` are logged instead).
  *
  * @example
  * ```ts ignore
  * const { plan } = await resolve(["ls", "/"], {}, newFlagState());
  * ```
  */
-export async function resolve(commandArgs: string[], o: SandboxFlags, state: FlagState): Promise<Resolved> {
+export async function resolve(
+  commandArgs: string[],
+  o: SandboxFlags,
+  state: FlagState,
+  options: { explain?: boolean } = {},
+): Promise<Resolved> {
   if (typeof o.config === "string" && typeof o.policyFile === "string") {
     throw new UsageError("--config and --policy-file cannot be given together: each is the whole base", "--config");
   }
   const policy = typeof o.config === "string"
     ? await (await loadLater<typeof import("../policy/compat/config.ts")>("../policy/compat/config.ts")).loadConfig1x(
       o.config,
+      // explain runs nothing: a 1.x template's fs_mkdir and fs_touch are logged, not done.
+      { effects: !options.explain },
     )
     : typeof o.policyFile === "string"
     ? await (await loadLater<typeof import("../policy/policy.ts")>("../policy/policy.ts"))

@@ -1,5 +1,5 @@
 /**
- * The common room (src/common/): what every stage uses (errors, logging, capped reads, suggestions); it imports
+ * The common room (src/common/): what every stage uses (errors, logging, suggestions); it imports
  * from no other room.
  *
  * Typed errors. Every error of hakoniwa is a {@link HakoniwaError}; the CLI

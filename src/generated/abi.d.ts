@@ -3,7 +3,7 @@
 /** HK_SPEC_* of native/hakoniwa.h. */
 export declare const SPEC: {
   readonly MAGIC: 1464748872;
-  readonly VERSION: 1;
+  readonly VERSION: 2;
 };
 /** HK_ABI_* of native/hakoniwa.h. */
 export declare const ABI: {
@@ -57,13 +57,21 @@ export declare const RECORD: {
   readonly ERROR: 1;
   readonly EXIT: 2;
   readonly INIT: 3;
-  readonly CGROUP: 4;
+  readonly CGROUP: 5;
+  readonly COMMAND: 4;
   readonly PATH_MAX: 1000;
 };
 /** HK_WANT_* of native/hakoniwa.h. */
 export declare const WANT: {
   readonly READ: 1;
   readonly WRITE: 2;
+};
+/** HK_OPEN_* of native/hakoniwa.h. */
+export declare const OPEN_FLAG: {
+  readonly READ: 1;
+  readonly WRITE: 2;
+  readonly MKDIRS: 4;
+  readonly REPLACE_LINK: 8;
 };
 /** HK_T_* of native/hakoniwa.h. */
 export declare const TAG: {
@@ -157,7 +165,19 @@ export declare const RESULT_SLOT: {
   readonly INIT_PID: 9;
   readonly USAGE: 10;
   readonly OOM_KILLS: 11;
-  readonly SLOTS: 12;
+  readonly COMMAND_PID: 12;
+  readonly SLOTS: 13;
+};
+/** HK_O_* of native/hakoniwa.h. */
+export declare const OPEN_SLOT: {
+  readonly MODE: 0;
+  readonly UID: 1;
+  readonly GID: 2;
+  readonly SIZE: 3;
+  readonly DIR_MODE: 4;
+  readonly DIR_UID: 5;
+  readonly DIR_GID: 6;
+  readonly SLOTS: 7;
 };
 /**
  * The setup steps a SetupError names, by number (HK_S_* of native/hakoniwa.h, lowercase, "_" as "-").

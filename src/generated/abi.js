@@ -2,7 +2,7 @@
 // @ts-self-types="./abi.d.ts"
 export const SPEC = {
   MAGIC: 1464748872,
-  VERSION: 1,
+  VERSION: 2,
 };
 export const ABI = {
   VERSION: 4,
@@ -47,12 +47,19 @@ export const RECORD = {
   ERROR: 1,
   EXIT: 2,
   INIT: 3,
-  CGROUP: 4,
+  CGROUP: 5,
+  COMMAND: 4,
   PATH_MAX: 1000,
 };
 export const WANT = {
   READ: 1,
   WRITE: 2,
+};
+export const OPEN_FLAG = {
+  READ: 1,
+  WRITE: 2,
+  MKDIRS: 4,
+  REPLACE_LINK: 8,
 };
 export const TAG = {
   NAMESPACES: 1,
@@ -142,6 +149,17 @@ export const RESULT_SLOT = {
   INIT_PID: 9,
   USAGE: 10,
   OOM_KILLS: 11,
-  SLOTS: 12,
+  COMMAND_PID: 12,
+  SLOTS: 13,
+};
+export const OPEN_SLOT = {
+  MODE: 0,
+  UID: 1,
+  GID: 2,
+  SIZE: 3,
+  DIR_MODE: 4,
+  DIR_UID: 5,
+  DIR_GID: 6,
+  SLOTS: 7,
 };
 export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer"];

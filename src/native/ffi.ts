@@ -68,6 +68,8 @@ export const SYMBOLS = {
   hk_reactor_wake: { parameters: ["i32"], result: "i32" },
   /** int32_t hk_reactor_drain(int32_t wake) */
   hk_reactor_drain: { parameters: ["i32"], result: "i32" },
+  /** int64_t hk_write_capped(int32_t fd, const uint8_t *buf, size_t len, int64_t limit), on a worker thread */
+  hk_write_capped: { parameters: ["i32", "buffer", "usize", "i64"], result: "i64", nonblocking: true },
   /** int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len) */
   hk_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   /** int32_t hk_open_null(void) */
@@ -94,6 +96,12 @@ export const SYMBOLS = {
   hk_kmsg_open: { parameters: [], result: "i32" },
   /** int64_t hk_kmsg_read(int32_t fd, uint8_t *buf, size_t len) */
   hk_kmsg_read: { parameters: ["i32", "buffer", "usize"], result: "i64" },
+  /** int32_t hk_open_file(const char *path, const char *root, uint32_t flags, int64_t *info, uint8_t *why, size_t len) */
+  hk_open_file: { parameters: ["buffer", "buffer", "u32", "buffer", "buffer", "usize"], result: "i32" },
+  /** int32_t hk_replace_file(const char *path, const uint8_t *data, size_t len, uint8_t *why, size_t why_len) */
+  hk_replace_file: { parameters: ["buffer", "buffer", "usize", "buffer", "usize"], result: "i32" },
+  /** int32_t hk_rewind(int32_t fd) */
+  hk_rewind: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded native core. */

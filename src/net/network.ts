@@ -64,6 +64,16 @@ export function checkNetwork(n: NetworkSettings, what: string): NetworkSettings 
   return { mode: n.mode, options: [...n.options] };
 }
 
+/** Whether the options forward a UDP port: `-u`/`--udp-ports`/`-U`/`--udp-ns` with a value other than `none`. */
+function forwardsUdp(options: string[]): boolean {
+  return options.some((o, i) => {
+    const eq = /^(--udp-ports|--udp-ns)=(.*)$/.exec(o);
+    if (eq) return eq[2] !== "none";
+    return ["-u", "--udp-ports", "-U", "--udp-ns"].includes(o) && options[i + 1] !== undefined &&
+      options[i + 1] !== "none";
+  });
+}
+
 /** Whether any of `flags` (or `--flag=...`) is among `options`. */
 function has(options: string[], ...flags: string[]): boolean {
   return options.some((o) => flags.some((f) => o === f || o.startsWith(`${f}=`)));
@@ -73,10 +83,19 @@ function has(options: string[], ...flags: string[]): boolean {
  * The full pasta(1) argv for the sandbox whose init is `pid`. As hakoniwa
  * 1.x: `--config-net`; `--no-map-gw` unless `--map-gw` is given (which is
  * removed, not a pasta option); `-t none -u none -T none -U none` for each
- * direction the options do not forward. pasta runs in the background and
- * writes its pid to `pidFile`; as root it keeps uid 0 (`--runas 0`), as it
- * must enter the sandbox's user namespace. The namespaces are named by their /proc paths, which pasta versions
- * that watch their target (newer than Debian 12's) use to quit on their own once the sandbox is gone.
+ * direction the options do not forward. Beyond 1.x, UDP is off
+ * (`--no-udp`) unless the options forward a UDP port (`-u`/`-U` with a
+ * port) or give `--udp` (removed, not a pasta option): pasta (Debian 12's
+ * at least) binds, on the host's 0.0.0.0, each UDP source port the command
+ * sends from, so that host processes can reach the command there and the
+ * command can hold host UDP ports; no option of pasta's prevents it but
+ * turning UDP off. pasta runs in the background and writes its pid to
+ * `pidFile`; as root it keeps uid 0 (`--runas 0`): entering the sandbox's
+ * user and network namespaces, which root owns, needs uid 0 (as `nobody` it
+ * cannot open them), and once inside, its capabilities are those of the
+ * sandbox's user namespace, none of the host's. The namespaces are named by
+ * their /proc paths, which pasta versions that watch their target (newer
+ * than Debian 12's) use to quit on their own once the sandbox is gone.
  *
  * @example
  * ```ts
@@ -85,9 +104,10 @@ function has(options: string[], ...flags: string[]): boolean {
  * ```
  */
 export function pastaArgs(options: string[], pid: number, pidFile: string, root: boolean): string[] {
-  const opts = options.filter((o) => o !== "--map-gw");
+  const opts = options.filter((o) => o !== "--map-gw" && o !== "--udp");
   const args = ["--quiet", "--config-net"];
   if (!options.includes("--map-gw") && !has(opts, "--no-map-gw")) args.push("--no-map-gw");
+  if (!options.includes("--udp") && !forwardsUdp(opts) && !has(opts, "--no-udp")) args.push("--no-udp");
   for (const [short, long] of [["-t", "--tcp-ports"], ["-u", "--udp-ports"], ["-T", "--tcp-ns"], ["-U", "--udp-ns"]]) {
     if (!has(opts, short, long)) args.push(short, "none");
   }

@@ -24,6 +24,7 @@ Deno.test("pasta argv: 1.x defaults, overridden by the user's options", () => {
     "--quiet",
     "--config-net",
     "--no-map-gw",
+    "--no-udp",
     "-t",
     "none",
     "-u",
@@ -53,6 +54,19 @@ Deno.test("pasta argv: 1.x defaults, overridden by the user's options", () => {
   ]);
   assert.ok(a.join(" ").includes("-t none -u none -U none --runas 0"));
   assert.ok(!pastaArgs(["--runas", "1000"], 7, "/p", true).includes("0"));
+});
+
+Deno.test("pasta argv: UDP is off unless a UDP port is forwarded or --udp (not a pasta option) asks for it", () => {
+  const udp = (opts: string[]) => !pastaArgs(opts, 7, "/p", false).includes("--no-udp");
+  assert.equal(udp([]), false);
+  assert.equal(udp(["-T", "8080"]), false);
+  assert.equal(udp(["-u", "none"]), false);
+  assert.equal(udp(["--udp-ns=none"]), false);
+  assert.equal(udp(["-U", "53"]), true);
+  assert.equal(udp(["--udp-ports=5353"]), true);
+  assert.equal(udp(["--udp"]), true);
+  assert.ok(!pastaArgs(["--udp"], 7, "/p", false).includes("--udp"), "--udp is hakoniwa's, not pasta's");
+  assert.equal(pastaArgs(["--no-udp"], 7, "/p", false).filter((a) => a === "--no-udp").length, 1);
 });
 
 Deno.test("[network] policy table", () => {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { readHostTextSync } from "../native/safe_open.ts";
 import { HakoniwaError } from "../common/errors.ts";
 import { formatIdMap, type IdMapEntry } from "./idmap.ts";
 import type { Plan } from "./types.ts";
@@ -62,7 +63,7 @@ export function needsIdMapHelper(map: IdMapEntry[], hostId: number, callerUid: n
 
 function readLines(path: string): string[] {
   try {
-    return Deno.readTextFileSync(path).split("\n");
+    return readHostTextSync(path).split("\n");
   } catch {
     return [];
   }

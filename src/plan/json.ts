@@ -11,7 +11,7 @@ import { unconfinedProfile } from "../seccomp/profile.ts";
 
 const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
   bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?" },
-  tmpfs: { target: "string", size: "number", mode: "number", noexec: "boolean?" },
+  tmpfs: { target: "string", size: "number", inodes: "number", mode: "number", noexec: "boolean?" },
   proc: { target: "string" },
   dir: { target: "string", mode: "number" },
   file: { target: "string", contents: "string", mode: "number" },

@@ -34,6 +34,22 @@ export type { CommandSpec, HostView, MountOp, Plan, RlimitEntry } from "./types.
 export const DEFAULT_TMPFS_SIZE: number = 128 * 1024 * 1024;
 
 /**
+ * The inodes of a tmpfs of `size` bytes that names none: one per 4 KiB page of its size, at least 64 (a 256 KiB
+ * tmpfs holds 63 files or directories besides its root, the 1 MiB /dev 255, the 128 MiB /tmp 32,767). A tmpfs
+ * inode takes kernel memory (about 1 KiB with its dentry) that its size does not count: without the bound, a
+ * small tmpfs takes millions of empty files.
+ *
+ * @example
+ * ```ts
+ * import { tmpfsInodes } from "./plan.ts";
+ * console.log(tmpfsInodes(256 * 1024), tmpfsInodes(128 * 1024 * 1024)); // 64 32768
+ * ```
+ */
+export function tmpfsInodes(size: number): number {
+  return Math.max(64, Math.floor(size / 4096));
+}
+
+/**
  * Parses a size: bytes, or a number with a `K`, `M` or `G` suffix (powers
  * of 1024); null when it is not one.
  *
@@ -70,12 +86,23 @@ export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin
 /** Device files of the minimal devfs. */
 export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
 
-/** Expands a devfs at `target` into primitive operations. */
+/**
+ * Expands a devfs at `target` into primitive operations. Each device node is a bind of the host's own node, on a
+ * read-only mount: a device stays readable and writable through a read-only mount (only a regular file, a directory
+ * or a link is refused for writing there), while a change of the node itself (chmod, chown, touch, its extended
+ * attributes) fails with EROFS, even for uid 0 inside, so the host's /dev/null keeps its mode.
+ *
+ * @example
+ * ```ts
+ * import { devfsOps } from "./plan.ts";
+ * console.log(devfsOps("/dev")[1]); // { kind: "bind", source: "/dev/null", target: "/dev/null", readonly: true, dev: true }
+ * ```
+ */
 export function devfsOps(target: string): MountOp[] {
   const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
   return [
-    { kind: "tmpfs", target, size: 1 << 20, mode: 0o755, noexec: true },
-    ...DEVICES.map((d): MountOp => ({ kind: "bind", source: `/dev/${d}`, target: at(d), readonly: false, dev: true })),
+    { kind: "tmpfs", target, size: 1 << 20, inodes: tmpfsInodes(1 << 20), mode: 0o755, noexec: true },
+    ...DEVICES.map((d): MountOp => ({ kind: "bind", source: `/dev/${d}`, target: at(d), readonly: true, dev: true })),
     { kind: "symlink", original: "/proc/self/fd", target: at("fd") },
     { kind: "symlink", original: "/proc/self/fd/0", target: at("stdin") },
     { kind: "symlink", original: "/proc/self/fd/1", target: at("stdout") },
@@ -139,7 +166,9 @@ export function describeMount(op: MountOp): string {
         op.readonly ? ", readonly: true" : ""
       }`;
     case "tmpfs":
-      return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: tmpfs, size: ${op.size}`;
+      return `host_path: none, container_path: ${
+        JSON.stringify(op.target)
+      }, fstype: tmpfs, size: ${op.size}, inodes: ${op.inodes}`;
     case "proc":
       return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.kind}`;
     case "dir":
@@ -210,22 +239,27 @@ function expand(m: ContainerMount, host: HostView, log: PlanLog, tmpfsSize: numb
         // The native core reports the missing source (exit 125, step open-source).
         return [{ kind: "bind", source: m.source, target, readonly: m.readonly }];
       }
-      // An explicit bind of a character device (`-B /dev/null:/mydev/null`) is usable: no nodev on it.
+      // An explicit bind of a character device (`-B /dev/null:/mydev/null`) is usable: no nodev on it. Its mount is
+      // read-only even for -B: the device is written through it all the same, but its host node cannot be changed.
+      const device = host.isCharDevice?.(source) === true;
       return [{
         kind: "bind",
         source,
         target,
-        readonly: m.readonly,
-        ...(host.isCharDevice?.(source) ? { dev: true } : {}),
+        readonly: m.readonly || device,
+        ...(device ? { dev: true } : {}),
       }];
     }
-    case "tmpfs":
+    case "tmpfs": {
+      const size = m.size ?? tmpfsSize;
       return [{
         kind: "tmpfs",
         target: sandboxPath(m.target, "tmpfs"),
-        size: m.size ?? tmpfsSize,
+        size,
+        inodes: m.inodes ?? tmpfsInodes(size),
         mode: m.mode ?? 0o1777,
       }];
+    }
     case "devfs":
       return devfsOps(sandboxPath(m.target, "devfs"));
     case "proc":

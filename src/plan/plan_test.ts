@@ -102,14 +102,14 @@ Deno.test("ids outside an explicit map are rejected", () => {
   assert.throws(() => buildPlan(c.settings, { program: "x", args: [] }, host), /uid 5 is not in the uid map/);
 });
 
-Deno.test("a bind whose source is a character device keeps the device usable (no nodev)", () => {
+Deno.test("a bind whose source is a character device keeps the device usable (no nodev), on a read-only mount", () => {
   const devHost: HostView = { ...host, isCharDevice: (p) => p === "/dev/null" };
   const plan = buildPlan(Container.empty().bindRw("/dev/null", "/mydev/null").bindRo("/usr").settings, {
     program: "ls",
     args: [],
   }, devHost);
   assert.deepEqual(plan.mounts, [
-    { kind: "bind", source: "/dev/null", target: "/mydev/null", readonly: false, dev: true },
+    { kind: "bind", source: "/dev/null", target: "/mydev/null", readonly: true, dev: true },
     { kind: "bind", source: "/usr", target: "/usr", readonly: true },
   ]);
 });

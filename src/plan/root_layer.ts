@@ -29,7 +29,7 @@ import type { HostView, MountOp } from "./types.ts";
  * import { needsLayer } from "./root_layer.ts";
  * const host = { uid: 0, gid: 0, realPath: (p: string) => ["/srv/root", "/srv/root/proc"].includes(p) ? p : null };
  * console.log(needsLayer("/srv/root", [{ kind: "proc", target: "/proc" }], host)); // false
- * console.log(needsLayer("/srv/root", [{ kind: "tmpfs", target: "/tmp", size: 0, mode: 0o1777 }], host)); // true
+ * console.log(needsLayer("/srv/root", [{ kind: "tmpfs", target: "/tmp", size: 0, inodes: 0, mode: 0o1777 }], host)); // true
  * ```
  */
 export function needsLayer(root: string, mounts: readonly MountOp[], host: HostView): boolean {

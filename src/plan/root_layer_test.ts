@@ -12,7 +12,7 @@ function host(paths: string[], links: Record<string, string> = {}): HostView {
   };
 }
 
-const tmpfs = (target: string): MountOp => ({ kind: "tmpfs", target, size: 0, mode: 0o1777 });
+const tmpfs = (target: string): MountOp => ({ kind: "tmpfs", target, size: 0, inodes: 0, mode: 0o1777 });
 const bind = (target: string): MountOp => ({ kind: "bind", source: target, target, readonly: true });
 
 Deno.test("needsLayer: no layer when every mount point is there, nothing else made", () => {

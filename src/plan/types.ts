@@ -22,7 +22,7 @@ import type { CgroupLimits } from "../cgroup/cgroup.ts";
  */
 export type ContainerMount =
   | { kind: "bind"; source: string; target: string; readonly: boolean; optional?: boolean | "warn" }
-  | { kind: "tmpfs"; target: string; size?: number; mode?: number }
+  | { kind: "tmpfs"; target: string; size?: number; mode?: number; inodes?: number }
   | { kind: "devfs"; target: string }
   | { kind: "proc"; target: string }
   | { kind: "dir"; target: string; mode?: number }
@@ -101,6 +101,12 @@ export type MountOp =
     target: string;
     /** Size in bytes (plans built here always give one; 0 would be the kernel's half of RAM). */
     size: number;
+    /**
+     * The most inodes (files, directories, links) it holds (`nr_inodes`): plans built here always give one,
+     * by default one per 4 KiB page of its size (tmpfsInodes in plan.ts); 0 would be the kernel's default, which
+     * follows the machine's memory, not the size.
+     */
+    inodes: number;
     /** Permission bits of its root. */
     mode: number;
     /** Disallow executing files from it. */

@@ -3,9 +3,17 @@
  * /etc/group: the sandbox root's when its tree has them (`--rootfs DIR`,
  * `--rootdir DIR`), else the host's.
  *
+ * A tree's files are read inside the tree (their links stay in it), once,
+ * non-blocking (a FIFO is an error, not a hang), and their names are taken
+ * only from a file that belongs to the caller or root, in a directory of
+ * the caller's or root's, neither writable by another user: whoever can
+ * write a passwd file chooses the uid a name stands for (`nobody` as 0,
+ * host root for a root caller).
+ *
  * @module
  */
 import { UsageError } from "../common/errors.ts";
+import { HostFileError, type HostFileInfo, readHostFileSync, readHostTextSync } from "../native/safe_open.ts";
 import { checkGroups } from "./groups.ts";
 
 /**
@@ -23,6 +31,11 @@ export interface UserFiles {
   passwd: string;
   /** An /etc/group. */
   group: string;
+  /**
+   * Reads one of them as lines of fields (default: the host file at its path); throws a UsageError when its
+   * names are not to be taken. {@link userFilesOf} reads a tree's files once, here.
+   */
+  read?: (which: "passwd" | "group") => string[][];
 }
 
 /**
@@ -61,20 +74,35 @@ export interface ResolvedUser {
   implied: boolean;
 }
 
-function entries(file: string): string[][] {
+function lines(text: string): string[][] {
+  return text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(":"));
+}
+
+function entries(files: UserFiles, which: "passwd" | "group"): string[][] {
+  if (files.read) return files.read(which);
   try {
-    return Deno.readTextFileSync(file).split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(":"));
+    return lines(readHostTextSync(files[which]));
   } catch {
     return [];
   }
 }
 
-function exists(file: string): boolean {
-  try {
-    return Deno.statSync(file).isFile;
-  } catch {
-    return false;
+/** Whether a user other than the caller can write a file or directory of this mode, owner and group. */
+function othersWrite(mode: number, gid: number): boolean {
+  return (mode & 0o002) !== 0 || ((mode & 0o020) !== 0 && gid !== (Deno.gid() ?? 0));
+}
+
+/** Why names of a tree's file are not to be taken from it, or null when they are. */
+function untrusted(info: HostFileInfo): string | null {
+  const me = Deno.uid() ?? 0;
+  const octal = (m: number) => (m & 0o7777).toString(8).padStart(4, "0");
+  if (info.uid !== me && info.uid !== 0) return `belongs to uid ${info.uid}, not to you or root`;
+  if (othersWrite(info.mode, info.gid)) return `can be written by other users (mode ${octal(info.mode)})`;
+  if (info.dirUid !== me && info.dirUid !== 0) return `is in a directory of uid ${info.dirUid}, not yours or root's`;
+  if (othersWrite(info.dirMode, info.dirGid) && (info.dirMode & 0o1000) === 0) {
+    return `is in a directory other users can write (mode ${octal(info.dirMode)})`;
   }
+  return null;
 }
 
 /**
@@ -89,17 +117,51 @@ function exists(file: string): boolean {
  */
 export function userFilesOf(tree: string | null): UserFiles {
   if (tree === null) return HOST_USER_FILES;
-  const at = (name: string) => `${tree.replace(/\/+$/, "")}/etc/${name}`;
+  const read = (name: "passwd" | "group"): { path: string; table: () => string[][] } => {
+    const path = `${tree.replace(/\/+$/, "")}/etc/${name}`;
+    let file: { text: string; info: HostFileInfo };
+    try {
+      file = readHostFileSync(`/etc/${name}`, { root: tree });
+    } catch (e) {
+      if (e instanceof HostFileError && e.errno === 2) return { path: HOST_USER_FILES[name], table: () => [] };
+      const why = e instanceof Error ? e.message : String(e);
+      return {
+        path,
+        table: () => {
+          throw new UsageError(`cannot read ${path}: ${why}`, "user", { cause: e });
+        },
+      };
+    }
+    const why = untrusted(file.info);
+    const table = lines(file.text);
+    return {
+      path,
+      table: () => {
+        if (why === null) return table;
+        throw new UsageError(
+          `${path} ${why}: its names are not taken (whoever can write it chooses the id a name stands for; ` +
+            "give ids as numbers, USER:GROUP)",
+          "user",
+        );
+      },
+    };
+  };
+  const passwd = read("passwd"), group = read("group");
+  const host = (which: "passwd" | "group") => entries(HOST_USER_FILES, which);
   return {
-    passwd: exists(at("passwd")) ? at("passwd") : HOST_USER_FILES.passwd,
-    group: exists(at("group")) ? at("group") : HOST_USER_FILES.group,
+    passwd: passwd.path,
+    group: group.path,
+    read: (which) => {
+      const f = which === "passwd" ? passwd : group;
+      return f.path === HOST_USER_FILES[which] ? host(which) : f.table();
+    },
   };
 }
 
 /** A group name or number to its gid, through the group file. */
-function groupId(name: string, files: UserFiles, what: string): number {
+function groupId(name: string, files: UserFiles, what: string, table: () => string[][]): number {
   if (/^\d+$/.test(name)) return Number(name);
-  const f = entries(files.group).find((e) => e[0] === name);
+  const f = table().find((e) => e[0] === name);
   if (!f) throw new UsageError(`${what}: no group ${JSON.stringify(name)} in ${files.group}`, what);
   return Number(f[2]);
 }
@@ -122,24 +184,34 @@ export function resolveUser(spec: string, files: UserFiles = HOST_USER_FILES, wh
     throw new UsageError(`${what}: expected USER[:GROUP[:GROUP,...]], got ${JSON.stringify(spec)}`, what);
   }
   const [user, group, supplementary] = parts;
-  const passwd = entries(files.passwd);
+  // A file that cannot be read, or whose names are not taken, fails the lookup that needs it (naming `what`).
+  const table = (which: "passwd" | "group") => {
+    try {
+      return entries(files, which);
+    } catch (e) {
+      if (e instanceof UsageError) throw new UsageError(`${what}: ${e.message}`, what, { cause: e });
+      throw e;
+    }
+  };
+  // Numbers for both need no passwd line.
+  const passwd = /^\d+$/.test(user) && group !== undefined ? [] : table("passwd");
   const entry = /^\d+$/.test(user) ? passwd.find((f) => f[2] === user) : passwd.find((f) => f[0] === user);
   if (!entry && !/^\d+$/.test(user)) {
     throw new UsageError(`${what}: no user ${JSON.stringify(user)} in ${files.passwd}`, what);
   }
   const uid = Number(user.match(/^\d+$/) ? user : entry![2]);
   let gid = entry ? Number(entry[3]) : undefined;
-  if (group !== undefined) gid = groupId(group, files, what);
+  if (group !== undefined) gid = groupId(group, files, what, () => table("group"));
   if (gid === undefined) {
     throw new UsageError(`${what}: uid ${uid} has no entry in ${files.passwd}: give the group as ${user}:GROUP`, what);
   }
   if (supplementary !== undefined) {
-    const gids = supplementary.split(",").map((g) => groupId(g, files, what));
+    const gids = supplementary.split(",").map((g) => groupId(g, files, what, () => table("group")));
     return { uid, gid, groups: checkGroups(what, gids), implied: false };
   }
   if (group !== undefined) return { uid, gid, groups: [], implied: false };
   // A lone USER: its primary group and those that list it as a member, in the group file's order.
   const name = entry?.[0];
-  const member = entries(files.group).filter((f) => name !== undefined && (f[3] ?? "").split(",").includes(name));
+  const member = table("group").filter((f) => name !== undefined && (f[3] ?? "").split(",").includes(name));
   return { uid, gid, groups: checkGroups(what, [gid, ...member.map((f) => Number(f[2]))]), implied: true };
 }

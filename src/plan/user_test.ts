@@ -1,7 +1,7 @@
 // Unit tests of USER[:GROUP[:GROUP,...]] resolution, through a root tree's files or the host's.
 import assert from "node:assert/strict";
 import { UsageError } from "../common/errors.ts";
-import { resolveUser, userFilesOf } from "./user.ts";
+import { resolveUser, type UserFiles, userFilesOf } from "./user.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\nbin:x:1:1:bin:/bin:/sbin/nologin\nguest:x:405:100::/dev/null:/bin/sh\n";
 const GROUP = "root:x:0:root\nbin:x:1:root,bin,daemon\nwheel:x:10:root\nvideo:x:27:root\nusers:x:100:games\n";
@@ -18,7 +18,7 @@ Deno.test("a lone USER gets its primary group and every group listing it; USER:G
   const dir = await tree();
   try {
     const files = userFilesOf(dir);
-    assert.deepEqual(files, { passwd: `${dir}/etc/passwd`, group: `${dir}/etc/group` });
+    assert.deepEqual([files.passwd, files.group], [`${dir}/etc/passwd`, `${dir}/etc/group`]);
     assert.deepEqual(resolveUser("root", files), { uid: 0, gid: 0, groups: [0, 1, 10, 27], implied: true });
     assert.deepEqual(resolveUser("guest", files), { uid: 405, gid: 100, groups: [100], implied: true });
     assert.deepEqual(resolveUser("root:root", files), { uid: 0, gid: 0, groups: [], implied: false });
@@ -53,10 +53,11 @@ Deno.test("unknown names, malformed specs and too many groups are usage errors n
 Deno.test("a tree without the files falls back to the host's, one file at a time", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    assert.deepEqual(userFilesOf(dir), { passwd: "/etc/passwd", group: "/etc/group" });
+    const paths = (f: UserFiles) => [f.passwd, f.group];
+    assert.deepEqual(paths(userFilesOf(dir)), ["/etc/passwd", "/etc/group"]);
     await Deno.mkdir(`${dir}/etc`);
     await Deno.writeTextFile(`${dir}/etc/group`, GROUP);
-    assert.deepEqual(userFilesOf(dir), { passwd: "/etc/passwd", group: `${dir}/etc/group` });
+    assert.deepEqual(paths(userFilesOf(dir)), ["/etc/passwd", `${dir}/etc/group`]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -78,4 +79,38 @@ Deno.test("Container.user resolves in the root tree's files and keeps implied gr
   assert.deepEqual(auto.uidMaps[0], { container: 0, host: Deno.uid(), count: 1 }, "the maps are replaced");
   assert.deepEqual(auto.gidMaps[0], { container: 0, host: Deno.gid(), count: 1 });
   assert.throws(() => Container.empty().userns("manual" as "auto"), /^UsageError: userns: expected "auto"/);
+});
+
+Deno.test("a tree's passwd that other users can write names nobody: only ids given as numbers resolve", async () => {
+  const dir = await tree();
+  try {
+    await Deno.chmod(`${dir}/etc/passwd`, 0o666);
+    const files = userFilesOf(dir);
+    assert.throws(
+      () => resolveUser("root", files, "--user"),
+      /^UsageError: --user: .*\/etc\/passwd can be written by other users \(mode 0666\): its names are not taken/,
+    );
+    assert.throws(() => resolveUser("0", files, "--user"), /its names are not taken/); // its gid would come from it
+    assert.deepEqual(resolveUser("0:0", files, "--user"), { uid: 0, gid: 0, groups: [], implied: false });
+    await Deno.chmod(`${dir}/etc/passwd`, 0o644);
+    await Deno.chmod(`${dir}/etc`, 0o777);
+    assert.throws(() => resolveUser("root", userFilesOf(dir), "--user"), /in a directory other users can write/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a tree's passwd that is a FIFO, or a link out of the tree, is an error, never a hang or the host's", async () => {
+  const dir = await tree();
+  try {
+    await Deno.remove(`${dir}/etc/passwd`);
+    const mk = await new Deno.Command("mkfifo", { args: [`${dir}/etc/passwd`] }).output();
+    assert.ok(mk.success);
+    assert.throws(() => resolveUser("root", userFilesOf(dir), "--user"), /is not a regular file \(a FIFO\)/);
+    await Deno.remove(`${dir}/etc/passwd`);
+    await Deno.symlink("/etc/passwd", `${dir}/etc/passwd`);
+    assert.throws(() => resolveUser("root", userFilesOf(dir), "--user"), /is a symbolic link: not following it/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

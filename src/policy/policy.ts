@@ -14,7 +14,7 @@ import { type IdMapEntry, MAX_ID } from "../plan/idmap.ts";
 import { type KeyPath, parsePolicyToml, PolicyCursor, typeName } from "./check.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "../plan/rlimit.ts";
 import { loadTemplateEngine, renderTemplate, TemplateEngineNotLoaded, TemplateError } from "./template.ts";
-import { readTextCapped, readTextCappedSync } from "../common/read_capped.ts";
+import { readHostText, readHostTextSync } from "../native/safe_open.ts";
 import { MAX_TMPFS_SIZE, parseSize } from "../plan/plan.ts";
 import { type LandlockSettings, parseLandlockPolicy } from "../plan/landlock.ts";
 import { type NetworkSettings, parseNetworkPolicy } from "../net/network.ts";
@@ -544,7 +544,7 @@ function parseFile(source: string, file: string, read: PolicyReader, chain: stri
 export function parsePolicy(
   source: string,
   file = "<string>",
-  read: PolicyReader = (p) => readTextCappedSync(p),
+  read: PolicyReader = (p) => readHostTextSync(p),
 ): Policy {
   const self = file.startsWith("<") ? file : normalize(file);
   const seen: string[] = [];
@@ -598,7 +598,7 @@ export function parsePolicy(
 export async function parsePolicyAsync(
   source: string,
   file = "<string>",
-  read: PolicyReader = (p) => readTextCappedSync(p),
+  read: PolicyReader = (p) => readHostTextSync(p),
 ): Promise<Policy> {
   try {
     return parsePolicy(source, file, read);
@@ -621,7 +621,7 @@ export async function parsePolicyAsync(
 export async function loadPolicyFile(path: string, what = "loadPolicyFile"): Promise<Policy> {
   let text: string;
   try {
-    text = await readTextCapped(path);
+    text = await readHostText(path);
   } catch (e) {
     throw new UsageError(`${what}: cannot read ${path}: ${fileErrorText(e)}`, what, {
       cause: e,

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { readTextCappedSync } from "../common/read_capped.ts";
+import { readHostTextSync } from "../native/safe_open.ts";
 
 type Handlebars = typeof import("npm:handlebars@4.7.8");
 let engine: Handlebars | undefined;
@@ -159,7 +159,7 @@ export function renderTemplate(text: string): string {
   const hb = engine.create();
   hb.registerHelper("os_env", (name: unknown) => tomlString(Deno.env.get(String(name)) ?? ""));
   hb.registerHelper("os_homedir", () => tomlString(Deno.env.get("HOME") ?? ""));
-  hb.registerHelper("fs_read_to_string", (path: unknown) => tomlString(readTextCappedSync(String(path))));
+  hb.registerHelper("fs_read_to_string", (path: unknown) => tomlString(readHostTextSync(String(path))));
   hb.registerHelper("path_exists", (path: unknown) => String(exists(String(path))));
   try {
     return hb.compile(text, { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: KNOWN })({});
@@ -207,7 +207,7 @@ function helperValue(helper: string, arg: string): string {
   try {
     if (helper === "os_env") return tomlString(Deno.env.get(arg) ?? "");
     if (helper === "os_homedir") return tomlString(Deno.env.get("HOME") ?? "");
-    if (helper === "fs_read_to_string") return tomlString(readTextCappedSync(arg));
+    if (helper === "fs_read_to_string") return tomlString(readHostTextSync(arg));
     return String(exists(arg));
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

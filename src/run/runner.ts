@@ -162,26 +162,30 @@ function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
  * Names what the seccomp filter did, from the kernel's audit records of the
  * sandbox's own processes and profile (see SeccompAudit): a command ended
  * by SIGSYS is RFE only when a record shows the sandbox's filter killing
- * one of them; the syscalls a `log` action let through are logged as
- * warnings.
+ * the command itself (`commandPid`, in this process's pid namespace; a
+ * child's kill says nothing of the command's own SIGSYS); the syscalls a
+ * `log` action let through are logged as warnings.
  */
-async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: number) {
+async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: number, commandPid: number) {
   if (!initPid) return audit.close(); // the sandbox was never cloned: nothing ran under the filter
   try {
     const sigsys = report.signal === "SIGSYS";
-    const events = await audit.events(initPid, sigsys);
+    const events = await audit.events(initPid, sigsys && commandPid > 0 ? commandPid : null);
     const log = logger("seccomp");
     const logged = [...new Map(events.filter((e) => e.action === "log").map((e) => [`${e.syscall} ${e.arch}`, e]))];
     for (const [, e] of logged) log.warn(`audit: the profile would deny ${describeEvent(e)}`);
     if (audit.unavailable && !sigsys) log.info(`audit records are not available: ${audit.unavailable}`);
     if (!sigsys) return;
-    const kill = events.find((e) => e.action.startsWith("kill"));
+    const kill = commandPid > 0 ? events.find((e) => e.action.startsWith("kill") && e.pid === commandPid) : undefined;
     if (kill) {
       report.status = "RFE";
       report.reason = `killed by seccomp: forbidden syscall ${describeEvent(kill)}`;
     } else {
       report.reason = `killed by signal SIGSYS (whether the seccomp profile did it is not knowable: ${
-        audit.unavailable ?? "no audit record of the sandbox's filter arrived"
+        audit.unavailable ??
+          (commandPid > 0
+            ? "no audit record of the sandbox's filter killing the command arrived"
+            : "the command's pid is unknown")
       })`;
     }
   } finally {
@@ -297,7 +301,8 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
     }
     const report = toReport(native, result, startTime, plan, timedOut);
     if (audit) {
-      await explainSeccomp(report, audit, Number(new BigInt64Array(result.buffer, 0, SLOTS)[RESULT_SLOT.INIT_PID]));
+      const slots = new BigInt64Array(result.buffer, 0, SLOTS);
+      await explainSeccomp(report, audit, Number(slots[RESULT_SLOT.INIT_PID]), Number(slots[RESULT_SLOT.COMMAND_PID]));
     }
     return report;
   });

@@ -11,9 +11,12 @@
  * clone, are read), by pid (the sandbox's processes have host pids above
  * its init's), by host uid (that of the sandbox's command) and by what the
  * profile does with the syscall named (a kill record must name a syscall
- * the profile kills, a log record one it logs). Two sandboxes of the same
- * user and profile started at the same moment can still see each other's
- * records.
+ * the profile kills, a log record one it logs). A command ended by SIGSYS
+ * is RFE only by a kill record of its own pid (which the native core
+ * reports, translated into the caller's pid namespace): a child the filter
+ * killed says nothing of a SIGSYS the command raised itself. Two sandboxes
+ * of the same user and profile started at the same moment can still see
+ * each other's records.
  *
  * @module
  */
@@ -214,13 +217,14 @@ export class SeccompAudit {
   }
 
   /**
-   * The records so far; with `untilKill`, waits up to `waitMs` for a kill
-   * record (the kernel writes audit records asynchronously).
+   * The records so far; with `killOf`, waits up to `waitMs` for a kill
+   * record of that pid (the kernel writes audit records asynchronously).
    */
-  async events(minPid: number, untilKill = false, waitMs = 500): Promise<SeccompEvent[]> {
+  async events(minPid: number, killOf: number | null = null, waitMs = 500): Promise<SeccompEvent[]> {
     const deadline = Date.now() + waitMs;
     let events = this.read(minPid);
-    while (untilKill && this.#fd >= 0 && !events.some((e) => e.action.startsWith("kill")) && Date.now() < deadline) {
+    const killed = () => events.some((e) => e.action.startsWith("kill") && e.pid === killOf);
+    while (killOf !== null && this.#fd >= 0 && !killed() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
       events = this.read(minPid);
     }

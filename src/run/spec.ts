@@ -110,7 +110,7 @@ class Writer {
 }
 
 function mountRecord(w: Writer, op: MountOp) {
-  let flags = 0, mode = 0, size = 0, src = "", data = new Uint8Array(0);
+  let flags = 0, mode = 0, size = 0, inodes = 0, src = "", data = new Uint8Array(0);
   switch (op.kind) {
     case "bind":
       flags = MF.NOSUID | (op.readonly ? MF.RDONLY : 0) | (op.dev ? 0 : MF.NODEV);
@@ -120,6 +120,7 @@ function mountRecord(w: Writer, op: MountOp) {
       flags = MF.NOSUID | MF.NODEV | (op.noexec ? MF.NOEXEC : 0);
       mode = op.mode;
       size = op.size;
+      inodes = op.inodes;
       break;
     case "proc":
       flags = MF.NOSUID | MF.NODEV | MF.NOEXEC;
@@ -143,6 +144,7 @@ function mountRecord(w: Writer, op: MountOp) {
     w.u32(flags);
     w.u32(mode);
     w.u64(size);
+    w.u64(inodes);
     w.str(src);
     w.str(op.target);
     w.bytes(data);

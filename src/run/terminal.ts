@@ -46,14 +46,16 @@ function isTty(native: Native, fd: number, mode: Uint8Array): boolean {
 
 /**
  * The plan with the pty's slave bound at its own path in the sandbox's
- * devfs, so that ttyname(3) (`tty`, `ssh`, `sudo`) finds the terminal. A
- * plan without the default devfs is left as it is.
+ * devfs, so that ttyname(3) (`tty`, `ssh`, `sudo`) finds the terminal, on a
+ * read-only mount like every devfs node (the terminal works through it; its
+ * node cannot be chmod'ed or touched). A plan without the default devfs is
+ * left as it is.
  */
 function withTtyNode(plan: Plan, slavePath: string): Plan {
   const tty = plan.mounts.find((m) => m.kind === "bind" && m.source === "/dev/tty" && m.dev);
   if (!tty || !/^\/dev\/pts\/\d+$/.test(slavePath)) return plan;
   const target = `${tty.target.slice(0, -"/tty".length)}${slavePath.slice("/dev".length)}`;
-  return { ...plan, mounts: [...plan.mounts, { kind: "bind", source: slavePath, target, readonly: false, dev: true }] };
+  return { ...plan, mounts: [...plan.mounts, { kind: "bind", source: slavePath, target, readonly: true, dev: true }] };
 }
 
 /** /dev/pts/N of the slave, or "" when it cannot be read (e.g. without read permission). */

@@ -13,7 +13,7 @@
  * @module
  */
 import { fileErrorText, UsageError } from "../common/errors.ts";
-import { readTextCappedSync } from "../common/read_capped.ts";
+import { readHostTextSync } from "../native/safe_open.ts";
 import type { CMP } from "./libseccomp.ts";
 import {
   defaultProfile,
@@ -220,7 +220,7 @@ export function resolveSeccomp(value: string, base: string = Deno.cwd()): Seccom
   const path = value.startsWith("/") ? value : `${base.replace(/\/$/, "")}/${value}`;
   let text: string;
   try {
-    text = readTextCappedSync(path);
+    text = readHostTextSync(path);
   } catch (e) {
     throw new UsageError(`seccomp: cannot read ${path}: ${fileErrorText(e)}`, "seccomp", { cause: e });
   }

@@ -74,3 +74,37 @@ Deno.test({
   assert.equal(ra.code, 0, ra.stderr);
   assert.doesNotMatch(ra.stderr, /audit:/, `A printed B's audit records:\n${ra.stderr}`);
 });
+
+Deno.test({
+  name:
+    "status: a child the filter killed, then the command raising SIGSYS itself, is SIG; the command killed is RFE [root]",
+  ignore: !IS_ROOT || SKIP_REASON !== null,
+}, async () => {
+  // Root reads the kernel's audit records. A profile that kills syslog(2), which dmesg calls.
+  const dir = await tempDir();
+  const profile = `${dir}/kill-syslog.json`;
+  const arches = Deno.build.arch === "x86_64" ? ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"] : [];
+  await Deno.writeTextFile(
+    profile,
+    JSON.stringify({
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: arches,
+      syscalls: [{ names: ["syslog"], action: "SCMP_ACT_KILL_PROCESS" }],
+    }),
+  );
+  try {
+    const child = await status(["--seccomp", profile], "dmesg >/dev/null 2>&1; kill -SYS $$");
+    assert.equal(child.code, 128 + 31, JSON.stringify(child));
+    assert.equal(
+      child.status,
+      "SIG",
+      `a child's kill record made the command's own SIGSYS RFE: ${JSON.stringify(child)}`,
+    );
+    const own = await status(["--seccomp", profile], "exec dmesg");
+    assert.equal(own.code, 128 + 31, JSON.stringify(own));
+    assert.equal(own.status, "RFE", JSON.stringify(own));
+    assert.match(own.reason, /^killed by seccomp: forbidden syscall syslog \(x86_64\) by dmesg\[\d+\]$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -27,7 +27,8 @@ import type { Policy, PolicyMount } from "../policy.ts";
 import { type KeyPath, parsePolicyToml, PolicyCursor } from "../check.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "../../plan/rlimit.ts";
 import { resolveSeccomp } from "../../seccomp/oci.ts";
-import { UsageError } from "../../common/errors.ts";
+import { fileErrorText, UsageError } from "../../common/errors.ts";
+import { readHostText, readHostTextSync } from "../../native/safe_open.ts";
 
 /** Top-level keys of a 1.x config. */
 export const CONFIG_1X_KEYS = [
@@ -67,6 +68,11 @@ export interface Config1xHost {
   gid?: number;
   /** Reads an included file. */
   read?: (path: string) => string;
+  /**
+   * Whether the template functions that change the host (`fs_mkdir`, `fs_touch`) act (default true). `explain`
+   * passes false: it runs nothing on the host, and logs what a run would do instead.
+   */
+  effects?: boolean;
 }
 
 type Ns = (typeof NAMESPACES_1X)[number];
@@ -301,6 +307,7 @@ async function render(source: string, file: string, host: Required<Config1xHost>
       env: host.env,
       cwd: host.cwd,
       home: host.env.HOME,
+      effects: host.effects,
     });
   } catch (e) {
     if (e instanceof ConfigTemplateError) {
@@ -353,7 +360,8 @@ export async function parseConfig1x(source: string, file: string, hostOptions: C
     cwd: hostOptions.cwd ?? Deno.cwd(),
     uid: hostOptions.uid ?? Deno.uid() ?? 0,
     gid: hostOptions.gid ?? Deno.gid() ?? 0,
-    read: hostOptions.read ?? ((p) => Deno.readTextFileSync(p)),
+    read: hostOptions.read ?? ((p) => readHostTextSync(p)),
+    effects: hostOptions.effects ?? true,
   };
   const path = absolute(file, host.cwd);
   const own = await parseFile(source, path, CONFIG_1X_KEYS, host);
@@ -441,11 +449,9 @@ export async function loadConfig1x(path: string, host: Config1xHost = {}): Promi
   const abs = absolute(path, cwd);
   let text: string;
   try {
-    text = host.read ? host.read(abs) : await Deno.readTextFile(abs);
+    text = host.read ? host.read(abs) : await readHostText(abs);
   } catch (e) {
-    throw new UsageError(`--config: cannot read ${path}: ${e instanceof Error ? e.message : e}`, "--config", {
-      cause: e,
-    });
+    throw new UsageError(`--config: cannot read ${path}: ${fileErrorText(e)}`, "--config", { cause: e });
   }
   return parseConfig1x(text, abs, { ...host, cwd });
 }

@@ -4,7 +4,9 @@
  * import only when a config has template syntax, so the CLI's cold start
  * never pays for it.
  *
- * Functions (all read or create host paths as the caller):
+ * Functions (all read or create host paths as the caller; with `effects`
+ * false, as `explain` renders, `fs_mkdir` and `fs_touch` change nothing and
+ * a warning says what a run would do):
  * `os_env(NAME)`, `fs_findup(NAME)`, `fs_glob(PATTERN)`, `fs_mkdir(PATH)`,
  * `fs_touch(PATH)`, `fs_read_link(PATH)`, `fs_xdg_user_dir(NAME)`,
  * `path_exists(PATH)`, `path_is_dir(PATH)`, `path_is_symlink(PATH)`.
@@ -14,6 +16,8 @@
  *
  * @module
  */
+import { logger } from "../../common/log.ts";
+import { openHostFileForWrite, readHostTextSync } from "../../native/safe_open.ts";
 
 /** What a template sees of the host. */
 export interface TemplateHost {
@@ -25,6 +29,8 @@ export interface TemplateHost {
   cwd: string;
   /** The home directory, for `fs_xdg_user_dir`. */
   home?: string;
+  /** Whether `fs_mkdir` and `fs_touch` change the host (default true); false: they log what a run would do. */
+  effects?: boolean;
 }
 
 /** A template that could not be rendered; `message` says why, with 1.x's wording for function errors. */
@@ -210,8 +216,8 @@ export function xdgUserDir(name: string, env: Record<string, string>, home = env
   const config = env.XDG_CONFIG_HOME || `${home}/.config`;
   let text = "";
   try {
-    text = Deno.readTextFileSync(`${config}/user-dirs.dirs`);
-  } catch { /* absent: the defaults */ }
+    text = readHostTextSync(`${config}/user-dirs.dirs`);
+  } catch { /* absent or not a file: the defaults */ }
   for (const line of text.split("\n")) {
     const m = /^\s*XDG_([A-Z0-9_]+)_DIR\s*=\s*"(.*)"\s*$/.exec(line);
     if (!m || m[1] !== name) continue;
@@ -255,6 +261,12 @@ export async function renderConfigTemplate(source: string, name: string, host: T
       return empty;
     }
   };
+  // Whether a function that changes the host may act: not while explaining, which says what a run would do.
+  const effect = (call: string): boolean => {
+    if (host.effects !== false) return true;
+    logger("config").warn(`${name}: ${call} not run: explain changes nothing on the host (a run does it)`);
+    return false;
+  };
   const arg = (fname: string, v: unknown): string => {
     if (typeof v !== "string") throw new ConfigTemplateError(`${fname}: expected a string argument, got ${typeof v}`);
     return v;
@@ -268,11 +280,14 @@ export async function renderConfigTemplate(source: string, name: string, host: T
       fs_findup: [(v) => findUp(arg("findup", v), host.cwd), ""],
       fs_glob: [(v) => glob(arg("glob", v), host.cwd), []],
       fs_mkdir: [(v) => {
+        if (!effect(`fs_mkdir(${JSON.stringify(arg("mkdir", v))})`)) return "";
         Deno.mkdirSync(arg("mkdir", v), { recursive: true });
         return "";
       }, ""],
       fs_touch: [(v) => {
-        Deno.openSync(arg("touch", v), { create: true, write: true, truncate: false }).close();
+        if (!effect(`fs_touch(${JSON.stringify(arg("touch", v))})`)) return "";
+        // Opened as every file the CLI writes is (never through a link at its name, a FIFO an error, not a hang).
+        openHostFileForWrite(arg("touch", v)).close();
         return "";
       }, ""],
       fs_read_link: [(v) => Deno.readLinkSync(arg("read_link", v)), ""],

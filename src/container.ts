@@ -168,8 +168,16 @@ export class Container {
     return this;
   }
 
-  /** Creates a directory (`mode` up to 0o1777: no set-uid or set-gid). */
-  dir(target: string, mode = 0o755): this {
+  /**
+   * Creates a directory, mode 0o700 unless told (as hakoniwa 1.x's `--dir`; `mode` up to 0o1777: no set-uid or
+   * set-gid). Missing parents are made 0o755.
+   *
+   * @example
+   * ```ts ignore
+   * new Container().dir("/work").dir("/shared", 0o755);
+   * ```
+   */
+  dir(target: string, mode = 0o700): this {
     this.settings.mounts.push({ kind: "dir", target, mode: checkMode("dir mode", mode) });
     return this;
   }

@@ -247,7 +247,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     value: "DIR[:MODE]",
     files: true,
     repeat: true,
-    brief: "create a directory, MODE in octal (default 755; repeatable)",
+    brief: "create a directory, MODE in octal (default 700, as 1.x; repeatable)",
     parse: (v): ContainerMount => {
       const [dir, mode, extra] = v.split(":");
       if (extra !== undefined || (mode !== undefined && !/^[0-7]{1,4}$/.test(mode))) {
@@ -256,7 +256,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
       if (mode !== undefined && parseInt(mode, 8) & 0o6000) {
         throw new UsageError(`--dir: set-uid and set-gid bits are not allowed in MODE, got "${v}"`, "--dir");
       }
-      return { kind: "dir", target: target(dir, "--dir"), mode: mode === undefined ? 0o755 : parseInt(mode, 8) };
+      return { kind: "dir", target: target(dir, "--dir"), mode: mode === undefined ? 0o700 : parseInt(mode, 8) };
     },
     order: mount,
   },

@@ -233,7 +233,7 @@ function expand(m: ContainerMount, host: HostView, log: PlanLog, tmpfsSize: numb
         PROC_MASKED.filter((p) => host.procHas ? host.procHas(p) : host.realPath(`/proc/${p}`) !== null),
       );
     case "dir":
-      return [{ kind: "dir", target: sandboxPath(m.target, "dir"), mode: m.mode ?? 0o755 }];
+      return [{ kind: "dir", target: sandboxPath(m.target, "dir"), mode: m.mode ?? 0o700 }];
     case "file":
       return [{ kind: "file", target: sandboxPath(m.target, "file"), contents: m.contents, mode: m.mode ?? 0o644 }];
     case "symlink":

@@ -257,8 +257,17 @@ export function unconfinedProfile(): SeccompProfile {
   return { name: "unconfined", defaultAction: "allow", badArchAction: "allow", arches: [], rules: [] };
 }
 
-/** Whether a profile has nothing of its own (its program would allow everything). */
-function isEmpty(p: SeccompProfile): boolean {
+/**
+ * Whether a profile has nothing of its own (its program would allow everything): `unconfined`, whose sandbox
+ * gets the guard alone.
+ *
+ * @example
+ * ```ts
+ * import { defaultProfile, isEmpty, unconfinedProfile } from "./profile.ts";
+ * console.log(isEmpty(unconfinedProfile()), isEmpty(defaultProfile())); // true false
+ * ```
+ */
+export function isEmpty(p: SeccompProfile): boolean {
   return p.rules.length === 0 && p.defaultAction === "allow" && (p.badArchAction ?? "kill_process") === "allow";
 }
 

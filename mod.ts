@@ -60,6 +60,7 @@ export {
 } from "./src/plan/landlock.ts";
 export { type NetworkMode, type NetworkSettings, PastaError } from "./src/net/network.ts";
 export {
+  auditProfile,
   defaultProfile,
   type DismatchAction,
   type SeccompAction,

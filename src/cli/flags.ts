@@ -425,7 +425,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     name: "seccomp",
     value: "PROFILE",
     brief:
-      "seccomp profile: default (alias podman), strict (default + no new namespaces), audit (log only), unconfined, or an OCI JSON file",
+      "seccomp profile: default (alias podman), strict (default + no new namespaces), audit (allow and log every syscall), unconfined, or an OCI JSON file",
   },
 ];
 

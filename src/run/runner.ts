@@ -17,7 +17,7 @@ import { RESULT_SLOT } from "../generated/abi.js";
 import type { Plan } from "../plan/types.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
 import { compileProfile, unconfinedProfile } from "../seccomp/profile.ts";
-import { describeEvent, SeccompAudit } from "./seccomp_audit.ts";
+import { describeEvent, loggedLines, SeccompAudit } from "./seccomp_audit.ts";
 import { encodeSpec, type SpawnIo } from "./spec.ts";
 import { negotiateLandlock } from "../plan/landlock.ts";
 import { type PastaHandle, startPasta } from "../net/network.ts";
@@ -156,8 +156,8 @@ function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
  * Names what the seccomp filter did, from the kernel's audit records of the
  * sandbox's own processes and profile (see SeccompAudit): a command ended
  * by SIGSYS is RFE only when a record shows the sandbox's filter killing
- * one of them; the syscalls a `log` action let through are logged as
- * warnings.
+ * one of them; the syscalls a `log` action let through are named in a
+ * warning, with those the default profile would refuse.
  */
 async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: number) {
   if (!initPid) return audit.close(); // the sandbox was never cloned: nothing ran under the filter
@@ -165,8 +165,7 @@ async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: numb
     const sigsys = report.signal === "SIGSYS";
     const events = await audit.events(initPid, sigsys);
     const log = logger("seccomp");
-    const logged = [...new Map(events.filter((e) => e.action === "log").map((e) => [`${e.syscall} ${e.arch}`, e]))];
-    for (const [, e] of logged) log.warn(`audit: the profile would deny ${describeEvent(e)}`);
+    for (const line of loggedLines(events)) log.warn(line);
     if (audit.unavailable && !sigsys) log.info(`audit records are not available: ${audit.unavailable}`);
     if (!sigsys) return;
     const kill = events.find((e) => e.action.startsWith("kill"));

@@ -200,7 +200,8 @@ export const PROFILE_NAMES = ["default", "strict", "audit", "unconfined", "podma
  * clone/unshare with a CLONE_NEW* flag and setns get EPERM, clone3 (whose
  * flags a filter cannot see) gets ENOSYS so libc falls back to clone. With
  * `action: "log"` (the `audit` profile) nothing is refused: what would be
- * is logged by the kernel.
+ * is logged by the kernel (what the `audit` profile did before it became
+ * 1.x's {@link auditProfile}).
  *
  * @example
  * ```ts
@@ -239,6 +240,24 @@ export function defaultProfile(
     arches: [],
     rules,
   };
+}
+
+/**
+ * The `audit` profile, as hakoniwa 1.x's: every syscall is allowed and the
+ * kernel logs it (default action `log`, no rules; a foreign ABI's syscalls
+ * too), which is how one collects what a program needs for a profile of
+ * its own. The guard (src/seccomp/guard.ts) still refuses what it refuses.
+ * To see only what the `default` profile would refuse, use
+ * `defaultProfile({ action: "log" })`.
+ *
+ * @example
+ * ```ts
+ * import { auditProfile } from "jsr:@hakoniwa/cli";
+ * console.log(auditProfile().defaultAction, auditProfile().rules.length); // "log" 0
+ * ```
+ */
+export function auditProfile(): SeccompProfile {
+  return { name: "audit", defaultAction: "log", badArchAction: "log", arches: [], rules: [] };
 }
 
 /**

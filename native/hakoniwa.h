@@ -22,7 +22,7 @@
 
 #define HK_SPEC_MAGIC 0x574e4b48u /* "HKNW" little-endian */
 #define HK_SPEC_VERSION 1u
-#define HK_ABI_VERSION 3
+#define HK_ABI_VERSION 4
 
 /* Record tags of the spec. Every record is [u16 tag][u16 0][u32 len][len bytes]. */
 enum hk_tag {
@@ -67,6 +67,7 @@ enum hk_mount_kind {
   HK_M_FILE = 5,    /* regular file with mode and data as contents */
   HK_M_SYMLINK = 6, /* symlink at dst pointing to src (verbatim) */
   HK_M_REBIND = 7,  /* bind a path already inside the new root onto itself (for flags) */
+  HK_M_DEVPTS = 8,  /* new devpts instance at dst (newinstance, ptmxmode=0666, mode=0620) */
 };
 
 /* Mount flags (HK_T_MOUNT and HK_T_ROOT). */
@@ -151,6 +152,8 @@ enum hk_step {
   HK_S_INIT,
   HK_S_CGROUP,
   HK_S_ROOT_LAYER,
+  HK_S_DEVPTS,
+  HK_S_BIND_LAYER,
 };
 
 /* Records sent from the sandbox to the parent over the report pipe. */

@@ -108,7 +108,7 @@ static unsigned mount_attrs(uint32_t flags) {
   return attrs;
 }
 
-/* A new filesystem (tmpfs, proc) as a detached mount with flags applied. */
+/* A new filesystem (tmpfs, proc, devpts) as a detached mount with flags applied. */
 static int new_fs(struct hk_spec *s, const char *type, const struct hk_mount *m, uint32_t step) {
   int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
   if (fs < 0) hk_fail(s, step, errno, m->dst);
@@ -124,6 +124,11 @@ static int new_fs(struct hk_spec *s, const char *type, const struct hk_mount *m,
         syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0)
       hk_fail(s, step, errno, m->dst);
   }
+  /* A devpts of its own (not the host's ptys), whose ptmx anyone inside may open: the sandbox has no capability. */
+  if (m->kind == HK_M_DEVPTS && (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "newinstance", NULL, 0) < 0 ||
+                                 syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
+                                 syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0))
+    hk_fail(s, step, errno, m->dst);
   if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) hk_fail(s, step, errno, m->dst);
   int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, mount_attrs(m->flags));
   if (mnt < 0) hk_fail(s, step, errno, m->dst);
@@ -140,8 +145,8 @@ static void write_file(struct hk_spec *s, int dir, const char *last, const struc
 
 static void apply(struct hk_spec *s, int root, struct hk_mount *m) {
   char last[256];
-  static const uint32_t steps[] = {0,         HK_S_BIND,    HK_S_TMPFS,   HK_S_PROC, HK_S_MKDIR,
-                                   HK_S_FILE, HK_S_SYMLINK, HK_S_REMOUNT};
+  static const uint32_t steps[] = {0,         HK_S_BIND,    HK_S_TMPFS,   HK_S_PROC,  HK_S_MKDIR,
+                                   HK_S_FILE, HK_S_SYMLINK, HK_S_REMOUNT, HK_S_DEVPTS};
   uint32_t step = steps[m->kind];
   if (m->kind == HK_M_BIND && m->src_fd < 0) return; /* optional source that does not exist */
   int dir = open_parent(s, root, m->dst, last, step);
@@ -157,7 +162,8 @@ static void apply(struct hk_spec *s, int root, struct hk_mount *m) {
     break;
   case HK_M_TMPFS:
   case HK_M_PROC:
-    mnt = new_fs(s, m->kind == HK_M_TMPFS ? "tmpfs" : "proc", m, step);
+  case HK_M_DEVPTS:
+    mnt = new_fs(s, m->kind == HK_M_TMPFS ? "tmpfs" : m->kind == HK_M_PROC ? "proc" : "devpts", m, step);
     target = mount_point(s, dir, last, 1, m->dst);
     if (sys_move_mount(mnt, target) < 0) hk_fail(s, step, errno, m->dst);
     break;

@@ -156,7 +156,10 @@ export class Container {
     return this;
   }
 
-  /** Mounts a minimal /dev (null, zero, full, random, urandom, tty, std* links) at `target`. */
+  /**
+   * Mounts a minimal /dev at `target`: null, zero, full, random, urandom, tty, the std* links, shm, and a devpts
+   * instance of its own at pts with ptmx linked to pts/ptmx (a program can open a pty inside), as 1.x.
+   */
   devfs(target = "/dev"): this {
     this.settings.mounts.push({ kind: "devfs", target });
     return this;

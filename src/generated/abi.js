@@ -5,7 +5,7 @@ export const SPEC = {
   VERSION: 1,
 };
 export const ABI = {
-  VERSION: 3,
+  VERSION: 4,
 };
 export const EVENT = {
   STOPPED: 84,
@@ -75,6 +75,7 @@ export const MOUNT_KIND = {
   FILE: 5,
   SYMLINK: 6,
   REBIND: 7,
+  DEVPTS: 8,
 };
 export const STEP = {
   SPEC: 1,
@@ -115,6 +116,8 @@ export const STEP = {
   INIT: 36,
   CGROUP: 37,
   ROOT_LAYER: 38,
+  DEVPTS: 39,
+  BIND_LAYER: 40,
 };
 export const RESULT_SLOT = {
   STATE: 0,
@@ -129,4 +132,4 @@ export const RESULT_SLOT = {
   INIT_PID: 9,
   SLOTS: 10,
 };
-export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer"];
+export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer","devpts","bind-layer"];

@@ -13,6 +13,7 @@ const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
   bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?" },
   tmpfs: { target: "string", size: "number", mode: "number", noexec: "boolean?" },
   proc: { target: "string" },
+  devpts: { target: "string" },
   dir: { target: "string", mode: "number" },
   file: { target: "string", contents: "string", mode: "number" },
   symlink: { original: "string", target: "string" },

@@ -69,7 +69,18 @@ export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin
 /** Device files of the minimal devfs. */
 export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
 
-/** Expands a devfs at `target` into primitive operations. */
+/**
+ * Expands a devfs at `target` into primitive operations: a small tmpfs with
+ * the host's {@link DEVICES} bound in, the std* links, a `shm` directory,
+ * and a new devpts instance at `pts` with `ptmx` linked to `pts/ptmx` (as
+ * 1.x), so that a program can open a pseudo-terminal inside.
+ *
+ * @example
+ * ```ts
+ * import { devfsOps } from "./plan.ts";
+ * console.log(devfsOps("/dev").at(-1)); // { kind: "symlink", original: "pts/ptmx", target: "/dev/ptmx" }
+ * ```
+ */
 export function devfsOps(target: string): MountOp[] {
   const at = (name: string) => `${target === "/" ? "" : target}/${name}`;
   return [
@@ -80,6 +91,8 @@ export function devfsOps(target: string): MountOp[] {
     { kind: "symlink", original: "/proc/self/fd/1", target: at("stdout") },
     { kind: "symlink", original: "/proc/self/fd/2", target: at("stderr") },
     { kind: "dir", target: at("shm"), mode: 0o1777 },
+    { kind: "devpts", target: at("pts") },
+    { kind: "symlink", original: "pts/ptmx", target: at("ptmx") },
   ];
 }
 
@@ -140,6 +153,7 @@ export function describeMount(op: MountOp): string {
     case "tmpfs":
       return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: tmpfs, size: ${op.size}`;
     case "proc":
+    case "devpts":
       return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.kind}`;
     case "dir":
       return `dir: ${JSON.stringify(op.target)}, mode: 0o${op.mode.toString(8)}`;

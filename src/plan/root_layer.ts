@@ -49,7 +49,9 @@ export function needsLayer(root: string, mounts: readonly MountOp[], host: HostV
       if (op.kind === "file" || op.kind === "symlink") return true;
       if (op.kind !== "readonly" && !inRoot(op.target)) return true;
     }
-    if (op.kind === "bind" || op.kind === "tmpfs" || op.kind === "proc") mounted.push(op.target);
+    if (op.kind === "bind" || op.kind === "tmpfs" || op.kind === "proc" || op.kind === "devpts") {
+      mounted.push(op.target);
+    }
   }
   return false;
 }

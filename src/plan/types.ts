@@ -110,6 +110,12 @@ export type MountOp =
     target: string;
   }
   | {
+    /** A new devpts instance (the sandbox's own ptys; its ptmx mode 0666). */
+    kind: "devpts";
+    /** Path inside the sandbox. */
+    target: string;
+  }
+  | {
     /** A directory. */
     kind: "dir";
     /** Path inside the sandbox. */

@@ -27,6 +27,7 @@ const M = {
   file: MOUNT_KIND.FILE,
   symlink: MOUNT_KIND.SYMLINK,
   readonly: MOUNT_KIND.REBIND,
+  devpts: MOUNT_KIND.DEVPTS,
 } as const satisfies Record<MountOp["kind"], number>;
 
 /** Session modes (HK_SESSION_*). */
@@ -122,6 +123,9 @@ function mountRecord(w: Writer, op: MountOp) {
       break;
     case "proc":
       flags = MF.NOSUID | MF.NODEV | MF.NOEXEC;
+      break;
+    case "devpts": // its ptys are devices: no nodev (the kernel makes a user namespace's devpts usable)
+      flags = MF.NOSUID | MF.NOEXEC;
       break;
     case "dir":
       mode = op.mode;

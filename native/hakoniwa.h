@@ -76,9 +76,10 @@ enum hk_mount_kind {
 #define HK_MF_NODEV 0x4u
 #define HK_MF_NOEXEC 0x8u
 #define HK_MF_OPTIONAL 0x10u /* a missing bind source is skipped, not an error */
-/* HK_T_ROOT only: the rootdir is the read-only lower layer of an overlay whose upper layer is a new tmpfs, and the
- * root is built on the overlay: what the build makes (mount points, files) lands in the tmpfs, never in the host's
- * directory. With HK_F_ROOT_RDONLY the overlay becomes read-only once built. */
+/* HK_T_ROOT and HK_M_BIND: the rootdir (or the bind's source, a directory) is the read-only lower layer of an
+ * overlay whose upper layer is a new tmpfs, and the root (or the bind) is built on the overlay: what the build makes
+ * (mount points, files) lands in the tmpfs, never in the host's directory. The overlay becomes read-only once built
+ * (the root with HK_F_ROOT_RDONLY, a bind with HK_MF_RDONLY). */
 #define HK_MF_LAYER 0x20u
 
 /* Credential flags. */

@@ -10,7 +10,7 @@ import type { MountOp, Plan } from "./types.ts";
 import { unconfinedProfile } from "../seccomp/profile.ts";
 
 const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
-  bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?" },
+  bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?", layer: "boolean?" },
   tmpfs: { target: "string", size: "number", mode: "number", noexec: "boolean?" },
   proc: { target: "string" },
   devpts: { target: "string" },

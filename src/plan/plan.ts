@@ -13,7 +13,8 @@ import type { CommandSpec, ContainerMount, ContainerSettings, HostView, MountOp,
 import { UsageError } from "../common/errors.ts";
 import { type IdMapEntry, mapsInside, singleIdMap } from "./idmap.ts";
 import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
-import { needsLayer } from "./root_layer.ts";
+import { layersNeeded } from "./root_layer.ts";
+import { parentsFirst } from "./mount_order.ts";
 import { resolveLandlock } from "./landlock.ts";
 import { refusedSyscalls, unconfinedProfile } from "../seccomp/profile.ts";
 import { planGroups } from "./groups.ts";
@@ -149,7 +150,7 @@ export function describeMount(op: MountOp): string {
     case "bind":
       return `host_path: ${JSON.stringify(op.source)}, container_path: ${JSON.stringify(op.target)}${
         op.readonly ? ", readonly: true" : ""
-      }`;
+      }${op.layer ? ", layer: tmpfs" : ""}`;
     case "tmpfs":
       return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: tmpfs, size: ${op.size}`;
     case "proc":
@@ -309,6 +310,55 @@ function dropReplacedOps(ops: MountOp[]): MountOp[] {
 }
 
 /**
+ * The mount operations of a container, in the order they are made (a
+ * mount before what lies beneath it: src/plan/mount_order.ts), with a tmpfs
+ * layer on each read-only bind the plan makes something in, and whether a
+ * read-only rootdir needs one (src/plan/root_layer.ts). An optional bind
+ * whose target the read-only rootdir lacks is skipped when nothing else
+ * needs the rootdir's layer (say the KISS policy's /lib64 in a rootdir of
+ * another layout, which has every other mount point); when the layer is
+ * there anyway (a rootdir without /bin, /proc, /tmp...), it gets its mount
+ * point there, as every other bind does.
+ */
+function planMounts(
+  settings: ContainerSettings,
+  host: HostView,
+  log: PlanLog,
+): { mounts: MountOp[]; rootLayer: boolean } {
+  const roRoot = settings.rootdir && !settings.rootdir.rw ? host.realPath(settings.rootdir.path) : null;
+  const tmpfsSize = settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE;
+  const skippable = (m: ContainerMount) =>
+    roRoot !== null && m.kind === "bind" && m.optional === true && m.target.startsWith("/") &&
+    host.realPath(`${roRoot.replace(/\/$/, "")}${m.target}`) === null;
+  const ordered = parentsFirst(replaceSameTarget(settings.mounts));
+  const expanded = ordered.map((m) => {
+    const lines: Parameters<PlanLog>[] = [];
+    const ops = expand(m, host, skippable(m) ? (...l) => lines.push(l) : log, tmpfsSize);
+    return { m, ops, lines };
+  });
+  const build = (keep: (m: ContainerMount) => boolean) =>
+    dropReplacedOps(expanded.flatMap((e) => (keep(e.m) ? e.ops : [])));
+  let mounts = build((m) => !skippable(m));
+  const keepAll = roRoot === null || layersNeeded(roRoot, mounts, host).root;
+  if (keepAll) mounts = build(() => true);
+  for (const e of expanded.filter((e) => skippable(e.m))) {
+    if (keepAll) { for (const l of e.lines) log(...l); }
+    else {
+      log(
+        `Mount point: container_path: ${JSON.stringify(e.m.target)} is not in the read-only rootdir, skipped`,
+        "debug",
+      );
+    }
+  }
+  checkNotRoot(mounts);
+  const layers = layersNeeded(roRoot, mounts, host);
+  return {
+    mounts: mounts.map((op, i) => (layers.binds.has(i) && op.kind === "bind" ? { ...op, layer: true } : op)),
+    rootLayer: layers.root,
+  };
+}
+
+/**
  * The id map of a sandbox without explicit maps: the id inside stands for
  * the caller's own id. For a root caller asking for another id inside,
  * that id stands for the same id on the host (and 0 for 0, which sets the
@@ -343,21 +393,7 @@ export function buildPlan(
   log: PlanLog = () => {},
 ): Plan {
   const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
-  // An optional bind whose target a read-only root directory lacks is skipped rather than given a mount point on a
-  // layer (say the KISS policy's /lib64 in a rootdir of another layout): a rootdir with every other mount point
-  // needs no layer.
-  const roRoot = settings.rootdir && !settings.rootdir.rw ? host.realPath(settings.rootdir.path) : null;
-  const placeable = (m: ContainerMount) => {
-    if (!roRoot || m.kind !== "bind" || !m.optional || !m.target.startsWith("/")) return true;
-    if (host.realPath(`${roRoot.replace(/\/$/, "")}${m.target}`) !== null) return true;
-    log(`Mount point: container_path: ${JSON.stringify(m.target)} is not in the read-only rootdir, skipped`, "debug");
-    return false;
-  };
-  const tmpfsSize = settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE;
-  const mounts = dropReplacedOps(
-    replaceSameTarget(settings.mounts).filter(placeable).flatMap((m) => expand(m, host, log, tmpfsSize)),
-  );
-  checkNotRoot(mounts);
+  const { mounts, rootLayer } = planMounts(settings, host, log);
   // With explicit maps and no id asked for: the id that stands for the caller, else the first mapped one.
   const insideOf = (maps: IdMapEntry[], id: number) => {
     const m = maps.find((e) => id >= e.host && id < e.host + e.count);
@@ -412,7 +448,7 @@ export function buildPlan(
     if (host.isDirectory && !host.isDirectory(source)) {
       throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} is not a directory`, "rootdir");
     }
-    root = { source, readonly: !settings.rootdir.rw, layer: !settings.rootdir.rw && needsLayer(source, mounts, host) };
+    root = { source, readonly: !settings.rootdir.rw, layer: rootLayer };
   }
   return {
     namespaces,

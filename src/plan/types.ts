@@ -90,6 +90,12 @@ export type MountOp =
     readonly: boolean;
     /** Device files stay usable (only for device binds). */
     dev?: boolean;
+    /**
+     * A read-only directory the plan makes something in (a mount point of a later mount): it is the lower layer
+     * of an overlay on a new tmpfs, read-only once built, so the host's directory is never written
+     * (src/plan/root_layer.ts).
+     */
+    layer?: boolean;
   }
   | {
     /** A new tmpfs. */

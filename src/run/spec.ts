@@ -113,7 +113,7 @@ function mountRecord(w: Writer, op: MountOp) {
   let flags = 0, mode = 0, size = 0, src = "", data = new Uint8Array(0);
   switch (op.kind) {
     case "bind":
-      flags = MF.NOSUID | (op.readonly ? MF.RDONLY : 0) | (op.dev ? 0 : MF.NODEV);
+      flags = MF.NOSUID | (op.readonly ? MF.RDONLY : 0) | (op.dev ? 0 : MF.NODEV) | (op.layer ? MF.LAYER : 0);
       src = op.source;
       break;
     case "tmpfs":

@@ -300,7 +300,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     name: "rootfs",
     value: "DIR|none",
     files: true,
-    brief: "replace the policy's binds: bind DIR's bin, etc, lib*, sbin, usr read-only, or none",
+    brief: "replace the policy's binds: bind DIR's bin, etc, lib*, sbin, usr read-only (a symlink stays one), or none",
     // A relative DIR is the caller's path.
     parse: (v) => {
       if (!v) throw new UsageError(`--rootfs: expected a directory or none, got ""`, "--rootfs");
@@ -542,8 +542,6 @@ function hasBin(root: string): boolean {
   }
 }
 
-const ROOTFS_DIRS = ["bin", "etc", "lib", "lib32", "lib64", "libx32", "sbin", "usr"];
-
 /**
  * Applies the flags on top of a container built from a policy.
  *
@@ -560,11 +558,10 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
   const s = c.settings;
   if (o.rootfs !== undefined) {
     s.mounts = s.mounts.filter((m) => m.kind !== "bind");
-    if (o.rootfs !== "none") {
-      const base = o.rootfs.replace(/\/+$/, "");
-      for (const d of ROOTFS_DIRS) {
-        s.mounts.push({ kind: "bind", source: `${base}/${d}`, target: `/${d}`, readonly: true, optional: true });
-      }
+    try {
+      if (o.rootfs !== "none") c.rootfs(o.rootfs);
+    } catch (e) {
+      throw e instanceof UsageError ? new UsageError(`--${e.message}`, "--rootfs", { cause: e }) : e;
     }
   }
   if (o.rootdir) {

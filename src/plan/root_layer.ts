@@ -19,7 +19,16 @@
  */
 import type { HostView, MountOp } from "./types.ts";
 
-/** What {@link layersNeeded} finds: whether the rootdir needs a layer, and which binds (indices into the mounts). */
+/**
+ * What {@link layersNeeded} finds: whether the rootdir needs a layer, and which binds (indices into the mounts).
+ *
+ * @example
+ * ```ts
+ * import type { Layers } from "./root_layer.ts";
+ * const none: Layers = { root: false, binds: new Set() };
+ * console.log(none.binds.size); // 0
+ * ```
+ */
 export interface Layers {
   /** The read-only rootdir lacks something the plan makes in it. */
   root: boolean;

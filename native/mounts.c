@@ -212,6 +212,27 @@ static int open_source(const char *src) {
   return tree;
 }
 
+static int layer_over(struct hk_spec *s, const char *src, const char *at, uint32_t flags, uint32_t step);
+
+/* Open every host source while the host's tree is still in view. */
+static void open_sources(struct hk_spec *s) {
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    struct hk_mount *m = &s->mounts[i];
+    if (m->kind != HK_M_BIND) continue;
+    if (m->flags & HK_MF_LAYER) {
+      /* The plan makes mount points in it: a tmpfs layered over the source, made read-only once built. */
+      if ((m->flags & HK_MF_OPTIONAL) && faccessat(AT_FDCWD, m->src, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+        continue;
+      m->src_fd = layer_over(s, m->src, m->dst, m->flags, HK_S_BIND_LAYER);
+      continue;
+    }
+    m->src_fd = open_source(m->src);
+    if (m->src_fd < 0 && errno == ENOENT && (m->flags & HK_MF_OPTIONAL)) continue;
+    if (m->src_fd < 0) hk_fail(s, HK_S_OPEN_SOURCE, errno, m->src);
+    if (set_attrs(m->src_fd, m->flags, 1) < 0) hk_fail(s, HK_S_BIND, errno, m->src);
+  }
+}
+
 /* "/proc/self/fd/N" of fd into buf: how an overlay's layer option names an fd (no allocation). */
 static const char *fd_path(char buf[32], int fd) {
   char num[12];
@@ -273,9 +294,10 @@ static void prefill_upper(struct hk_spec *s, int lower, int upper, const char *p
 /*
  * HK_MF_LAYER: an overlay whose lower layer is the host directory src (the
  * rootdir, or a read-only bind's source, at sandbox path at) and whose upper
- * layer is a new tmpfs (prefilled: prefill_upper), as a detached mount (nosuid, nodev, as flags say; read-only only
- * once built). Overlayfs never writes its lower layer, so nothing the build
- * makes reaches the host's directory. The layers are named by fds
+ * layer is a new tmpfs (prefilled: prefill_upper), as a detached mount
+ * (nosuid, nodev, as flags say; read-only only once built). Overlayfs never
+ * writes its lower layer, so nothing the build makes reaches the host's
+ * directory. The layers are named by fds
  * (/proc/self/fd/N: the host's /proc is still in view), the directory opened
  * without following a symlink, like every host source. The upper layer's
  * root takes the directory's mode and, when this user namespace maps it, its
@@ -314,25 +336,6 @@ static int layer_over(struct hk_spec *s, const char *src, const char *at, uint32
   if (mnt < 0) hk_fail(s, step, errno, src);
   close(fs), close(work), close(upper), close(tmp), close(lower);
   return mnt;
-}
-
-/* Open every host source while the host's tree is still in view. */
-static void open_sources(struct hk_spec *s) {
-  for (size_t i = 0; i < s->n_mounts; i++) {
-    struct hk_mount *m = &s->mounts[i];
-    if (m->kind != HK_M_BIND) continue;
-    if (m->flags & HK_MF_LAYER) {
-      /* The plan makes mount points in it: a tmpfs layered over the source, made read-only once built. */
-      if ((m->flags & HK_MF_OPTIONAL) && faccessat(AT_FDCWD, m->src, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-        continue;
-      m->src_fd = layer_over(s, m->src, m->dst, m->flags, HK_S_BIND_LAYER);
-      continue;
-    }
-    m->src_fd = open_source(m->src);
-    if (m->src_fd < 0 && errno == ENOENT && (m->flags & HK_MF_OPTIONAL)) continue;
-    if (m->src_fd < 0) hk_fail(s, HK_S_OPEN_SOURCE, errno, m->src);
-    if (set_attrs(m->src_fd, m->flags, 1) < 0) hk_fail(s, HK_S_BIND, errno, m->src);
-  }
 }
 
 /* Attach the new root (tmpfs, rootdir, or a layer over the rootdir) at a staging directory; returns an fd of it. */

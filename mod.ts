@@ -22,7 +22,7 @@
  *
  * @module
  */
-export { Container, type ContainerMount, type ContainerSettings } from "./src/container.ts";
+export { Container, type ContainerMount, type ContainerSettings, ROOTFS_DIRS } from "./src/container.ts";
 export { Command, type CommandOptions, type StdioOption } from "./src/command.ts";
 export { Child, type ChildPipes, type ChildStatus, type CommandOutput } from "./src/child.ts";
 export { type ExecutorResult, Sandbox, SandboxExecutor, SandboxPolicy, Stdio } from "./src/sandbox.ts";
@@ -61,6 +61,7 @@ export {
 } from "./src/plan/landlock.ts";
 export { type NetworkMode, type NetworkSettings, PastaError } from "./src/net/network.ts";
 export {
+  auditProfile,
   defaultProfile,
   type DismatchAction,
   type SeccompAction,

@@ -69,6 +69,7 @@ enum hk_mount_kind {
   HK_M_FILE = 5,    /* regular file with mode and data as contents */
   HK_M_SYMLINK = 6, /* symlink at dst pointing to src (verbatim) */
   HK_M_REBIND = 7,  /* bind a path already inside the new root onto itself (for flags) */
+  HK_M_DEVPTS = 8,  /* new devpts instance at dst (newinstance, ptmxmode=0666, mode=0620) */
 };
 
 /* Mount flags (HK_T_MOUNT and HK_T_ROOT). */
@@ -77,9 +78,10 @@ enum hk_mount_kind {
 #define HK_MF_NODEV 0x4u
 #define HK_MF_NOEXEC 0x8u
 #define HK_MF_OPTIONAL 0x10u /* a missing bind source is skipped, not an error */
-/* HK_T_ROOT only: the rootdir is the read-only lower layer of an overlay whose upper layer is a new tmpfs, and the
- * root is built on the overlay: what the build makes (mount points, files) lands in the tmpfs, never in the host's
- * directory. With HK_F_ROOT_RDONLY the overlay becomes read-only once built. */
+/* HK_T_ROOT and HK_M_BIND: the rootdir (or the bind's source, a directory) is the read-only lower layer of an
+ * overlay whose upper layer is a new tmpfs, and the root (or the bind) is built on the overlay: what the build makes
+ * (mount points, files) lands in the tmpfs, never in the host's directory. The overlay becomes read-only once built
+ * (the root with HK_F_ROOT_RDONLY, a bind with HK_MF_RDONLY). */
 #define HK_MF_LAYER 0x20u
 
 /* Credential flags. */
@@ -163,6 +165,8 @@ enum hk_step {
   HK_S_INIT,
   HK_S_CGROUP,
   HK_S_ROOT_LAYER,
+  HK_S_DEVPTS,
+  HK_S_BIND_LAYER,
 };
 
 /* Records sent from the monitor and the sandbox to the caller over the report channel (one message each). */

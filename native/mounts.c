@@ -1,10 +1,12 @@
 /*
  * Sandbox side: build the new root. Host sources are opened as detached mount
- * trees before anything covers the host's view; then a fresh tmpfs (or the
- * rootdir, or an overlay of a new tmpfs over a read-only rootdir that lacks
- * what the spec makes in it) is attached in this private mount namespace,
- * every operation is applied in spec order beneath it without following
- * symlinks, and the process pivots into it and detaches the host root.
+ * trees before anything covers the host's view (a read-only source the spec
+ * makes mount points in, as an overlay of a new tmpfs over it); then a fresh
+ * tmpfs (or the rootdir, or an overlay of a new tmpfs over a read-only
+ * rootdir that lacks what the spec makes in it) is attached in this private
+ * mount namespace, every operation is applied in spec order beneath it
+ * without following symlinks, and the process pivots into it and detaches
+ * the host root.
  * Every function here runs on the sandbox side: no allocation, failures
  * through hk_fail with the step.
  */
@@ -119,7 +121,7 @@ static const char *decimal(char buf[24], uint64_t v) {
   return buf + i;
 }
 
-/* A new filesystem (tmpfs, proc) as a detached mount with flags applied. */
+/* A new filesystem (tmpfs, proc, devpts) as a detached mount with flags applied. */
 static int new_fs(struct hk_spec *s, const char *type, const struct hk_mount *m, uint32_t step) {
   int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
   if (fs < 0) hk_fail(s, step, errno, m->dst);
@@ -132,6 +134,11 @@ static int new_fs(struct hk_spec *s, const char *type, const struct hk_mount *m,
         syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0)
       hk_fail(s, step, errno, m->dst);
   }
+  /* A devpts of its own (not the host's ptys), whose ptmx anyone inside may open: the sandbox has no capability. */
+  if (m->kind == HK_M_DEVPTS && (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "newinstance", NULL, 0) < 0 ||
+                                 syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
+                                 syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0))
+    hk_fail(s, step, errno, m->dst);
   if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) hk_fail(s, step, errno, m->dst);
   int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, mount_attrs(m->flags));
   if (mnt < 0) hk_fail(s, step, errno, m->dst);
@@ -148,8 +155,8 @@ static void write_file(struct hk_spec *s, int dir, const char *last, const struc
 
 static void apply(struct hk_spec *s, int root, struct hk_mount *m) {
   char last[256];
-  static const uint32_t steps[] = {0,         HK_S_BIND,    HK_S_TMPFS,   HK_S_PROC, HK_S_MKDIR,
-                                   HK_S_FILE, HK_S_SYMLINK, HK_S_REMOUNT};
+  static const uint32_t steps[] = {0,         HK_S_BIND,    HK_S_TMPFS,   HK_S_PROC,  HK_S_MKDIR,
+                                   HK_S_FILE, HK_S_SYMLINK, HK_S_REMOUNT, HK_S_DEVPTS};
   uint32_t step = steps[m->kind];
   if (m->kind == HK_M_BIND && m->src_fd < 0) return; /* optional source that does not exist */
   int dir = open_parent(s, root, m->dst, last, step);
@@ -160,12 +167,14 @@ static void apply(struct hk_spec *s, int root, struct hk_mount *m) {
     if (fstat(m->src_fd, &st) < 0) hk_fail(s, step, errno, m->src);
     target = mount_point(s, dir, last, S_ISDIR(st.st_mode), m->dst);
     if (sys_move_mount(m->src_fd, target) < 0) hk_fail(s, step, errno, m->dst);
+    if (m->flags & HK_MF_LAYER) break; /* kept: made read-only once everything is built in it */
     close(m->src_fd);
     m->src_fd = -1;
     break;
   case HK_M_TMPFS:
   case HK_M_PROC:
-    mnt = new_fs(s, m->kind == HK_M_TMPFS ? "tmpfs" : "proc", m, step);
+  case HK_M_DEVPTS:
+    mnt = new_fs(s, m->kind == HK_M_TMPFS ? "tmpfs" : m->kind == HK_M_PROC ? "proc" : "devpts", m, step);
     target = mount_point(s, dir, last, 1, m->dst);
     if (sys_move_mount(mnt, target) < 0) hk_fail(s, step, errno, m->dst);
     break;
@@ -211,11 +220,20 @@ static int open_source(const char *src) {
   return tree;
 }
 
+static int layer_over(struct hk_spec *s, const char *src, const char *at, uint32_t flags, uint32_t step);
+
 /* Open every host source while the host's tree is still in view. */
 static void open_sources(struct hk_spec *s) {
   for (size_t i = 0; i < s->n_mounts; i++) {
     struct hk_mount *m = &s->mounts[i];
     if (m->kind != HK_M_BIND) continue;
+    if (m->flags & HK_MF_LAYER) {
+      /* The plan makes mount points in it: a tmpfs layered over the source, made read-only once built. */
+      if ((m->flags & HK_MF_OPTIONAL) && faccessat(AT_FDCWD, m->src, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+        continue;
+      m->src_fd = layer_over(s, m->src, m->dst, m->flags, HK_S_BIND_LAYER);
+      continue;
+    }
     m->src_fd = open_source(m->src);
     if (m->src_fd < 0 && errno == ENOENT && (m->flags & HK_MF_OPTIONAL)) continue;
     if (m->src_fd < 0) hk_fail(s, HK_S_OPEN_SOURCE, errno, m->src);
@@ -234,50 +252,101 @@ static const char *fd_path(char buf[32], int fd) {
 }
 
 /*
- * HK_MF_LAYER: an overlay whose lower layer is the rootdir and whose upper
- * layer is a new tmpfs, as a detached mount (nosuid, nodev, as root_flags
- * say; read-only only once built). Overlayfs never writes its lower layer,
- * so nothing the build makes reaches the host's directory. The layers are
- * named by fds (/proc/self/fd/N: the host's /proc is still in view), the
- * rootdir opened without following a symlink, like every host source. The
- * upper layer's root takes the rootdir's mode and, when this user namespace
- * maps it, its owner (an unmapped owner cannot be set: EINVAL, and the root
- * stays the sandbox's root's, read-only all the same). Overlayfs shows one
- * filesystem: mounts beneath the rootdir on the host are not in the layer.
+ * In the upper layer of a layer over the host directory lower (at sandbox
+ * path prefix), the directories on the way to every mount point, directory,
+ * file or link the spec makes beneath prefix, where lower has a directory or
+ * nothing (mode and, when this namespace maps it, owner as lower's): the
+ * build then makes them in directories of the upper layer, which overlayfs
+ * lets the sandbox write, rather than in copies of the host's that belong to
+ * an owner it may not map (a root-owned /usr/share refuses a rootless
+ * sandbox even in an overlay). A file or a link of lower on the way stops
+ * it: the build refuses that path as it would without the layer.
  */
-static int layered_root(struct hk_spec *s) {
+static void prefill_upper(struct hk_spec *s, int lower, int upper, const char *prefix, uint32_t step) {
+  size_t plen = hk_strlen(prefix);
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    const char *rel = s->mounts[i].dst;
+    if (s->mounts[i].kind == HK_M_REBIND) continue; /* makes nothing */
+    if (plen == 1) rel += 1;
+    else if (strncmp(rel, prefix, plen) == 0 && rel[plen] == '/') rel += plen + 1;
+    else continue;
+    int lo = fcntl(lower, F_DUPFD_CLOEXEC, 0), up = fcntl(upper, F_DUPFD_CLOEXEC, 0);
+    if (lo < 0 || up < 0) hk_fail(s, step, errno, s->mounts[i].dst);
+    for (;;) {
+      char name[256];
+      size_t n = 0;
+      while (rel[n] && rel[n] != '/') n++;
+      if (!rel[n]) break; /* the last component: the build makes it */
+      if (n >= sizeof(name)) hk_fail(s, step, ENAMETOOLONG, s->mounts[i].dst);
+      memcpy(name, rel, n);
+      name[n] = 0;
+      struct stat st;
+      int have = lo >= 0 && fstatat(lo, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+      if (have && !S_ISDIR(st.st_mode)) break;
+      if (mkdirat(up, name, have ? st.st_mode & 07777 : 0755) < 0 && errno != EEXIST)
+        hk_fail(s, step, errno, s->mounts[i].dst);
+      int next_up = openat(up, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (next_up < 0) hk_fail(s, step, errno, s->mounts[i].dst);
+      if (have) (void)fchownat(next_up, "", st.st_uid, st.st_gid, AT_EMPTY_PATH); /* EINVAL: unmapped, ours */
+      int next_lo = have ? openat(lo, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+      close(up);
+      if (lo >= 0) close(lo);
+      up = next_up, lo = next_lo;
+      rel += n + 1;
+    }
+    close(up);
+    if (lo >= 0) close(lo);
+  }
+}
+
+/*
+ * HK_MF_LAYER: an overlay whose lower layer is the host directory src (the
+ * rootdir, or a read-only bind's source, at sandbox path at) and whose upper
+ * layer is a new tmpfs (prefilled: prefill_upper), as a detached mount
+ * (nosuid, nodev, as flags say; read-only only once built). Overlayfs never
+ * writes its lower layer, so nothing the build makes reaches the host's
+ * directory. The layers are named by fds
+ * (/proc/self/fd/N: the host's /proc is still in view), the directory opened
+ * without following a symlink, like every host source. The upper layer's
+ * root takes the directory's mode and, when this user namespace maps it, its
+ * owner (an unmapped owner cannot be set: EINVAL, and the root stays the
+ * sandbox's root's, read-only all the same). Overlayfs shows one filesystem:
+ * mounts beneath the directory on the host are not in the layer.
+ */
+static int layer_over(struct hk_spec *s, const char *src, const char *at, uint32_t flags, uint32_t step) {
   struct open_how how;
   memset(&how, 0, sizeof(how));
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
   how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  int lower = (int)syscall(SYS_openat2, AT_FDCWD, s->root_src, &how, sizeof(how));
+  int lower = (int)syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof(how));
   struct stat st;
-  if (lower < 0 || fstat(lower, &st) < 0) hk_fail(s, HK_S_ROOT_LAYER, errno, s->root_src);
-  /* The upper layer holds only what the build makes (the root is read-only after it), bounded like every tmpfs: in
-   * bytes, and in inodes as src/plan/plan.ts's tmpfsInodes bounds one (one per 4 KiB page of its size). */
+  if (lower < 0 || fstat(lower, &st) < 0) hk_fail(s, step, errno, src);
+  /* The upper layer holds only what the build makes (read-only after it), bounded like every tmpfs: in bytes, and in
+   * inodes as src/plan/plan.ts's tmpfsInodes bounds one (one per 4 KiB page of its size). */
   struct hk_mount m = {.kind = HK_M_TMPFS,
                        .flags = HK_MF_NOSUID | HK_MF_NODEV,
                        .mode = 0700,
                        .size = 64u << 20,
                        .inodes = (64u << 20) / 4096,
-                       .dst = s->root_src};
-  int tmp = new_fs(s, "tmpfs", &m, HK_S_ROOT_LAYER);
+                       .dst = src};
+  int tmp = new_fs(s, "tmpfs", &m, step);
   if (mkdirat(tmp, "upper", st.st_mode & 07777) < 0 || mkdirat(tmp, "work", 0700) < 0)
-    hk_fail(s, HK_S_ROOT_LAYER, errno, "upper layer");
+    hk_fail(s, step, errno, "upper layer");
   int upper = openat(tmp, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   int work = openat(tmp, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (upper < 0 || work < 0) hk_fail(s, HK_S_ROOT_LAYER, errno, "upper layer");
+  if (upper < 0 || work < 0) hk_fail(s, step, errno, "upper layer");
   if (fchownat(upper, "", st.st_uid, st.st_gid, AT_EMPTY_PATH) < 0 && errno != EINVAL)
-    hk_fail(s, HK_S_ROOT_LAYER, errno, "upper layer");
+    hk_fail(s, step, errno, "upper layer");
+  prefill_upper(s, lower, upper, at, step);
   char buf[32];
   int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
   if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", fd_path(buf, lower), 0) < 0 ||
       syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", fd_path(buf, upper), 0) < 0 ||
       syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", fd_path(buf, work), 0) < 0 ||
       syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-    hk_fail(s, HK_S_ROOT_LAYER, errno, s->root_src);
-  int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, mount_attrs(s->root_flags & ~HK_MF_RDONLY));
-  if (mnt < 0) hk_fail(s, HK_S_ROOT_LAYER, errno, s->root_src);
+    hk_fail(s, step, errno, src);
+  int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, mount_attrs(flags & ~HK_MF_RDONLY));
+  if (mnt < 0) hk_fail(s, step, errno, src);
   close(fs), close(work), close(upper), close(tmp), close(lower);
   return mnt;
 }
@@ -286,7 +355,7 @@ static int layered_root(struct hk_spec *s) {
 static int attach_root(struct hk_spec *s) {
   int src = -1;
   if (s->root_src[0] && (s->root_flags & HK_MF_LAYER)) {
-    src = layered_root(s);
+    src = layer_over(s, s->root_src, "/", s->root_flags, HK_S_ROOT_LAYER);
   } else if (s->root_src[0]) {
     src = open_source(s->root_src);
     if (src < 0 || set_attrs(src, s->root_flags, 1) < 0) hk_fail(s, HK_S_ROOT, errno, s->root_src);
@@ -365,6 +434,13 @@ void hk_build_root(struct hk_spec *s) {
   open_sources(s);
   int root = attach_root(s);
   for (size_t i = 0; i < s->n_mounts; i++) apply(s, root, &s->mounts[i]);
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    struct hk_mount *m = &s->mounts[i];
+    if (m->kind != HK_M_BIND || !(m->flags & HK_MF_LAYER) || m->src_fd < 0) continue;
+    if ((m->flags & HK_MF_RDONLY) && set_attrs(m->src_fd, HK_MF_RDONLY, 0) < 0) hk_fail(s, HK_S_REMOUNT, errno, m->dst);
+    close(m->src_fd);
+    m->src_fd = -1;
+  }
   reopen_stdio_devices(s, root);
   if ((s->flags & HK_F_ROOT_RDONLY) && set_attrs(root, HK_MF_RDONLY, 0) < 0) hk_fail(s, HK_S_REMOUNT, errno, "/");
   /* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only ours. */

@@ -148,7 +148,7 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
         str(r, &m->src) < 0 || str(r, &m->dst) < 0 || bytes(r, &m->data, &m->data_len) < 0)
       return -1;
     m->src_fd = -1;
-    if (m->kind < HK_M_BIND || m->kind > HK_M_REBIND || sandbox_path(m->dst) < 0 || m->mode > 07777 ||
+    if (m->kind < HK_M_BIND || m->kind > HK_M_DEVPTS || sandbox_path(m->dst) < 0 || m->mode > 07777 ||
         ((m->kind == HK_M_BIND) && m->src[0] != '/')) {
       r->why = "mount operation is invalid (kind, path or mode)";
       return -1;

@@ -4,12 +4,12 @@
  * `profileKey`). scripts/generate.ts runs it in a fresh process (after the
  * native core is rebuilt) and writes src/generated/seccomp.js from it.
  */
-import { compileOwnProgram, defaultProfile, profileKey } from "../src/seccomp/profile.ts";
+import { auditProfile, compileOwnProgram, defaultProfile, profileKey } from "../src/seccomp/profile.ts";
 
 const profiles = [
   defaultProfile(),
   defaultProfile({ noNamespaces: true }),
-  defaultProfile({ action: "log", name: "audit" }),
+  auditProfile(),
 ];
 const out: Record<string, string> = {};
 for (const p of profiles) {

@@ -8,7 +8,7 @@
 import { Command, type CommandOptions } from "./command.ts";
 import type { ContainerSettings } from "./plan/types.ts";
 export type { ContainerMount, ContainerSettings } from "./plan/types.ts";
-import { UsageError } from "./common/errors.ts";
+import { fileErrorText, UsageError } from "./common/errors.ts";
 export { DEFAULT_TMPFS_SIZE, MAX_TMPFS_SIZE, tmpfsInodes } from "./plan/plan.ts";
 import { ALL_NAMESPACES, type Namespace } from "./plan/namespace.ts";
 import { MAX_TMPFS_SIZE, parseSize, REQUIRED_NAMESPACES } from "./plan/plan.ts";
@@ -63,6 +63,18 @@ function checkSource(method: string, source: string): void {
     throw new UsageError(`${method}: the source must be an absolute host path, got ${JSON.stringify(source)}`, method);
   }
 }
+
+/**
+ * The directories of a host tree that {@link Container.rootfs} (and the CLI's `--rootfs DIR`) binds: the system's
+ * programs, libraries and configuration (1.x's list for `/`, with libx32).
+ *
+ * @example
+ * ```ts
+ * import { ROOTFS_DIRS } from "jsr:@hakoniwa/cli";
+ * console.log(ROOTFS_DIRS.includes("usr")); // true
+ * ```
+ */
+export const ROOTFS_DIRS: readonly string[] = ["bin", "etc", "lib", "lib32", "lib64", "libx32", "sbin", "usr"];
 
 function landlockOf(settings: ContainerSettings): LandlockSettings {
   return settings.landlock ??= emptyLandlock();
@@ -171,7 +183,10 @@ export class Container {
     return this;
   }
 
-  /** Mounts a minimal /dev (null, zero, full, random, urandom, tty, std* links) at `target`. */
+  /**
+   * Mounts a minimal /dev at `target`: null, zero, full, random, urandom, tty, the std* links, shm, and a devpts
+   * instance of its own at pts with ptmx linked to pts/ptmx (a program can open a pty inside), as 1.x.
+   */
   devfs(target = "/dev"): this {
     this.settings.mounts.push({ kind: "devfs", target });
     return this;
@@ -183,8 +198,16 @@ export class Container {
     return this;
   }
 
-  /** Creates a directory (`mode` up to 0o1777: no set-uid or set-gid). */
-  dir(target: string, mode = 0o755): this {
+  /**
+   * Creates a directory, mode 0o700 unless told (as hakoniwa 1.x's `--dir`; `mode` up to 0o1777: no set-uid or
+   * set-gid). Missing parents are made 0o755.
+   *
+   * @example
+   * ```ts ignore
+   * new Container().dir("/work").dir("/shared", 0o755);
+   * ```
+   */
+  dir(target: string, mode = 0o700): this {
     this.settings.mounts.push({ kind: "dir", target, mode: checkMode("dir mode", mode) });
     return this;
   }
@@ -198,6 +221,44 @@ export class Container {
   /** Creates a symlink at `link` pointing to `original`. */
   symlink(original: string, link: string): this {
     this.settings.mounts.push({ kind: "symlink", original, target: link });
+    return this;
+  }
+
+  /**
+   * The system directories of the host tree `dir` in the sandbox, read-only, as hakoniwa 1.x's
+   * `Container::new().rootfs("/")` and the CLI's `--rootfs DIR`: each of {@link ROOTFS_DIRS} that `dir` has, a bind
+   * for a directory, the same symlink for a symlink (a merged /usr's `bin -> usr/bin`). `dir` is an absolute host
+   * path of an existing directory; what it lacks is left out. Nothing else changes (`new Container()` keeps its
+   * /proc, /dev and /tmp; the CLI's `--rootfs` first drops the policy's binds).
+   *
+   * @example
+   * ```ts
+   * import { Container } from "jsr:@hakoniwa/cli";
+   * const out = await new Container().rootfs("/").command("/bin/cat", { args: ["/etc/hostname"] }).output();
+   * console.log(out.success); // true: /etc is the host's, read-only
+   * ```
+   */
+  rootfs(dir: string): this {
+    checkSource("rootfs", dir);
+    const base = dir.replace(/\/+$/, "");
+    try {
+      if (!Deno.statSync(dir).isDirectory) throw new UsageError(`rootfs: ${dir} is not a directory`, "rootfs");
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`rootfs: cannot use ${dir}: ${fileErrorText(e)}`, "rootfs", { cause: e });
+    }
+    for (const name of ROOTFS_DIRS) {
+      const path = `${base}/${name}`;
+      let st: Deno.FileInfo;
+      try {
+        st = Deno.lstatSync(path);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue;
+        throw new UsageError(`rootfs: cannot use ${path}: ${fileErrorText(e)}`, "rootfs", { cause: e });
+      }
+      if (st.isSymlink) this.symlink(Deno.readLinkSync(path), `/${name}`);
+      else if (st.isDirectory) this.bindRo(path, `/${name}`);
+    }
     return this;
   }
 

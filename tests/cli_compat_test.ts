@@ -76,6 +76,39 @@ sandboxTest("-vv logs 1.x's id mapping, seccomp and execve lines; -v/-vv may com
   assert.doesNotMatch(info.stderr, / DEBUG /);
 });
 
+const NOT_X86_64 = Deno.build.arch === "x86_64" ? null : "the profile names x86_64's arches";
+if (NOT_X86_64) console.log(`skipping the 1.x seccomp lines test: ${NOT_X86_64}`);
+
+sandboxTest("-vv counts the default action as a rule, sorts the arches and logs each rule, as 1.x", async () => {
+  const dir = await tempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/p.json`,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW",
+        architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        syscalls: [
+          { names: ["ptrace", "bpf"], action: "SCMP_ACT_ERRNO", errnoRet: 1 },
+          { names: ["personality"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 8, op: "SCMP_CMP_NE" }] },
+        ],
+      }),
+    );
+    const r = await hakoniwa(["run", "-vv", "--seccomp", `${dir}/p.json`, "--", "true"]);
+    assert.equal(r.code, 0, r.stderr);
+    const debug = r.stderr.split("\n").filter((l) => l.includes(" DEBUG ")).map((l) => l.replace(/^\[[^\]]*\] /, ""));
+    const at = debug.findIndex((l) => l.startsWith("Seccomp: Load"));
+    assert.deepEqual(debug.slice(at, at + 5), [
+      "Seccomp: Load 4 rules for architectures(X32, X86, X8664)",
+      "Seccomp rule: ... -> Allow",
+      "Seccomp rule: ptrace(..) -> Errno(1)",
+      "Seccomp rule: bpf(..) -> Errno(1)",
+      "Seccomp rule: personality($0 != 8, ..) -> Errno(1)",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}, NOT_X86_64);
+
 sandboxTest(
   "under a 1.x config, a command killed by a signal or the walltime gets one line in 1.x's words; -q drops it",
   async () => {

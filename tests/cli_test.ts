@@ -50,7 +50,7 @@ sandboxTest("--tmpfs, --devfs, --dir and --symlink create what they say, in orde
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
     r.stdout,
-    "tmpfs\nx\nfd\nfull\nnull\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n700\n755\n/scratch\nx\n",
+    "tmpfs\nx\nfd\nfull\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n700\n700\n/scratch\nx\n",
   );
   for (const bad of [["--dir", "/d:9"], ["--symlink", "/only"], ["--tmpfs", "rel"], ["--devfs", "dev"]]) {
     const u = await hakoniwa(["run", ...bad, "--", "true"]);

@@ -126,3 +126,36 @@ sandboxTest("--rootdir DIR:rw still makes what it lacks in DIR itself, as 1.x do
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+sandboxTest(
+  "--rootdir EMPTYDIR keeps the policy's host binds (on the layer), as 1.x; --rootfs / binds the host's",
+  async () => {
+    const dir = await tempDir();
+    try {
+      const kiss = await hakoniwa(["run", "--rootdir", dir, "--", "/bin/ls", "/"]);
+      assert.equal(kiss.code, 0, kiss.stderr);
+      for (const d of ["bin", "dev", "lib", "proc", "tmp", "usr"]) {
+        assert.ok(
+          kiss.stdout.split("\n").includes(d),
+          kiss.stdout,
+        );
+      }
+      const rootfs = await hakoniwa([
+        "run",
+        "--rootdir",
+        dir,
+        "--rootfs",
+        "/",
+        "--",
+        "/bin/ls",
+        "/etc/passwd",
+        "/sbin",
+      ]);
+      assert.equal(rootfs.code, 0, rootfs.stderr);
+      assert.match(rootfs.stdout, /^\/etc\/passwd$/m);
+      assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing made in the host's directory");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

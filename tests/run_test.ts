@@ -166,7 +166,7 @@ sandboxTest("minimal devfs: the device nodes work and nothing else is there", as
   );
   assert.equal(r.code, 0, r.stderr);
   const [listing, ...rest] = r.stdout.split("\n");
-  assert.equal(listing.trim(), "fd full null random shm stderr stdin stdout tty urandom zero");
+  assert.equal(listing.trim(), "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero");
   assert.deepEqual(rest.map((l) => l.trim()).filter(Boolean), ["00 00 00 00", "8", "full"]);
 });
 

@@ -86,7 +86,11 @@ sandboxTest("an interactive bash gets job control on its own terminal", () =>
     await pane.waitScreen(/^\[1\]\+\s+Running\s+sleep 3071 &$/m);
     // The shell is a job of the init's session on the sandbox's own terminal: its group is the foreground one.
     await pane.type(`echo "tty=$(tty)"`);
-    await pane.waitScreen(/^tty=\/dev\/pts\/\d+$/m);
+    // Its name is /dev/console, as 1.x names it: /dev/pts is the sandbox's own devpts instance.
+    await pane.waitScreen(/^tty=\/dev\/console$/m);
+    // A program opens a pty of its own on that terminal too (the devfs's devpts).
+    await pane.type(`python3 -c "import os, pty; m, s = pty.openpty(); print('pty=' + os.ttyname(s))"`);
+    await pane.waitScreen(/^pty=\/dev\/pts\/0$/m);
     await pane.type(`[ -t 0 ] && echo "stat=$(cut -d' ' -f5,6,7,8 /proc/$$/stat) pid=$$"`);
     const stat = /^stat=(\d+) (\d+) (\d+) (\d+) pid=(\d+)$/m.exec(await pane.waitScreen(/^stat=[\d ]+ pid=\d+$/m))!;
     assert.equal(stat[2], "1", "the session is the sandbox's init's");

@@ -262,7 +262,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     value: "DIR[:MODE]",
     files: true,
     repeat: true,
-    brief: "create a directory, MODE in octal (default 755; repeatable)",
+    brief: "create a directory, MODE in octal (default 700, as 1.x; repeatable)",
     parse: (v): ContainerMount => {
       const [dir, mode, extra] = v.split(":");
       if (extra !== undefined || (mode !== undefined && !/^[0-7]{1,4}$/.test(mode))) {
@@ -271,7 +271,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
       if (mode !== undefined && parseInt(mode, 8) & 0o6000) {
         throw new UsageError(`--dir: set-uid and set-gid bits are not allowed in MODE, got "${v}"`, "--dir");
       }
-      return { kind: "dir", target: target(dir, "--dir"), mode: mode === undefined ? 0o755 : parseInt(mode, 8) };
+      return { kind: "dir", target: target(dir, "--dir"), mode: mode === undefined ? 0o700 : parseInt(mode, 8) };
     },
     order: mount,
   },
@@ -315,7 +315,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     name: "rootfs",
     value: "DIR|none",
     files: true,
-    brief: "replace the policy's binds: bind DIR's bin, etc, lib*, sbin, usr read-only, or none",
+    brief: "replace the policy's binds: bind DIR's bin, etc, lib*, sbin, usr read-only (a symlink stays one), or none",
     // A relative DIR is the caller's path.
     parse: (v) => {
       if (!v) throw new UsageError(`--rootfs: expected a directory or none, got ""`, "--rootfs");
@@ -469,7 +469,7 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
     name: "seccomp",
     value: "PROFILE",
     brief:
-      "seccomp profile: default (alias podman), strict (default + no new namespaces), audit (log only), unconfined, or an OCI JSON file",
+      "seccomp profile: default (alias podman), strict (default + no new namespaces), audit (allow and log every syscall), unconfined, or an OCI JSON file",
   },
 ];
 
@@ -586,8 +586,6 @@ function hasBin(root: string): boolean {
   }
 }
 
-const ROOTFS_DIRS = ["bin", "etc", "lib", "lib32", "lib64", "libx32", "sbin", "usr"];
-
 /**
  * Applies the flags on top of a container built from a policy.
  *
@@ -604,11 +602,10 @@ export function applyFlags(c: Container, o: SandboxFlags, state: FlagState): voi
   const s = c.settings;
   if (o.rootfs !== undefined) {
     s.mounts = s.mounts.filter((m) => m.kind !== "bind");
-    if (o.rootfs !== "none") {
-      const base = o.rootfs.replace(/\/+$/, "");
-      for (const d of ROOTFS_DIRS) {
-        s.mounts.push({ kind: "bind", source: `${base}/${d}`, target: `/${d}`, readonly: true, optional: true });
-      }
+    try {
+      if (o.rootfs !== "none") c.rootfs(o.rootfs);
+    } catch (e) {
+      throw e instanceof UsageError ? new UsageError(`--${e.message}`, "--rootfs", { cause: e }) : e;
     }
   }
   if (o.rootdir) {

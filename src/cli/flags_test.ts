@@ -77,14 +77,31 @@ Deno.test("-w DIR binds DIR unless another flag mounts something there; --chdir 
   await assert.rejects(() => parse(SANDBOX_FLAGS, ["--chdir", "rel", "--", "true"]), /--chdir: expected an absolute/);
 });
 
-Deno.test("--rootfs none drops binds; --rootfs DIR binds its system directories", async () => {
-  for (const [value, expected] of [["none", []], ["/srv/r", ["/srv/r/bin", "/srv/r/etc", "/srv/r/lib"]]] as const) {
-    const { flags, state } = await parse(SANDBOX_FLAGS, ["--rootfs", value]);
-    const c = Container.empty().bindRo("/usr").tmpfs("/tmp");
-    applyFlags(c, flags, state);
-    const sources = c.settings.mounts.flatMap((m) => (m.kind === "bind" ? [m.source] : []));
-    assert.deepEqual(sources.slice(0, expected.length), [...expected]);
-    assert.ok(c.settings.mounts.some((m) => m.kind === "tmpfs"));
+Deno.test("--rootfs none drops binds; --rootfs DIR binds its system directories, a symlink stays one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const d of ["bin", "etc", "usr", "home"]) await Deno.mkdir(`${dir}/${d}`);
+    await Deno.symlink("usr/lib", `${dir}/lib`);
+    for (const [value, expected] of [["none", []], [dir, [`${dir}/bin`, `${dir}/etc`, `${dir}/usr`]]] as const) {
+      const { flags, state } = await parse(SANDBOX_FLAGS, ["--rootfs", value]);
+      const c = Container.empty().bindRo("/srv").tmpfs("/tmp");
+      applyFlags(c, flags, state);
+      const sources = c.settings.mounts.flatMap((m) => (m.kind === "bind" ? [m.source] : []));
+      assert.deepEqual(sources, [...expected], "the policy's /srv dropped; home is no system directory");
+      assert.ok(c.settings.mounts.some((m) => m.kind === "tmpfs"));
+      if (value !== "none") {
+        assert.ok(
+          c.settings.mounts.some((m) => m.kind === "symlink" && m.original === "usr/lib" && m.target === "/lib"),
+        );
+      }
+    }
+    const { flags, state } = await parse(SANDBOX_FLAGS, ["--rootfs", `${dir}/nope`]);
+    assert.throws(
+      () => applyFlags(Container.empty(), flags, state),
+      new RegExp(`^UsageError: --rootfs: cannot use ${dir}/nope: no such file or directory$`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -10,7 +10,8 @@ import { buildPlan, currentHost, describeMount, type HostView, type Plan } from 
 import type { Policy } from "../policy/policy.ts";
 import { containerFromPolicy } from "../policy_container.ts";
 import { describeLandlock } from "../plan/landlock.ts";
-import { describeProfile } from "../seccomp/profile.ts";
+import { describeProfile, isEmpty } from "../seccomp/profile.ts";
+import { seccompLines1x } from "../seccomp/lines_1x.ts";
 import { UsageError } from "../common/errors.ts";
 import { applyFlags, type FlagState, type SandboxFlags } from "./flags.ts";
 
@@ -119,22 +120,16 @@ export function logPlan(plan: Plan): void {
   for (const line of debugLines1x(plan, currentHost())) log.debug(line);
 }
 
-/** libseccomp's architecture names as 1.x prints them (`x86_64` -> `X8664`). */
-function archName(arch: string): string {
-  return arch.replace(/_/g, "").toUpperCase();
-}
-
 /** The machine's own architecture in libseccomp's naming. */
 function nativeArch(): string {
-  const arch = Deno.build.arch as string;
-  return arch === "x86_64" ? "x86_64" : arch === "aarch64" ? "aarch64" : arch;
+  return Deno.build.arch;
 }
 
 /**
  * The debug lines (`-vv`) in hakoniwa 1.x's words: the id maps, how many
- * seccomp rules (one per syscall of each rule, as libseccomp loads them)
- * for which architectures, and the program with its arguments. A profile
- * without rules of its own (`unconfined`) loads none, so it has no line.
+ * seccomp rules for which architectures and each rule (src/seccomp/lines_1x.ts),
+ * and the program with its arguments. A profile with nothing of its own
+ * (`unconfined`) loads no filter of its own, so it has no seccomp line.
  *
  * @example
  * ```ts ignore
@@ -150,12 +145,7 @@ export function debugLines1x(plan: Plan, host: HostView): string[] {
       lines.push(`${what} mapping: container_id: ${m.container}, host_id: ${m.host}, count: ${m.count}`);
     }
   }
-  const p = plan.seccomp;
-  const n = p ? p.rules.reduce((sum, r) => sum + r.names.length, 0) : 0;
-  if (p && n) {
-    const arches = [nativeArch(), ...p.arches.filter((a) => a !== nativeArch())].map(archName);
-    lines.push(`Seccomp: Load ${n} rules for architectures(${arches.join(", ")})`);
-  }
+  if (plan.seccomp && !isEmpty(plan.seccomp)) lines.push(...seccompLines1x(plan.seccomp, nativeArch()));
   const args = plan.argv.slice(1).map((a) => JSON.stringify(a)).join(", ");
   lines.push(`Execve: ${JSON.stringify(programPath(plan, host))}, [${args}]`);
   return lines;

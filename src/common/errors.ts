@@ -106,6 +106,8 @@ const WHAT: Partial<Record<SetupStep, string>> = {
   "open-source": "cannot open the bind source",
   root: "cannot create the root filesystem",
   "root-layer": "cannot layer a tmpfs over the read-only rootdir for its missing mount points",
+  "bind-layer": "cannot layer a tmpfs over the read-only bind for the mount points it lacks",
+  devpts: "cannot mount devpts",
   mkdir: "cannot create the mount point",
   bind: "cannot bind mount",
   tmpfs: "cannot mount tmpfs",

@@ -109,6 +109,7 @@ export declare const MOUNT_KIND: {
   readonly FILE: 5;
   readonly SYMLINK: 6;
   readonly REBIND: 7;
+  readonly DEVPTS: 8;
 };
 /** HK_S_* of native/hakoniwa.h. */
 export declare const STEP: {
@@ -150,6 +151,8 @@ export declare const STEP: {
   readonly INIT: 36;
   readonly CGROUP: 37;
   readonly ROOT_LAYER: 38;
+  readonly DEVPTS: 39;
+  readonly BIND_LAYER: 40;
 };
 /** HK_R_* of native/hakoniwa.h. */
 export declare const RESULT_SLOT: {
@@ -188,4 +191,4 @@ export declare const OPEN_SLOT: {
  * console.log(SETUP_STEPS.includes("pivot-root")); // true
  * ```
  */
-export declare const SETUP_STEPS: readonly ["", "spec", "pipe", "clone", "uid-map", "gid-map", "setgroups", "sync", "prctl", "mount-private", "open-source", "root", "mkdir", "bind", "tmpfs", "proc", "file", "symlink", "remount", "pivot-root", "hostname", "fork", "setsid", "stdio", "chdir", "rlimit", "setgid", "setuid", "capabilities", "no-new-privs", "landlock", "seccomp", "execve", "wait", "keyring", "loopback", "init", "cgroup", "root-layer"];
+export declare const SETUP_STEPS: readonly ["", "spec", "pipe", "clone", "uid-map", "gid-map", "setgroups", "sync", "prctl", "mount-private", "open-source", "root", "mkdir", "bind", "tmpfs", "proc", "file", "symlink", "remount", "pivot-root", "hostname", "fork", "setsid", "stdio", "chdir", "rlimit", "setgid", "setuid", "capabilities", "no-new-privs", "landlock", "seccomp", "execve", "wait", "keyring", "loopback", "init", "cgroup", "root-layer", "devpts", "bind-layer"];

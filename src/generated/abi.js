@@ -95,6 +95,7 @@ export const MOUNT_KIND = {
   FILE: 5,
   SYMLINK: 6,
   REBIND: 7,
+  DEVPTS: 8,
 };
 export const STEP = {
   SPEC: 1,
@@ -135,6 +136,8 @@ export const STEP = {
   INIT: 36,
   CGROUP: 37,
   ROOT_LAYER: 38,
+  DEVPTS: 39,
+  BIND_LAYER: 40,
 };
 export const RESULT_SLOT = {
   STATE: 0,
@@ -162,4 +165,4 @@ export const OPEN_SLOT = {
   DIR_GID: 6,
   SLOTS: 7,
 };
-export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer"];
+export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer","devpts","bind-layer"];

@@ -10,9 +10,10 @@ import type { MountOp, Plan } from "./types.ts";
 import { unconfinedProfile } from "../seccomp/profile.ts";
 
 const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
-  bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?" },
+  bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?", layer: "boolean?" },
   tmpfs: { target: "string", size: "number", inodes: "number", mode: "number", noexec: "boolean?" },
   proc: { target: "string" },
+  devpts: { target: "string" },
   dir: { target: "string", mode: "number" },
   file: { target: "string", contents: "string", mode: "number" },
   symlink: { original: "string", target: "string" },

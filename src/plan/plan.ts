@@ -13,7 +13,8 @@ import type { CommandSpec, ContainerMount, ContainerSettings, HostView, MountOp,
 import { UsageError } from "../common/errors.ts";
 import { type IdMapEntry, mapsInside, singleIdMap } from "./idmap.ts";
 import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
-import { needsLayer } from "./root_layer.ts";
+import { layersNeeded } from "./root_layer.ts";
+import { parentsFirst } from "./mount_order.ts";
 import { resolveLandlock } from "./landlock.ts";
 import { refusedSyscalls, unconfinedProfile } from "../seccomp/profile.ts";
 import { planGroups } from "./groups.ts";
@@ -87,10 +88,12 @@ export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin
 export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
 
 /**
- * Expands a devfs at `target` into primitive operations. Each device node is a bind of the host's own node, on a
- * read-only mount: a device stays readable and writable through a read-only mount (only a regular file, a directory
- * or a link is refused for writing there), while a change of the node itself (chmod, chown, touch, its extended
- * attributes) fails with EROFS, even for uid 0 inside, so the host's /dev/null keeps its mode.
+ * Expands a devfs at `target` into primitive operations: a small tmpfs with the host's {@link DEVICES} bound in, the
+ * std* links, a `shm` directory, and a new devpts instance at `pts` with `ptmx` linked to `pts/ptmx` (as 1.x), so that
+ * a program can open a pseudo-terminal inside. Each device node is a bind of the host's own node, on a read-only mount:
+ * a device stays readable and writable through a read-only mount (only a regular file, a directory or a link is
+ * refused for writing there), while a change of the node itself (chmod, chown, touch, its extended attributes) fails
+ * with EROFS, even for uid 0 inside, so the host's /dev/null keeps its mode.
  *
  * @example
  * ```ts
@@ -108,6 +111,8 @@ export function devfsOps(target: string): MountOp[] {
     { kind: "symlink", original: "/proc/self/fd/1", target: at("stdout") },
     { kind: "symlink", original: "/proc/self/fd/2", target: at("stderr") },
     { kind: "dir", target: at("shm"), mode: 0o1777 },
+    { kind: "devpts", target: at("pts") },
+    { kind: "symlink", original: "pts/ptmx", target: at("ptmx") },
   ];
 }
 
@@ -164,12 +169,13 @@ export function describeMount(op: MountOp): string {
     case "bind":
       return `host_path: ${JSON.stringify(op.source)}, container_path: ${JSON.stringify(op.target)}${
         op.readonly ? ", readonly: true" : ""
-      }`;
+      }${op.layer ? ", layer: tmpfs" : ""}`;
     case "tmpfs":
       return `host_path: none, container_path: ${
         JSON.stringify(op.target)
       }, fstype: tmpfs, size: ${op.size}, inodes: ${op.inodes}`;
     case "proc":
+    case "devpts":
       return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.kind}`;
     case "dir":
       return `dir: ${JSON.stringify(op.target)}, mode: 0o${op.mode.toString(8)}`;
@@ -268,7 +274,7 @@ function expand(m: ContainerMount, host: HostView, log: PlanLog, tmpfsSize: numb
         PROC_MASKED.filter((p) => host.procHas ? host.procHas(p) : host.realPath(`/proc/${p}`) !== null),
       );
     case "dir":
-      return [{ kind: "dir", target: sandboxPath(m.target, "dir"), mode: m.mode ?? 0o755 }];
+      return [{ kind: "dir", target: sandboxPath(m.target, "dir"), mode: m.mode ?? 0o700 }];
     case "file":
       return [{ kind: "file", target: sandboxPath(m.target, "file"), contents: m.contents, mode: m.mode ?? 0o644 }];
     case "symlink":
@@ -330,6 +336,55 @@ function dropReplacedOps(ops: MountOp[]): MountOp[] {
 }
 
 /**
+ * The mount operations of a container, in the order they are made (a
+ * mount before what lies beneath it: src/plan/mount_order.ts), with a tmpfs
+ * layer on each read-only bind the plan makes something in, and whether a
+ * read-only rootdir needs one (src/plan/root_layer.ts). An optional bind
+ * whose target the read-only rootdir lacks is skipped when nothing else
+ * needs the rootdir's layer (say the KISS policy's /lib64 in a rootdir of
+ * another layout, which has every other mount point); when the layer is
+ * there anyway (a rootdir without /bin, /proc, /tmp...), it gets its mount
+ * point there, as every other bind does.
+ */
+function planMounts(
+  settings: ContainerSettings,
+  host: HostView,
+  log: PlanLog,
+): { mounts: MountOp[]; rootLayer: boolean } {
+  const roRoot = settings.rootdir && !settings.rootdir.rw ? host.realPath(settings.rootdir.path) : null;
+  const tmpfsSize = settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE;
+  const skippable = (m: ContainerMount) =>
+    roRoot !== null && m.kind === "bind" && m.optional === true && m.target.startsWith("/") &&
+    host.realPath(`${roRoot.replace(/\/$/, "")}${m.target}`) === null;
+  const ordered = parentsFirst(replaceSameTarget(settings.mounts));
+  const expanded = ordered.map((m) => {
+    const lines: Parameters<PlanLog>[] = [];
+    const ops = expand(m, host, skippable(m) ? (...l) => lines.push(l) : log, tmpfsSize);
+    return { m, ops, lines };
+  });
+  const build = (keep: (m: ContainerMount) => boolean) =>
+    dropReplacedOps(expanded.flatMap((e) => (keep(e.m) ? e.ops : [])));
+  let mounts = build((m) => !skippable(m));
+  const keepAll = roRoot === null || layersNeeded(roRoot, mounts, host).root;
+  if (keepAll) mounts = build(() => true);
+  for (const e of expanded.filter((e) => skippable(e.m))) {
+    if (keepAll) { for (const l of e.lines) log(...l); }
+    else {
+      log(
+        `Mount point: container_path: ${JSON.stringify(e.m.target)} is not in the read-only rootdir, skipped`,
+        "debug",
+      );
+    }
+  }
+  checkNotRoot(mounts);
+  const layers = layersNeeded(roRoot, mounts, host);
+  return {
+    mounts: mounts.map((op, i) => (layers.binds.has(i) && op.kind === "bind" ? { ...op, layer: true } : op)),
+    rootLayer: layers.root,
+  };
+}
+
+/**
  * The id map of a sandbox without explicit maps: the id inside stands for
  * the caller's own id. For a root caller asking for another id inside,
  * that id stands for the same id on the host (and 0 for 0, which sets the
@@ -364,21 +419,7 @@ export function buildPlan(
   log: PlanLog = () => {},
 ): Plan {
   const namespaces = ALL_NAMESPACES.filter((ns) => REQUIRED_NAMESPACES.includes(ns) || settings.unshare.has(ns));
-  // An optional bind whose target a read-only root directory lacks is skipped rather than given a mount point on a
-  // layer (say the KISS policy's /lib64 in a rootdir of another layout): a rootdir with every other mount point
-  // needs no layer.
-  const roRoot = settings.rootdir && !settings.rootdir.rw ? host.realPath(settings.rootdir.path) : null;
-  const placeable = (m: ContainerMount) => {
-    if (!roRoot || m.kind !== "bind" || !m.optional || !m.target.startsWith("/")) return true;
-    if (host.realPath(`${roRoot.replace(/\/$/, "")}${m.target}`) !== null) return true;
-    log(`Mount point: container_path: ${JSON.stringify(m.target)} is not in the read-only rootdir, skipped`, "debug");
-    return false;
-  };
-  const tmpfsSize = settings.tmpfsSize ?? DEFAULT_TMPFS_SIZE;
-  const mounts = dropReplacedOps(
-    replaceSameTarget(settings.mounts).filter(placeable).flatMap((m) => expand(m, host, log, tmpfsSize)),
-  );
-  checkNotRoot(mounts);
+  const { mounts, rootLayer } = planMounts(settings, host, log);
   // With explicit maps and no id asked for: the id that stands for the caller, else the first mapped one.
   const insideOf = (maps: IdMapEntry[], id: number) => {
     const m = maps.find((e) => id >= e.host && id < e.host + e.count);
@@ -433,7 +474,7 @@ export function buildPlan(
     if (host.isDirectory && !host.isDirectory(source)) {
       throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} is not a directory`, "rootdir");
     }
-    root = { source, readonly: !settings.rootdir.rw, layer: !settings.rootdir.rw && needsLayer(source, mounts, host) };
+    root = { source, readonly: !settings.rootdir.rw, layer: rootLayer };
   }
   return {
     namespaces,

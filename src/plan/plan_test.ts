@@ -135,3 +135,11 @@ Deno.test("allowNewPrivs: a profile that may refuse what the setup calls under i
   assert.equal(plan.allowNewPrivs, true);
   assert.equal(buildPlan(new Container().settings, { program: "true", args: [] }, host).allowNewPrivs, false);
 });
+
+Deno.test("a directory is 0700 unless told, as 1.x's --dir: library, policy and flag alike", () => {
+  const plan = buildPlan(Container.empty().dir("/a").dir("/b", 0o755).settings, { program: "ls", args: [] }, host);
+  assert.deepEqual(plan.mounts, [
+    { kind: "dir", target: "/a", mode: 0o700 },
+    { kind: "dir", target: "/b", mode: 0o755 },
+  ]);
+});

@@ -93,6 +93,12 @@ export type MountOp =
     readonly: boolean;
     /** Device files stay usable (only for device binds). */
     dev?: boolean;
+    /**
+     * A read-only directory the plan makes something in (a mount point of a later mount): it is the lower layer
+     * of an overlay on a new tmpfs, read-only once built, so the host's directory is never written
+     * (src/plan/root_layer.ts).
+     */
+    layer?: boolean;
   }
   | {
     /** A new tmpfs. */
@@ -115,6 +121,12 @@ export type MountOp =
   | {
     /** A new procfs; its sensitive parts are re-bound read-only. */
     kind: "proc";
+    /** Path inside the sandbox. */
+    target: string;
+  }
+  | {
+    /** A new devpts instance (the sandbox's own ptys; its ptmx mode 0666). */
+    kind: "devpts";
     /** Path inside the sandbox. */
     target: string;
   }

@@ -349,7 +349,7 @@ function parseLayer(c: PolicyCursor, raw: Record<string, unknown>): Layer {
       const t = c.table(["dirs", i], d, ["target", "mode"]);
       return {
         target: c.absPath(["dirs", i, "target"], t.target),
-        mode: t.mode === undefined ? 0o755 : dirMode(c, ["dirs", i, "mode"], t.mode),
+        mode: t.mode === undefined ? 0o700 : dirMode(c, ["dirs", i, "mode"], t.mode),
       };
     });
   }

@@ -68,7 +68,7 @@ walltime = 5
 
 Deno.test("extended keys parse into the container", () => {
   const p = parsePolicy(`
-dirs = [{ target = "/work", mode = 0o700 }]
+dirs = [{ target = "/work", mode = 0o750 }, { target = "/home" }]
 symlinks = [{ original = "/proc/self/fd", link = "/fd" }]
 rootdir = { path = "/srv/root", rw = true }
 uid_maps = [{ container = 0, host = 100000, count = 1000 }, { container = 1000, host = 1001 }]
@@ -78,7 +78,7 @@ share_ipc = true
 share_cgroup = true
 command = { argv = ["/bin/sh", "-c", "id"], cwd = "/work" }
 `);
-  assert.deepEqual(p.dirs, [{ target: "/work", mode: 0o700 }]);
+  assert.deepEqual(p.dirs, [{ target: "/work", mode: 0o750 }, { target: "/home", mode: 0o700 }], "0o700 unless told");
   assert.deepEqual(p.uidMaps[1], { container: 1000, host: 1001, count: 1 });
   assert.deepEqual(p.command, { argv: ["/bin/sh", "-c", "id"], cwd: "/work" });
   const s = containerFromPolicy(p).settings;
@@ -87,7 +87,7 @@ command = { argv = ["/bin/sh", "-c", "id"], cwd = "/work" }
   assert.equal(s.uid, 0);
   assert.equal(s.workdir, "/work");
   assert.ok(s.mounts.some((m) => m.kind === "symlink" && m.target === "/fd"));
-  assert.ok(s.mounts.some((m) => m.kind === "dir" && m.target === "/work" && m.mode === 0o700));
+  assert.ok(s.mounts.some((m) => m.kind === "dir" && m.target === "/work" && m.mode === 0o750));
 });
 
 Deno.test("unknown keys are rejected with file, line and key", () => {

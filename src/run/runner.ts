@@ -18,7 +18,7 @@ import { END, RESULT_SLOT } from "../generated/abi.js";
 import type { Plan } from "../plan/types.ts";
 import { type Report, SIGNAL_NAMES, SIGNAL_NUMBERS, type Status } from "./report.ts";
 import { compileProfile, unconfinedProfile } from "../seccomp/profile.ts";
-import { describeEvent, SeccompAudit } from "./seccomp_audit.ts";
+import { describeEvent, loggedLines, SeccompAudit } from "./seccomp_audit.ts";
 import { encodeSpec, type SpawnIo } from "./spec.ts";
 import { negotiateLandlock } from "../plan/landlock.ts";
 import { type PastaHandle, startPasta } from "../net/network.ts";
@@ -164,7 +164,8 @@ function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
  * by SIGSYS is RFE only when a record shows the sandbox's filter killing
  * the command itself (`commandPid`, in this process's pid namespace; a
  * child's kill says nothing of the command's own SIGSYS); the syscalls a
- * `log` action let through are logged as warnings.
+ * `log` action let through are named in a warning, with those the default
+ * profile would refuse.
  */
 async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: number, commandPid: number) {
   if (!initPid) return audit.close(); // the sandbox was never cloned: nothing ran under the filter
@@ -172,8 +173,7 @@ async function explainSeccomp(report: Report, audit: SeccompAudit, initPid: numb
     const sigsys = report.signal === "SIGSYS";
     const events = await audit.events(initPid, sigsys && commandPid > 0 ? commandPid : null);
     const log = logger("seccomp");
-    const logged = [...new Map(events.filter((e) => e.action === "log").map((e) => [`${e.syscall} ${e.arch}`, e]))];
-    for (const [, e] of logged) log.warn(`audit: the profile would deny ${describeEvent(e)}`);
+    for (const line of loggedLines(events)) log.warn(line);
     if (audit.unavailable && !sigsys) log.info(`audit records are not available: ${audit.unavailable}`);
     if (!sigsys) return;
     const kill = commandPid > 0 ? events.find((e) => e.action.startsWith("kill") && e.pid === commandPid) : undefined;

@@ -22,7 +22,13 @@
  */
 import type { Native } from "../native/ffi.ts";
 import { archToken, syscallName } from "../seccomp/libseccomp.ts";
-import { profileCanLogOrKill, type SeccompAction, type SeccompProfile } from "../seccomp/profile.ts";
+import {
+  defaultProfile,
+  profileCanLogOrKill,
+  refusedSyscalls,
+  type SeccompAction,
+  type SeccompProfile,
+} from "../seccomp/profile.ts";
 import type { Plan } from "../plan/types.ts";
 
 /**
@@ -248,4 +254,29 @@ export class SeccompAudit {
  */
 export function describeEvent(e: SeccompEvent): string {
   return `${e.syscall} (${e.arch}) by ${e.comm}[${e.pid}]`;
+}
+
+/**
+ * The warnings for what a `log` action let through: one line naming each
+ * syscall once (`audit: the profile logged execve (x86_64), brk (x86_64)`),
+ * and one naming those of them that the `default` profile would refuse. The
+ * kernel rate-limits the records it writes to its log (about 10 every 5
+ * seconds without an audit daemon), so the list may miss some.
+ *
+ * @example
+ * ```ts
+ * import { loggedLines } from "./seccomp_audit.ts";
+ * const e = { pid: 7, comm: "sh", arch: Deno.build.arch, action: "log" };
+ * console.log(loggedLines([{ ...e, syscall: "execve" }, { ...e, syscall: "ptrace" }, { ...e, syscall: "execve" }]));
+ * // ["audit: the profile logged execve (x86_64), ptrace (x86_64)", "audit: of these, the default profile refuses ptrace"]
+ * ```
+ */
+export function loggedLines(events: readonly SeccompEvent[]): string[] {
+  const logged = [...new Map(events.filter((e) => e.action === "log").map((e) => [`${e.syscall} ${e.arch}`, e]))];
+  if (!logged.length) return [];
+  const lines = [`audit: the profile logged ${logged.map(([, e]) => `${e.syscall} (${e.arch})`).join(", ")}`];
+  const native = [...new Set(logged.filter(([, e]) => e.arch === Deno.build.arch).map(([, e]) => e.syscall))];
+  const refused = refusedSyscalls(defaultProfile(), native);
+  if (refused.length) lines.push(`audit: of these, the default profile refuses ${refused.join(", ")}`);
+  return lines;
 }

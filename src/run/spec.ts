@@ -28,6 +28,7 @@ const M = {
   file: MOUNT_KIND.FILE,
   symlink: MOUNT_KIND.SYMLINK,
   readonly: MOUNT_KIND.REBIND,
+  devpts: MOUNT_KIND.DEVPTS,
 } as const satisfies Record<MountOp["kind"], number>;
 
 /** Session modes (HK_SESSION_*). */
@@ -113,7 +114,7 @@ function mountRecord(w: Writer, op: MountOp) {
   let flags = 0, mode = 0, size = 0, inodes = 0, src = "", data = new Uint8Array(0);
   switch (op.kind) {
     case "bind":
-      flags = MF.NOSUID | (op.readonly ? MF.RDONLY : 0) | (op.dev ? 0 : MF.NODEV);
+      flags = MF.NOSUID | (op.readonly ? MF.RDONLY : 0) | (op.dev ? 0 : MF.NODEV) | (op.layer ? MF.LAYER : 0);
       src = op.source;
       break;
     case "tmpfs":
@@ -124,6 +125,9 @@ function mountRecord(w: Writer, op: MountOp) {
       break;
     case "proc":
       flags = MF.NOSUID | MF.NODEV | MF.NOEXEC;
+      break;
+    case "devpts": // its ptys are devices: no nodev (the kernel makes a user namespace's devpts usable)
+      flags = MF.NOSUID | MF.NOEXEC;
       break;
     case "dir":
       mode = op.mode;

@@ -45,8 +45,10 @@ function isTty(native: Native, fd: number, mode: Uint8Array): boolean {
 }
 
 /**
- * The plan with the pty's slave bound at its own path in the sandbox's
- * devfs, so that ttyname(3) (`tty`, `ssh`, `sudo`) finds the terminal, on a
+ * The plan with the pty's slave bound at `console` in the sandbox's devfs
+ * (as hakoniwa 1.x binds the command's terminal), so that ttyname(3)
+ * (`tty`, `ssh`, `sudo`) finds the terminal: /dev/pts is the sandbox's own
+ * devpts instance, where no pty of the caller's can appear. It is on a
  * read-only mount like every devfs node (the terminal works through it; its
  * node cannot be chmod'ed or touched). A plan without the default devfs is
  * left as it is.
@@ -54,7 +56,7 @@ function isTty(native: Native, fd: number, mode: Uint8Array): boolean {
 function withTtyNode(plan: Plan, slavePath: string): Plan {
   const tty = plan.mounts.find((m) => m.kind === "bind" && m.source === "/dev/tty" && m.dev);
   if (!tty || !/^\/dev\/pts\/\d+$/.test(slavePath)) return plan;
-  const target = `${tty.target.slice(0, -"/tty".length)}${slavePath.slice("/dev".length)}`;
+  const target = `${tty.target.slice(0, -"/tty".length)}/console`;
   return { ...plan, mounts: [...plan.mounts, { kind: "bind", source: slavePath, target, readonly: true, dev: true }] };
 }
 

@@ -16,6 +16,7 @@ import { fileErrorText, UsageError } from "../common/errors.ts";
 import { readHostTextSync } from "../native/safe_open.ts";
 import type { CMP } from "./libseccomp.ts";
 import {
+  auditProfile,
   defaultProfile,
   type SeccompAction,
   type SeccompArg,
@@ -187,8 +188,8 @@ function applies(c: Checker, at: string, e: Record<string, unknown>, native: str
 /**
  * The profile `--seccomp VALUE` (or `[seccomp] profile`) names: `default`
  * (alias `podman`, 1.x's name),
- * `strict` (default and no new namespaces), `audit` (log what default
- * would refuse), `unconfined` (null: no filter) or the path of a JSON
+ * `strict` (default and no new namespaces), `audit` (allow and log every
+ * syscall, as 1.x), `unconfined` (null: no filter) or the path of a JSON
  * profile, relative to `base`.
  *
  * @example
@@ -207,7 +208,7 @@ export function resolveSeccomp(value: string, base: string = Deno.cwd()): Seccom
     case "strict":
       return defaultProfile({ noNamespaces: true });
     case "audit":
-      return defaultProfile({ action: "log", name: "audit" });
+      return auditProfile();
   }
   if (!value.includes("/") && !value.endsWith(".json")) {
     throw new UsageError(

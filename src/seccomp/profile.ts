@@ -200,7 +200,8 @@ export const PROFILE_NAMES = ["default", "strict", "audit", "unconfined", "podma
  * clone/unshare with a CLONE_NEW* flag and setns get EPERM, clone3 (whose
  * flags a filter cannot see) gets ENOSYS so libc falls back to clone. With
  * `action: "log"` (the `audit` profile) nothing is refused: what would be
- * is logged by the kernel.
+ * is logged by the kernel (what the `audit` profile did before it became
+ * 1.x's {@link auditProfile}).
  *
  * @example
  * ```ts
@@ -242,6 +243,24 @@ export function defaultProfile(
 }
 
 /**
+ * The `audit` profile, as hakoniwa 1.x's: every syscall is allowed and the
+ * kernel logs it (default action `log`, no rules; a foreign ABI's syscalls
+ * too), which is how one collects what a program needs for a profile of
+ * its own. The guard (src/seccomp/guard.ts) still refuses what it refuses.
+ * To see only what the `default` profile would refuse, use
+ * `defaultProfile({ action: "log" })`.
+ *
+ * @example
+ * ```ts
+ * import { auditProfile } from "jsr:@hakoniwa/cli";
+ * console.log(auditProfile().defaultAction, auditProfile().rules.length); // "log" 0
+ * ```
+ */
+export function auditProfile(): SeccompProfile {
+  return { name: "audit", defaultAction: "log", badArchAction: "log", arches: [], rules: [] };
+}
+
+/**
  * The `unconfined` profile: no rules of its own, every ABI allowed. A
  * sandbox with it still gets the guard (src/seccomp/guard.ts), which
  * refuses set-id modes, keyrings, openat2 and io_uring; so does every
@@ -257,8 +276,17 @@ export function unconfinedProfile(): SeccompProfile {
   return { name: "unconfined", defaultAction: "allow", badArchAction: "allow", arches: [], rules: [] };
 }
 
-/** Whether a profile has nothing of its own (its program would allow everything). */
-function isEmpty(p: SeccompProfile): boolean {
+/**
+ * Whether a profile has nothing of its own (its program would allow everything): `unconfined`, whose sandbox
+ * gets the guard alone.
+ *
+ * @example
+ * ```ts
+ * import { defaultProfile, isEmpty, unconfinedProfile } from "./profile.ts";
+ * console.log(isEmpty(unconfinedProfile()), isEmpty(defaultProfile())); // true false
+ * ```
+ */
+export function isEmpty(p: SeccompProfile): boolean {
   return p.rules.length === 0 && p.defaultAction === "allow" && (p.badArchAction ?? "kill_process") === "allow";
 }
 

@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../common/errors.ts";
 import { archToken, libseccompVersion, syscallName, syscallNumber } from "./libseccomp.ts";
+import { AUDIT_ARCH, runSeccomp } from "../../tests/bpf_vm.ts";
 import {
+  auditProfile,
   compileOwnProgram,
   compileProfile,
   defaultProfile,
@@ -12,7 +14,7 @@ import {
   unconfinedProfile,
 } from "./profile.ts";
 import { withGuard } from "./guard.ts";
-import { parseAuditRecord, profileActions } from "../run/seccomp_audit.ts";
+import { loggedLines, parseAuditRecord, profileActions } from "../run/seccomp_audit.ts";
 import { ociProfile, resolveSeccomp } from "./oci.ts";
 
 const insns = (b: Uint8Array) => b.length / 8;
@@ -59,6 +61,18 @@ Deno.test("defaultProfile: TIOCSTI compared on the low 32 bits; audit logs inste
   assert.match(describeProfile(p), /^default: default action allow, \d+ rules on \d+ syscalls/);
   assert.match(describeProfile(null), /^unconfined: no profile, only the guard/);
   assert.match(describeProfile(unconfinedProfile()), /^unconfined: no profile, only the guard/);
+});
+
+Deno.test("audit, as 1.x's: every syscall is allowed and logged, not only what default refuses", () => {
+  assert.deepEqual(resolveSeccomp("audit"), auditProfile());
+  const program = compileProfile(auditProfile());
+  if (Deno.build.arch !== "x86_64") return console.log("audit's program is checked on x86_64 only"); // numbers below
+  for (const nr of [39, 101, 0]) { // getpid, ptrace (default refuses it), read
+    assert.deepEqual(runSeccomp(program, { nr, arch: AUDIT_ARCH.x86_64 }), { action: "log", data: 0 }, `nr ${nr}`);
+  }
+  assert.equal(runSeccomp(program, { nr: 20, arch: AUDIT_ARCH.i386 }).action, "log", "a foreign ABI too");
+  // The guard stays: a keyring call is still refused.
+  assert.equal(runSeccomp(program, { nr: 250, arch: AUDIT_ARCH.x86_64 }).action, "errno");
 });
 
 Deno.test("seedProfile: allowlist, denylist and audit", () => {
@@ -136,7 +150,7 @@ Deno.test("the shipped programs of the built-in profiles are what libseccomp com
     const p of [
       defaultProfile(),
       defaultProfile({ noNamespaces: true }),
-      defaultProfile({ action: "log", name: "audit" }),
+      auditProfile(),
     ]
   ) {
     assert.deepEqual(compileProfile(p), withGuard(compileOwnProgram(p)), p.name);
@@ -155,4 +169,15 @@ Deno.test("refusedSyscalls: what a profile may refuse of the setup's calls under
   };
   assert.deepEqual(refusedSyscalls(conditional, ["prctl"]), ["prctl"]);
   assert.deepEqual(refusedSyscalls(unconfinedProfile(), ["setgroups"]), []);
+});
+
+Deno.test("loggedLines: each logged syscall once, then those the default profile refuses", () => {
+  const arch = Deno.build.arch;
+  const e = (syscall: string, action = "log") => ({ pid: 7, comm: "sh", syscall, arch, action });
+  assert.deepEqual(loggedLines([e("execve"), e("ptrace"), e("execve"), e("getpid", "kill_process")]), [
+    `audit: the profile logged execve (${arch}), ptrace (${arch})`,
+    "audit: of these, the default profile refuses ptrace",
+  ]);
+  assert.deepEqual(loggedLines([e("read")]), [`audit: the profile logged read (${arch})`]);
+  assert.deepEqual(loggedLines([]), []);
 });

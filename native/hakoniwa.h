@@ -49,6 +49,9 @@ enum hk_tag {
   HK_T_EVENTS = 21,    /* i32: a host fd (a pipe's write end) where the sandbox's init writes HK_EV_* bytes */
   HK_T_GROUPS = 22,    /* u32 count (at most HK_CRED_GROUPS_MAX), count x u32 gid: the supplementary groups */
   HK_T_CPU_LIMIT = 23, /* u64 ns: the command's CPU time limit, kept by the sandbox's init on its exact clock */
+  /* u32 port, str path inside: --allow-net's bridge, from 127.0.0.1:port inside to the proxy's unix socket at path
+   * (bound there by a HK_T_MOUNT); needs a new network namespace (native/relay.c) */
+  HK_T_NET_RELAY = 24,
 };
 
 /* Events the sandbox's init writes on the HK_T_EVENTS fd. */
@@ -162,6 +165,7 @@ enum hk_step {
   HK_S_INIT,
   HK_S_CGROUP,
   HK_S_ROOT_LAYER,
+  HK_S_NET_RELAY,
 };
 
 /* Records sent from the sandbox to the parent over the report pipe. */

@@ -89,6 +89,7 @@ export declare const TAG: {
   readonly EVENTS: 21;
   readonly GROUPS: 22;
   readonly CPU_LIMIT: 23;
+  readonly NET_RELAY: 24;
 };
 /** HK_M_* of native/hakoniwa.h. */
 export declare const MOUNT_KIND: {
@@ -140,6 +141,7 @@ export declare const STEP: {
   readonly INIT: 36;
   readonly CGROUP: 37;
   readonly ROOT_LAYER: 38;
+  readonly NET_RELAY: 39;
 };
 /** HK_R_* of native/hakoniwa.h. */
 export declare const RESULT_SLOT: {
@@ -165,4 +167,4 @@ export declare const RESULT_SLOT: {
  * console.log(SETUP_STEPS.includes("pivot-root")); // true
  * ```
  */
-export declare const SETUP_STEPS: readonly ["", "spec", "pipe", "clone", "uid-map", "gid-map", "setgroups", "sync", "prctl", "mount-private", "open-source", "root", "mkdir", "bind", "tmpfs", "proc", "file", "symlink", "remount", "pivot-root", "hostname", "fork", "setsid", "stdio", "chdir", "rlimit", "setgid", "setuid", "capabilities", "no-new-privs", "landlock", "seccomp", "execve", "wait", "keyring", "loopback", "init", "cgroup", "root-layer"];
+export declare const SETUP_STEPS: readonly ["", "spec", "pipe", "clone", "uid-map", "gid-map", "setgroups", "sync", "prctl", "mount-private", "open-source", "root", "mkdir", "bind", "tmpfs", "proc", "file", "symlink", "remount", "pivot-root", "hostname", "fork", "setsid", "stdio", "chdir", "rlimit", "setgid", "setuid", "capabilities", "no-new-privs", "landlock", "seccomp", "execve", "wait", "keyring", "loopback", "init", "cgroup", "root-layer", "net-relay"];

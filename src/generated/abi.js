@@ -77,6 +77,7 @@ export const TAG = {
   EVENTS: 21,
   GROUPS: 22,
   CPU_LIMIT: 23,
+  NET_RELAY: 24,
 };
 export const MOUNT_KIND = {
   BIND: 1,
@@ -126,6 +127,7 @@ export const STEP = {
   INIT: 36,
   CGROUP: 37,
   ROOT_LAYER: 38,
+  NET_RELAY: 39,
 };
 export const RESULT_SLOT = {
   STATE: 0,
@@ -141,4 +143,4 @@ export const RESULT_SLOT = {
   USAGE: 10,
   SLOTS: 11,
 };
-export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer"];
+export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer","net-relay"];

@@ -11,6 +11,7 @@ import type { Namespace } from "./namespace.ts";
 import type { RlimitName } from "./rlimit.ts";
 import type { LandlockSettings } from "./landlock.ts";
 import type { NetworkSettings } from "../net/network.ts";
+import type { AllowNetPlan, NetRule } from "../net/allow.ts";
 import type { SeccompProfile } from "../seccomp/profile.ts";
 
 /**
@@ -71,6 +72,11 @@ export interface ContainerSettings {
   landlock?: LandlockSettings;
   /** Network mode (absent: none, or host when the network namespace is shared). */
   network?: NetworkSettings;
+  /**
+   * `--allow-net`: connections to these hosts only, through the launcher's proxy (absent or empty: no proxy).
+   * Needs the network namespace of `none`.
+   */
+  allowNet?: NetRule[];
   /** The seccomp profile, or null for none (default: the default profile). */
   seccomp: SeccompProfile | null;
   /** Size in bytes of every tmpfs that does not give its own (default `DEFAULT_TMPFS_SIZE`, 128 MiB). */
@@ -210,6 +216,11 @@ export interface Plan {
   landlock: LandlockSettings | null;
   /** Network mode: host when the network namespace is shared. */
   network: NetworkSettings;
+  /**
+   * `--allow-net`: the proxy the launcher runs for the sandbox (its socket bound inside, bridged to a loopback
+   * port inside, the proxy variables set); absent without an allow list.
+   */
+  allowNet?: AllowNetPlan;
   /**
    * The seccomp profile compiled before clone and installed just before
    * execve, behind the guard (src/seccomp/guard.ts). Plans built here never

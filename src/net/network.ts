@@ -64,6 +64,37 @@ export function checkNetwork(n: NetworkSettings, what: string): NetworkSettings 
   return { mode: n.mode, options: [...n.options] };
 }
 
+/**
+ * The address inside at which pasta answers DNS by forwarding to the host's resolver (`--dns-forward`, as Podman
+ * does), unless the options give their own.
+ *
+ * @example
+ * ```ts
+ * import { PASTA_DNS } from "./network.ts";
+ * console.log(`nameserver ${PASTA_DNS}`); // nameserver 169.254.1.1
+ * ```
+ */
+export const PASTA_DNS = "169.254.1.1";
+
+/**
+ * The address the sandbox's resolv.conf names under pasta: the options' `--dns-forward ADDR` (the last one), else
+ * {@link PASTA_DNS}, which {@link pastaArgs} then passes.
+ *
+ * @example
+ * ```ts
+ * import { pastaDnsAddress } from "./network.ts";
+ * console.log(pastaDnsAddress([]), pastaDnsAddress(["--dns-forward=10.0.2.3"])); // 169.254.1.1 10.0.2.3
+ * ```
+ */
+export function pastaDnsAddress(options: string[]): string {
+  let found = PASTA_DNS;
+  options.forEach((o, i) => {
+    if (o === "--dns-forward" && options[i + 1]) found = options[i + 1];
+    else if (o.startsWith("--dns-forward=")) found = o.slice("--dns-forward=".length);
+  });
+  return found;
+}
+
 /** Whether any of `flags` (or `--flag=...`) is among `options`. */
 function has(options: string[], ...flags: string[]): boolean {
   return options.some((o) => flags.some((f) => o === f || o.startsWith(`${f}=`)));
@@ -73,7 +104,8 @@ function has(options: string[], ...flags: string[]): boolean {
  * The full pasta(1) argv for the sandbox whose init is `pid`. As hakoniwa
  * 1.x: `--config-net`; `--no-map-gw` unless `--map-gw` is given (which is
  * removed, not a pasta option); `-t none -u none -T none -U none` for each
- * direction the options do not forward. pasta runs in the background and
+ * direction the options do not forward; and `--dns-forward` {@link PASTA_DNS}
+ * unless they give one, for the resolv.conf the plan puts in the sandbox. pasta runs in the background and
  * writes its pid to `pidFile`; as root it keeps uid 0 (`--runas 0`), as it
  * must enter the sandbox's user namespace. The namespaces are named by their /proc paths, which pasta versions
  * that watch their target (newer than Debian 12's) use to quit on their own once the sandbox is gone.
@@ -92,6 +124,8 @@ export function pastaArgs(options: string[], pid: number, pidFile: string, root:
     if (!has(opts, short, long)) args.push(short, "none");
   }
   if (root && !has(opts, "--runas")) args.push("--runas", "0");
+  // DNS: queries to this address inside go to the host's resolver (the plan's resolv.conf names it).
+  if (!has(opts, "--dns-forward")) args.push("--dns-forward", PASTA_DNS);
   // The namespaces by path: a pasta that watches its target quits by itself once the sandbox is gone.
   args.push("--pid", pidFile, ...opts, "--userns", `/proc/${pid}/ns/user`, "--netns", `/proc/${pid}/ns/net`);
   return args;

@@ -17,6 +17,7 @@ import { needsLayer } from "./root_layer.ts";
 import { resolveLandlock } from "./landlock.ts";
 import { refusedSyscalls, unconfinedProfile } from "../seccomp/profile.ts";
 import { planGroups } from "./groups.ts";
+import { pastaResolvConf, planAllowNet, socketMountPoint, withBridgePort } from "./net_plan.ts";
 
 export type { CommandSpec, HostView, MountOp, Plan, RlimitEntry } from "./types.ts";
 
@@ -391,6 +392,12 @@ export function buildPlan(
   const env = new Map(settings.env);
   for (const [k, v] of Object.entries(command.env ?? {})) env.set(k, v);
   if (!command.program) throw new UsageError("no command to run");
+  const network: Plan["network"] = !namespaces.includes("network")
+    ? { mode: "host", options: [] }
+    : settings.network?.mode === "pasta"
+    ? { mode: "pasta", options: [...settings.network.options] }
+    : { mode: "none", options: [] };
+  const allowNet = planAllowNet(settings, namespaces, mounts, env);
   let root: Plan["root"] = { source: null, readonly: true };
   if (settings.rootdir) {
     const source = host.realPath(settings.rootdir.path);
@@ -398,7 +405,12 @@ export function buildPlan(
     if (host.isDirectory && !host.isDirectory(source)) {
       throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} is not a directory`, "rootdir");
     }
-    root = { source, readonly: !settings.rootdir.rw, layer: !settings.rootdir.rw && needsLayer(source, mounts, host) };
+    root = { source, readonly: !settings.rootdir.rw, layer: false };
+  }
+  const resolvConf = pastaResolvConf(network, mounts, root);
+  if (resolvConf) mounts.push(resolvConf);
+  if (root.source !== null && root.readonly) {
+    root.layer = needsLayer(root.source, allowNet ? [...mounts, socketMountPoint(allowNet)] : mounts, host);
   }
   return {
     namespaces,
@@ -420,12 +432,9 @@ export function buildPlan(
     cwd: sandboxPath(command.cwd ?? settings.workdir ?? "/", "cwd"),
     loopback: namespaces.includes("network"),
     keyring: true,
-    landlock: settings.landlock ? resolveLandlock(settings.landlock) : null,
-    network: !namespaces.includes("network")
-      ? { mode: "host", options: [] }
-      : settings.network?.mode === "pasta"
-      ? { mode: "pasta", options: [...settings.network.options] }
-      : { mode: "none", options: [] },
+    landlock: withBridgePort(settings.landlock ? resolveLandlock(settings.landlock) : null, allowNet),
+    network,
+    ...(allowNet ? { allowNet } : {}),
     seccomp,
   };
 }

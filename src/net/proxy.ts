@@ -19,7 +19,7 @@ import { serveHttp } from "./proxy_http.ts";
 import { serveSocks } from "./proxy_socks.ts";
 
 /** The most client connections served at once. */
-export const MAX_CONNECTIONS = 256;
+export const MAX_CONNECTIONS = 128;
 /** The most refusals kept in full; later ones are only counted. */
 export const MAX_REFUSALS = 1000;
 /** How long a client has to send its request head. */

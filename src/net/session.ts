@@ -8,9 +8,23 @@
  * @module
  */
 import type { AllowNetPlan, NetRefusal } from "./allow.ts";
+import { HakoniwaError } from "../common/errors.ts";
 
 /** The proxy's class, typed without importing its module at start-up. */
 type NetProxy = import("./proxy.ts").NetProxy;
+
+/** Directories of sessions not closed yet: removed when the process exits first (a sandbox left unref'd). */
+const LIVE = new Set<string>();
+let unloadHooked = false;
+
+function removeLive(): void {
+  for (const dir of LIVE) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* gone already */ }
+  }
+  LIVE.clear();
+}
 
 /**
  * What a session ends with: the refusals (at most 1000), how many more there were, and counts.
@@ -73,7 +87,7 @@ export class NetSession {
 
   /**
    * Makes the socket's directory (mode 0700, in `TMPDIR` or /tmp; its real path: the core opens bind sources
-   * without following a symlink).
+   * without following a symlink). Throws a {@link HakoniwaError} when it cannot.
    *
    * @example
    * ```ts ignore
@@ -81,20 +95,42 @@ export class NetSession {
    * ```
    */
   static prepare(plan: AllowNetPlan): NetSession {
-    const dir = Deno.makeTempDirSync({ prefix: "hakoniwa-net-" });
-    return new NetSession(plan, Deno.realPathSync(dir));
+    try {
+      const dir = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "hakoniwa-net-" }));
+      LIVE.add(dir);
+      if (!unloadHooked) {
+        unloadHooked = true;
+        globalThis.addEventListener("unload", removeLive);
+      }
+      return new NetSession(plan, dir);
+    } catch (e) {
+      throw new HakoniwaError(
+        `network: cannot make a directory for the allow-net proxy's socket: ${e instanceof Error ? e.message : e}`,
+        { cause: e },
+      );
+    }
   }
 
-  /** Loads the proxy and listens on the socket; rejects when it cannot (the sandbox must then not run). */
+  /**
+   * Loads the proxy and listens on the socket; rejects with a {@link HakoniwaError} when it cannot (the sandbox must
+   * then not run: exit 125).
+   */
   async start(events: NetSessionEvents): Promise<void> {
     const { NetProxy } = await import(new URL("./proxy.ts", import.meta.url).href) as typeof import("./proxy.ts");
     if (this.#closed) return;
-    this.#proxy = NetProxy.listen({
-      rules: this.#plan.rules,
-      socket: this.socket,
-      onRefused: events.refused,
-      onFailed: events.failed,
-    });
+    try {
+      this.#proxy = NetProxy.listen({
+        rules: this.#plan.rules,
+        socket: this.socket,
+        onRefused: events.refused,
+        onFailed: events.failed,
+      });
+    } catch (e) {
+      throw new HakoniwaError(
+        `network: cannot start the allow-net proxy on ${this.socket}: ${e instanceof Error ? e.message : e}`,
+        { cause: e },
+      );
+    }
     if (!this.#referenced) this.#proxy.unref();
   }
 
@@ -117,6 +153,7 @@ export class NetSession {
     this.#proxy = null;
     await proxy?.close();
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+    LIVE.delete(this.#dir);
     return { refused: proxy?.refused ?? [], omitted: proxy?.omitted ?? 0, connections: proxy?.stats.connections ?? 0 };
   }
 }

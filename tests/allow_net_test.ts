@@ -264,6 +264,30 @@ sandboxTest("--allow-net: a malformed entry or a contradiction is a usage error 
 });
 
 sandboxTest(
+  "--allow-net: a proxy that cannot listen is a setup error (exit 125) and the command never runs",
+  async () => {
+    const dir = await tempDir();
+    try {
+      // A socket path past a unix socket's 108 bytes.
+      const long = `${dir}/${"d".repeat(110)}`;
+      await Deno.mkdir(long);
+      const r = await hakoniwa(
+        ["run", "--rw-bind", dir, "--allow-net", "registry.test", "--", "sh", "-c", `touch ${dir}/ran`],
+        { env: { TMPDIR: long } },
+      );
+      assert.equal(r.code, 125, r.stderr);
+      assert.match(r.stderr, /^hakoniwa: network: cannot start the allow-net proxy on .*\/net\.sock: /m);
+      assert.ok(!(await Deno.stat(`${dir}/ran`).then(() => true, () => false)), "the command ran without its proxy");
+      assert.deepEqual([...Deno.readDirSync(long)], [], "the socket's directory is left behind");
+      const table = await hakoniwa(["explain", "--allow-net", "registry.test:443,*.cdn.test", "--", "true"]);
+      assert.match(table.stdout, /^allow net +registry\.test:443, \*\.cdn\.test \(proxy at 127\.0\.0\.1:3128 and /m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+sandboxTest(
   "Container.allowNet: 200 requests at 20 in flight, no error; the report lists refusals; every fd closed after",
   async () => {
     const dir = await hostsDir();

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ContainerSettings, MountOp, Plan } from "./types.ts";
+import type { ContainerSettings, HostView, MountOp, Plan } from "./types.ts";
 import type { LandlockSettings } from "./landlock.ts";
 import type { Namespace } from "./namespace.ts";
 import { UsageError } from "../common/errors.ts";
@@ -112,13 +112,14 @@ export function withBridgePort(
 /**
  * Under `--network pasta`, a resolv.conf naming pasta's DNS forwarding address ({@link pastaDnsAddress}), so names
  * resolve as on the host without a hand-made bind; null where the plan already decides /etc/resolv.conf (a bind
- * of the host's /etc or of a file, a file or link of the caller's) or the root is a read-write host directory
- * (never written here).
+ * of the host's /etc or of a file, a file or link of the caller's), the root is a read-write host directory (never
+ * written here), or a read-only one whose /etc/resolv.conf is a symbolic link (which the core would not follow).
  *
  * @example
  * ```ts
  * import { pastaResolvConf } from "./net_plan.ts";
- * const op = pastaResolvConf({ mode: "pasta", options: [] }, [], { source: null, readonly: true });
+ * const host = { uid: 0, gid: 0, realPath: (p: string) => p };
+ * const op = pastaResolvConf({ mode: "pasta", options: [] }, [], { source: null, readonly: true }, host);
  * console.log(op?.kind === "file" && op.contents); // "nameserver 169.254.1.1\n"
  * ```
  */
@@ -126,10 +127,18 @@ export function pastaResolvConf(
   network: Plan["network"],
   mounts: readonly MountOp[],
   root: Plan["root"],
+  host: HostView,
 ): MountOp | null {
   if (network.mode !== "pasta") return null;
   const op = coveringOp(mounts, "/etc/resolv.conf");
-  if (op ? op.kind !== "tmpfs" && op.kind !== "dir" : root.source !== null && !root.readonly) return null;
+  if (op) {
+    if (op.kind !== "tmpfs" && op.kind !== "dir") return null;
+  } else if (root.source !== null) {
+    // A rootdir's own: never written when read-write; left alone when it is a link (to systemd's stub, say, dangling
+    // or not: the core makes files without following one).
+    const inRoot = `${root.source.replace(/\/+$/, "")}/etc/resolv.conf`;
+    if (!root.readonly || host.isSymlink?.(inRoot)) return null;
+  }
   return {
     kind: "file",
     target: "/etc/resolv.conf",

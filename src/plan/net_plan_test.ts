@@ -74,4 +74,11 @@ Deno.test("--network pasta: a resolv.conf naming pasta's DNS address, unless the
   assert.equal(resolv(new Container()), undefined);
   const rw = Container.empty().unshare("network").network("pasta").rootdir("/srv/root", { rw: true });
   assert.equal(resolv(rw), undefined, "a read-write rootdir's /etc is never written");
+  const ro = Container.empty().network("pasta").rootdir("/srv/root");
+  assert.equal(resolv(ro)?.kind, "file", "a read-only rootdir gets it on its layer");
+  const linked: HostView = { ...host, isSymlink: (p) => p === "/srv/root/etc/resolv.conf" };
+  const op = buildPlan(ro.settings, { program: "true", args: [] }, linked).mounts.find((m) =>
+    m.target === "/etc/resolv.conf"
+  );
+  assert.equal(op, undefined, "a rootdir's link (to systemd's stub, say) is left alone");
 });

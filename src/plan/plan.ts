@@ -407,7 +407,7 @@ export function buildPlan(
     }
     root = { source, readonly: !settings.rootdir.rw, layer: false };
   }
-  const resolvConf = pastaResolvConf(network, mounts, root);
+  const resolvConf = pastaResolvConf(network, mounts, root, host);
   if (resolvConf) mounts.push(resolvConf);
   if (root.source !== null && root.readonly) {
     root.layer = needsLayer(root.source, allowNet ? [...mounts, socketMountPoint(allowNet)] : mounts, host);
@@ -466,6 +466,13 @@ export function currentHost(): HostView {
     isCharDevice(path: string) {
       try {
         return Deno.statSync(path).isCharDevice === true;
+      } catch {
+        return false;
+      }
+    },
+    isSymlink(path: string) {
+      try {
+        return Deno.lstatSync(path).isSymlink;
       } catch {
         return false;
       }

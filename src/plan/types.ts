@@ -241,6 +241,8 @@ export interface HostView {
   isDirectory?(path: string): boolean;
   /** Whether a host path is a character device (absent: none is). */
   isCharDevice?(path: string): boolean;
+  /** Whether a host path is a symbolic link itself, dangling or not (absent: none is). */
+  isSymlink?(path: string): boolean;
   /** Whether the host's /proc has an entry of this name (absent: asked through realPath). */
   procHas?(name: string): boolean;
   /** Whether the caller's own user namespace lets it allow setgroups (absent: a root caller's does). */

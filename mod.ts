@@ -61,6 +61,15 @@ export {
 } from "./src/plan/landlock.ts";
 export { type NetworkMode, type NetworkSettings, PastaError } from "./src/net/network.ts";
 export {
+  type AllowNetPlan,
+  type NetRefusal,
+  type NetRule,
+  type NetRuleKind,
+  parseAllowNet,
+  PROXY_PORT,
+  PROXY_SOCKET,
+} from "./src/net/allow.ts";
+export {
   auditProfile,
   defaultProfile,
   type DismatchAction,

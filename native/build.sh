@@ -20,7 +20,7 @@ fi
 ${MUSL_CC:-musl-gcc} $flags -Os -static -ffunction-sections -fdata-sections -isystem "$out/kernel-include" -Wl,--build-id=sha1 -Wl,-z,noexecstack \
   -Wl,-z,noseparate-code -Wl,--gc-sections -s \
   -o "$out/hakoniwa-init.tmp" "$here/monitor.c" "$here/cgroup.c" "$here/child.c" "$here/mounts.c" "$here/exec.c" \
-  "$here/restrict.c" "$here/fail.c" "$here/spec.c"
+  "$here/restrict.c" "$here/relay.c" "$here/fail.c" "$here/spec.c"
 mv "$out/hakoniwa-init.tmp" "$out/hakoniwa-init"
 
 ${CC:-cc} $flags -O2 -fPIC -shared -fvisibility=hidden -Wa,-I,"$out" -Wl,--build-id=sha1 -Wl,-z,noexecstack -Wl,-z,nodelete \

@@ -202,6 +202,8 @@ void hk_child_main(struct hk_spec *s) {
   if ((s->ns_flags & CLONE_NEWNET) && (s->flags & HK_F_LOOPBACK_UP)) loopback_up(s);
   if ((s->flags & HK_F_KEYRING) && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0) < 0)
     hk_fail(s, HK_S_KEYRING, errno, "keyctl");
+  /* --allow-net: the bridge to the proxy listens before the command exists (relay.c). */
+  if (s->relay_port) hk_start_relay(s);
 
   /* Block forwarded signals, the end request and the watchdog until the command's pid is known (before, an end
    * request's default action ends init, and with it the sandbox). */

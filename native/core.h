@@ -76,6 +76,8 @@ struct hk_spec {
   int stdio[3];
   int events_fd; /* host fd of HK_T_EVENTS, -1: none */
   uint64_t cpu_limit_ns; /* HK_T_CPU_LIMIT, 0: none */
+  uint32_t relay_port;   /* HK_T_NET_RELAY, 0: none */
+  const char *relay_socket;
   struct sock_fprog filter; /* len 0 = no filter */
   uint32_t ll_abi;
   uint64_t ll_fs, ll_net, ll_scoped;
@@ -118,6 +120,9 @@ void hk_build_root(struct hk_spec *s);
 
 /* exec.c, sandbox side: turn the forked process into the command. Never returns. */
 void hk_exec_command(struct hk_spec *s) __attribute__((noreturn));
+
+/* relay.c, sandbox side: listen at 127.0.0.1:relay_port and fork the bridge to relay_socket (--allow-net). */
+void hk_start_relay(struct hk_spec *s);
 
 /* restrict.c, sandbox side: limits, credentials, capabilities, Landlock, seccomp. */
 void hk_apply_rlimits(struct hk_spec *s);

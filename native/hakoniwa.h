@@ -50,6 +50,9 @@ enum hk_tag {
   HK_T_GROUPS = 22,    /* u32 count (at most HK_CRED_GROUPS_MAX), count x u32 gid: the supplementary groups */
   HK_T_CPU_LIMIT = 23, /* u64 ns: the command's CPU time limit, kept by the sandbox's init on its exact clock */
   HK_T_CGROUP_SET = 24, /* u32 index of a HK_T_CGROUP record, str file, str value: a limit of the sandbox's cgroup */
+  /* u32 port, str path inside: --allow-net's bridge, from 127.0.0.1:port inside to the proxy's unix socket at path
+   * (bound there by a HK_T_MOUNT); needs a new network namespace (native/relay.c) */
+  HK_T_NET_RELAY = 25,
 };
 
 /* Events the sandbox's init writes on the HK_T_EVENTS fd. */
@@ -167,6 +170,7 @@ enum hk_step {
   HK_S_ROOT_LAYER,
   HK_S_DEVPTS,
   HK_S_BIND_LAYER,
+  HK_S_NET_RELAY,
 };
 
 /* Records sent from the monitor and the sandbox to the caller over the report channel (one message each). */

@@ -215,6 +215,15 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
       return -1;
     }
     return 0;
+  case HK_T_NET_RELAY:
+    if (u32(r, &s->relay_port) < 0 || str(r, &s->relay_socket) < 0) return -1;
+    /* The path fits a sockaddr_un's sun_path (108 bytes with its NUL). */
+    if (s->relay_port == 0 || s->relay_port > 65535 || sandbox_path(s->relay_socket) < 0 ||
+        strlen(s->relay_socket) >= 108) {
+      r->why = "net relay port or socket path is invalid";
+      return -1;
+    }
+    return 0;
   case HK_T_FLAGS: return u32(r, &s->flags);
   case HK_T_SETSID: return u32(r, &s->setsid_mode);
   case HK_T_EVENTS:
@@ -291,6 +300,11 @@ int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char
   }
   if (s->n_groups && !(s->cred_flags & HK_CRED_SETGROUPS)) {
     *why = "supplementary groups without HK_CRED_SETGROUPS (setgroups would be denied)";
+    hk_spec_free(s);
+    return -1;
+  }
+  if (s->relay_port && !(s->ns_flags & CLONE_NEWNET)) {
+    *why = "a net relay without a network namespace of its own";
     hk_spec_free(s);
     return -1;
   }

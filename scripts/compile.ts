@@ -31,6 +31,7 @@ export const LATER_MODULES = [
   "src/policy/policy.ts",
   "src/policy/compat/config.ts",
   "src/policy/handlebars.ts",
+  "src/net/proxy.ts",
 ];
 
 if (import.meta.main) await compile();

@@ -22,6 +22,7 @@ import {
   parseResource,
 } from "./plan/landlock.ts";
 import { checkNetwork, type NetworkMode } from "./net/network.ts";
+import { parseAllowNet } from "./net/allow.ts";
 import { defaultProfile, type SeccompProfile } from "./seccomp/profile.ts";
 import { checkGroups } from "./plan/groups.ts";
 import { autoIdMaps } from "./plan/idmap_helper.ts";
@@ -524,6 +525,30 @@ export class Container {
     this.settings.network = checkNetwork({ mode, options }, "network");
     if (mode === "host") this.share("network");
     else this.unshare("network");
+    return this;
+  }
+
+  /**
+   * Lets the command connect to these hosts only (Deno's `--allow-net` spelling: `NAME`, `*.NAME` for its
+   * subdomains, `IPv4` or `[IPv6]`, each with an optional `:PORT`; commas separate several in one string). The
+   * sandbox keeps its own network namespace with only `lo`; HTTP (`HTTP_PROXY`), HTTPS (`HTTPS_PROXY`, CONNECT)
+   * and SOCKS5 (`ALL_PROXY`) go through a proxy this process runs, which decides by the name asked for,
+   * resolves it here, refuses addresses that are not public unless an entry lists them, and reports every refused
+   * connection (`report.netRefused`). Needs the network namespace unshared (the default of `new Container()`),
+   * and `--allow-net --allow-write` for the proxy's socket in the caller's temp directory. Throws a `UsageError`
+   * naming `allowNet` for a malformed entry.
+   *
+   * @example
+   * ```ts ignore
+   * import { kissContainer } from "jsr:@hakoniwa/cli";
+   * const out = await kissContainer().allowNet("registry.npmjs.org:443")
+   *   .command("curl", { args: ["-sI", "https://registry.npmjs.org/"] }).output();
+   * console.log(out.report.netRefused); // []
+   * ```
+   */
+  allowNet(...hosts: string[]): this {
+    const rules = hosts.flatMap((h) => parseAllowNet(h, "allowNet"));
+    this.settings.allowNet = [...(this.settings.allowNet ?? []), ...rules];
     return this;
   }
 

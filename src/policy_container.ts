@@ -11,6 +11,7 @@ import { defaultPolicy } from "./policy/default.ts";
 import { PolicyError, UsageError } from "./common/errors.ts";
 import type { Policy } from "./policy/policy.ts";
 import type { RlimitName } from "./plan/rlimit.ts";
+import type { NetRule } from "./net/allow.ts";
 
 /**
  * A container with the settings of the embedded KISS policy
@@ -97,6 +98,18 @@ export function containerFromPolicy(policy: Policy): Container {
   if (policy.cwd) c.workdir(policy.cwd);
   if (policy.command?.cwd) c.workdir(policy.command.cwd);
   if (policy.network) c.network(policy.network.mode, policy.network.options);
+  const allowNet = policy.sections.allow_net as NetRule[] | undefined;
+  if (allowNet?.length) {
+    const open = policy.shareNet ? "share_net = true" : policy.network?.mode !== "none" && policy.network?.mode;
+    if (open) {
+      const why = `contradicts ${open === "share_net = true" ? open : `network mode "${open}"`}`;
+      throw new PolicyError(`${why}: the allow list needs the sandbox's own network, with only lo`, {
+        file: policy.file,
+        key: "allow_net",
+      });
+    }
+    c.allowNet(...allowNet.map((r) => r.text));
+  }
   if (policy.landlock) c.settings.landlock = structuredClone(policy.landlock);
   if (policy.seccomp !== undefined) c.seccomp(policy.seccomp);
   return c;

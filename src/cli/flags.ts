@@ -19,8 +19,7 @@ import { UsageError } from "../common/errors.ts";
 import { MAX_TMPFS_SIZE, parseSize } from "../plan/plan.ts";
 import type { Namespace } from "../plan/namespace.ts";
 import { RLIMIT_NAMES } from "../plan/rlimit.ts";
-import { parsePort, parseResources } from "../plan/landlock.ts";
-import { parseNetwork } from "../net/network.ts";
+import { applyIsolation } from "./isolation_flags.ts";
 import { resolveSeccomp } from "../seccomp/oci.ts";
 import { applyIdFlags, ID_FLAGS } from "./user_flags.ts";
 import type { FlagSpec, FlagState, SandboxFlags } from "./flag_types.ts";
@@ -85,6 +84,7 @@ export function parseBind(flag: string): (value: string) => { source: string; ta
 }
 
 export { idOrMap, parseIdMap } from "./user_flags.ts";
+export { applyIsolation } from "./isolation_flags.ts";
 
 function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
@@ -421,6 +421,12 @@ export const SANDBOX_FLAGS: readonly FlagSpec[] = [
   },
   { name: "network", value: "MODE", brief: "none (default: new namespace, lo up), host, or pasta[:OPT,OPT...]" },
   {
+    name: "allow-net",
+    value: "HOST[:PORT][,...]",
+    repeat: true,
+    brief: "only these hosts, through a proxy (*.NAME: subdomains)",
+  },
+  {
     name: "landlock-restrict",
     value: "LIST",
     repeat: true,
@@ -523,55 +529,6 @@ export const EXPLAIN_FLAGS: readonly FlagSpec[] = [
  */
 export function flagKey(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-/**
- * Applies the network and Landlock flags.
- *
- * @example
- * ```ts
- * import { Container } from "jsr:@hakoniwa/cli";
- * import { applyIsolation } from "./flags.ts";
- * const c = Container.empty();
- * applyIsolation(c, { network: "host" });
- * console.log(c.settings.network?.mode); // "host"
- * ```
- */
-export function applyIsolation(c: Container, o: Record<string, unknown>): void {
-  const strings = (v: unknown) => (v ?? []) as string[];
-  if (typeof o.network === "string") {
-    const n = parseNetwork(o.network, "--network");
-    if (o.shareNet && n.mode !== "host") throw new UsageError(`--share-net contradicts --network ${o.network}`);
-    c.network(n.mode, n.options);
-  }
-  for (const v of strings(o.landlockRestrict)) c.landlockRestrict(...parseResources(v, "--landlock-restrict"));
-  const fsFlags = [
-    ["--landlock-fs-ro", "landlockFsRo", "r"],
-    ["--landlock-fs-rw", "landlockFsRw", "rw"],
-    ["--landlock-fs-rx", "landlockFsRx", "rx"],
-  ] as const;
-  for (const [flag, key, access] of fsFlags) {
-    for (const v of strings(o[key])) {
-      // Paths separated by `:` or, as in 1.x, `,`.
-      for (const path of v.split(/[:,]/)) {
-        if (!path.startsWith("/")) throw new UsageError(`${flag}: expected absolute paths, got ${JSON.stringify(v)}`);
-        c.landlockFs(path, access);
-      }
-    }
-  }
-  for (const v of strings(o.landlockTcpBind)) {
-    for (const p of v.split(",")) c.landlockTcpBind(parsePort(p, "--landlock-tcp-bind"));
-  }
-  for (const v of strings(o.landlockTcpConnect)) {
-    for (const p of v.split(",")) c.landlockTcpConnect(parsePort(p, "--landlock-tcp-connect"));
-  }
-  if (o.landlockBestEffort) c.landlockBestEffort();
-  if (typeof o.landlockAbi === "string") {
-    if (!/^\d+$/.test(o.landlockAbi)) {
-      throw new UsageError(`--landlock-abi: expected a whole number, got "${o.landlockAbi}"`);
-    }
-    c.landlockAbi(Number(o.landlockAbi));
-  }
 }
 
 /** Whether a rootdir has a /bin of its own: a link (`bin -> usr/bin`) or a directory with something in it. */

@@ -12,6 +12,7 @@ import { containerFromPolicy } from "../policy_container.ts";
 import { describeLandlock } from "../plan/landlock.ts";
 import { describeProfile, isEmpty } from "../seccomp/profile.ts";
 import { seccompLines1x } from "../seccomp/lines_1x.ts";
+import { type AllowNetPlan, describeAllowNet } from "../net/allow.ts";
 import { UsageError } from "../common/errors.ts";
 import { applyFlags, type FlagState, type SandboxFlags } from "./flags.ts";
 
@@ -115,9 +116,15 @@ export function logPlan(plan: Plan): void {
   log.info(
     `Network: ${plan.network.mode}${plan.network.options.length ? ` ${JSON.stringify(plan.network.options)}` : ""}`,
   );
+  if (plan.allowNet) log.info(`Allow net: ${describeAllowNetPlan(plan.allowNet)}`);
   for (const line of plan.landlock ? describeLandlock(plan.landlock) : ["Landlock: disabled"]) log.info(line);
   log.info(`Execve: ${plan.program} ${JSON.stringify(plan.argv)}, cwd: ${JSON.stringify(plan.cwd)}`);
   for (const line of debugLines1x(plan, currentHost())) log.debug(line);
+}
+
+/** An allow list and where its proxy is inside, on one line. */
+function describeAllowNetPlan(a: AllowNetPlan): string {
+  return `${describeAllowNet(a.rules)} (proxy at 127.0.0.1:${a.port} and ${a.socket} inside; nothing else)`;
 }
 
 /** The machine's own architecture in libseccomp's naming. */
@@ -231,6 +238,7 @@ export function planTable(plan: Plan): string {
     "network",
     `${plan.network.mode}${plan.network.options.length ? ` ${JSON.stringify(plan.network.options)}` : ""}`,
   );
+  if (plan.allowNet) add("allow net", describeAllowNetPlan(plan.allowNet));
   (plan.landlock ? describeLandlock(plan.landlock) : ["Landlock: disabled"]).forEach((l, i) =>
     add(i ? "" : "landlock", l.replace(/^Landlock: /, ""))
   );

@@ -124,6 +124,7 @@ const WHAT: Partial<Record<SetupStep, string>> = {
   seccomp: "cannot install the seccomp filter",
   execve: "cannot execute the command",
   loopback: "cannot bring up the loopback interface",
+  "net-relay": "cannot listen for the allow-net proxy inside",
   keyring: "cannot create a session keyring",
   init: "cannot start the hakoniwa-init program",
   cgroup: "cannot limit the sandbox's processes",

@@ -99,6 +99,7 @@ export declare const TAG: {
   readonly GROUPS: 22;
   readonly CPU_LIMIT: 23;
   readonly CGROUP_SET: 24;
+  readonly NET_RELAY: 25;
 };
 /** HK_M_* of native/hakoniwa.h. */
 export declare const MOUNT_KIND: {
@@ -153,6 +154,7 @@ export declare const STEP: {
   readonly ROOT_LAYER: 38;
   readonly DEVPTS: 39;
   readonly BIND_LAYER: 40;
+  readonly NET_RELAY: 41;
 };
 /** HK_R_* of native/hakoniwa.h. */
 export declare const RESULT_SLOT: {
@@ -191,4 +193,4 @@ export declare const OPEN_SLOT: {
  * console.log(SETUP_STEPS.includes("pivot-root")); // true
  * ```
  */
-export declare const SETUP_STEPS: readonly ["", "spec", "pipe", "clone", "uid-map", "gid-map", "setgroups", "sync", "prctl", "mount-private", "open-source", "root", "mkdir", "bind", "tmpfs", "proc", "file", "symlink", "remount", "pivot-root", "hostname", "fork", "setsid", "stdio", "chdir", "rlimit", "setgid", "setuid", "capabilities", "no-new-privs", "landlock", "seccomp", "execve", "wait", "keyring", "loopback", "init", "cgroup", "root-layer", "devpts", "bind-layer"];
+export declare const SETUP_STEPS: readonly ["", "spec", "pipe", "clone", "uid-map", "gid-map", "setgroups", "sync", "prctl", "mount-private", "open-source", "root", "mkdir", "bind", "tmpfs", "proc", "file", "symlink", "remount", "pivot-root", "hostname", "fork", "setsid", "stdio", "chdir", "rlimit", "setgid", "setuid", "capabilities", "no-new-privs", "landlock", "seccomp", "execve", "wait", "keyring", "loopback", "init", "cgroup", "root-layer", "devpts", "bind-layer", "net-relay"];

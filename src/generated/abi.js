@@ -86,6 +86,7 @@ export const TAG = {
   GROUPS: 22,
   CPU_LIMIT: 23,
   CGROUP_SET: 24,
+  NET_RELAY: 25,
 };
 export const MOUNT_KIND = {
   BIND: 1,
@@ -138,6 +139,7 @@ export const STEP = {
   ROOT_LAYER: 38,
   DEVPTS: 39,
   BIND_LAYER: 40,
+  NET_RELAY: 41,
 };
 export const RESULT_SLOT = {
   STATE: 0,
@@ -165,4 +167,4 @@ export const OPEN_SLOT = {
   DIR_GID: 6,
   SLOTS: 7,
 };
-export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer","devpts","bind-layer"];
+export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer","devpts","bind-layer","net-relay"];

@@ -65,13 +65,44 @@ export function checkNetwork(n: NetworkSettings, what: string): NetworkSettings 
 }
 
 /** Whether the options forward a UDP port: `-u`/`--udp-ports`/`-U`/`--udp-ns` with a value other than `none`. */
-function forwardsUdp(options: string[]): boolean {
+export function forwardsUdp(options: string[]): boolean {
   return options.some((o, i) => {
     const eq = /^(--udp-ports|--udp-ns)=(.*)$/.exec(o);
     if (eq) return eq[2] !== "none";
     return ["-u", "--udp-ports", "-U", "--udp-ns"].includes(o) && options[i + 1] !== undefined &&
       options[i + 1] !== "none";
   });
+}
+
+/**
+ * The address inside at which pasta answers DNS by forwarding to the host's resolver (`--dns-forward`, as Podman
+ * does), unless the options give their own.
+ *
+ * @example
+ * ```ts
+ * import { PASTA_DNS } from "./network.ts";
+ * console.log(`nameserver ${PASTA_DNS}`); // nameserver 169.254.1.1
+ * ```
+ */
+export const PASTA_DNS = "169.254.1.1";
+
+/**
+ * The address the sandbox's resolv.conf names under pasta: the options' `--dns-forward ADDR` (the last one), else
+ * {@link PASTA_DNS}, which {@link pastaArgs} then passes.
+ *
+ * @example
+ * ```ts
+ * import { pastaDnsAddress } from "./network.ts";
+ * console.log(pastaDnsAddress([]), pastaDnsAddress(["--dns-forward=10.0.2.3"])); // 169.254.1.1 10.0.2.3
+ * ```
+ */
+export function pastaDnsAddress(options: string[]): string {
+  let found = PASTA_DNS;
+  options.forEach((o, i) => {
+    if (o === "--dns-forward" && options[i + 1]) found = options[i + 1];
+    else if (o.startsWith("--dns-forward=")) found = o.slice("--dns-forward=".length);
+  });
+  return found;
 }
 
 /** Whether any of `flags` (or `--flag=...`) is among `options`. */
@@ -95,7 +126,9 @@ function has(options: string[], ...flags: string[]): boolean {
  * cannot open them), and once inside, its capabilities are those of the
  * sandbox's user namespace, none of the host's. The namespaces are named by
  * their /proc paths, which pasta versions that watch their target (newer
- * than Debian 12's) use to quit on their own once the sandbox is gone.
+ * than Debian 12's) use to quit on their own once the sandbox is gone. And
+ * `--dns-forward` {@link PASTA_DNS} unless they give one, for the
+ * resolv.conf the plan puts in the sandbox (over TCP while UDP is off).
  *
  * @example
  * ```ts
@@ -112,6 +145,8 @@ export function pastaArgs(options: string[], pid: number, pidFile: string, root:
     if (!has(opts, short, long)) args.push(short, "none");
   }
   if (root && !has(opts, "--runas")) args.push("--runas", "0");
+  // DNS: queries to this address inside go to the host's resolver (the plan's resolv.conf names it).
+  if (!has(opts, "--dns-forward")) args.push("--dns-forward", PASTA_DNS);
   // The namespaces by path: a pasta that watches its target quits by itself once the sandbox is gone.
   args.push("--pid", pidFile, ...opts, "--userns", `/proc/${pid}/ns/user`, "--netns", `/proc/${pid}/ns/net`);
   return args;

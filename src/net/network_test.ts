@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../common/errors.ts";
-import { parseNetwork, parseNetworkPolicy, pastaArgs } from "./network.ts";
+import { parseNetwork, parseNetworkPolicy, pastaArgs, pastaDnsAddress } from "./network.ts";
 
 const fail = (p: (string | number)[], m: string): never => {
   throw new Error(`${p.join(".")}: ${m}`);
@@ -33,6 +33,8 @@ Deno.test("pasta argv: 1.x defaults, overridden by the user's options", () => {
     "none",
     "-U",
     "none",
+    "--dns-forward",
+    "169.254.1.1",
     "--pid",
     "/p",
     "--userns",
@@ -52,8 +54,12 @@ Deno.test("pasta argv: 1.x defaults, overridden by the user's options", () => {
     "--netns",
     "/proc/7/ns/net",
   ]);
-  assert.ok(a.join(" ").includes("-t none -u none -U none --runas 0"));
+  assert.ok(a.join(" ").includes("-t none -u none -U none --runas 0 --dns-forward 169.254.1.1"));
   assert.ok(!pastaArgs(["--runas", "1000"], 7, "/p", true).includes("0"));
+  const own = pastaArgs(["--dns-forward", "10.0.2.3"], 7, "/p", false);
+  assert.equal(own.filter((x) => x === "--dns-forward").length, 1);
+  assert.equal(pastaDnsAddress(["--dns-forward", "10.0.2.3"]), "10.0.2.3");
+  assert.equal(pastaDnsAddress(["-T", "80"]), "169.254.1.1");
 });
 
 Deno.test("pasta argv: UDP is off unless a UDP port is forwarded or --udp (not a pasta option) asks for it", () => {

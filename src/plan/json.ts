@@ -91,6 +91,7 @@ export function planFromJson(text: string): Plan {
     keyring: "boolean",
     landlock: "object|null",
     network: "object",
+    allowNet: "object?",
     seccomp: "object|null",
     cgroup: "object|null?",
   });
@@ -117,6 +118,9 @@ export function planFromJson(text: string): Plan {
   }
   // Landlock and network settings are checked again by their modules when a sandbox starts.
   checkFields("plan.network", o.network, { mode: "string", options: "array" });
+  if (o.allowNet !== undefined) {
+    checkFields("plan.allowNet", o.allowNet, { rules: "array", port: "number", socket: "string" });
+  }
   if (o.landlock !== null) {
     checkFields("plan.landlock", o.landlock, {
       restrict: "array",

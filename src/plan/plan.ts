@@ -13,12 +13,13 @@ import type { CommandSpec, ContainerMount, ContainerSettings, HostView, MountOp,
 import { UsageError } from "../common/errors.ts";
 import { type IdMapEntry, mapsInside, singleIdMap } from "./idmap.ts";
 import { ALL_NAMESPACES, type Namespace } from "./namespace.ts";
-import { layersNeeded } from "./root_layer.ts";
+import { layersNeeded, needsLayer } from "./root_layer.ts";
 import { parentsFirst } from "./mount_order.ts";
 import { resolveLandlock } from "./landlock.ts";
 import { refusedSyscalls, unconfinedProfile } from "../seccomp/profile.ts";
 import { planGroups } from "./groups.ts";
 import type { CgroupLimits } from "../cgroup/cgroup.ts";
+import { pastaResolvConf, planAllowNet, socketMountPoint, withBridgePort } from "./net_plan.ts";
 
 export type { CommandSpec, HostView, MountOp, Plan, RlimitEntry } from "./types.ts";
 
@@ -467,6 +468,12 @@ export function buildPlan(
   const env = new Map(settings.env);
   for (const [k, v] of Object.entries(command.env ?? {})) env.set(k, v);
   if (!command.program) throw new UsageError("no command to run");
+  const network: Plan["network"] = !namespaces.includes("network")
+    ? { mode: "host", options: [] }
+    : settings.network?.mode === "pasta"
+    ? { mode: "pasta", options: [...settings.network.options] }
+    : { mode: "none", options: [] };
+  const allowNet = planAllowNet(settings, namespaces, mounts, env);
   let root: Plan["root"] = { source: null, readonly: true };
   if (settings.rootdir) {
     const source = host.realPath(settings.rootdir.path);
@@ -475,6 +482,12 @@ export function buildPlan(
       throw new UsageError(`rootdir ${JSON.stringify(settings.rootdir.path)} is not a directory`, "rootdir");
     }
     root = { source, readonly: !settings.rootdir.rw, layer: rootLayer };
+  }
+  const resolvConf = pastaResolvConf(network, mounts, root, host);
+  if (resolvConf) mounts.push(resolvConf);
+  // What the network adds (a resolv.conf, the proxy's socket) may need the layer too.
+  if (root.source !== null && root.readonly && !root.layer && (resolvConf || allowNet)) {
+    root.layer = needsLayer(root.source, allowNet ? [...mounts, socketMountPoint(allowNet)] : mounts, host);
   }
   return {
     namespaces,
@@ -496,12 +509,9 @@ export function buildPlan(
     cwd: sandboxPath(command.cwd ?? settings.workdir ?? "/", "cwd"),
     loopback: namespaces.includes("network"),
     keyring: true,
-    landlock: settings.landlock ? resolveLandlock(settings.landlock) : null,
-    network: !namespaces.includes("network")
-      ? { mode: "host", options: [] }
-      : settings.network?.mode === "pasta"
-      ? { mode: "pasta", options: [...settings.network.options] }
-      : { mode: "none", options: [] },
+    landlock: withBridgePort(settings.landlock ? resolveLandlock(settings.landlock) : null, allowNet),
+    network,
+    ...(allowNet ? { allowNet } : {}),
     seccomp,
     cgroup: planCgroup(settings, host),
   };
@@ -546,6 +556,13 @@ export function currentHost(): HostView {
     isCharDevice(path: string) {
       try {
         return Deno.statSync(path).isCharDevice === true;
+      } catch {
+        return false;
+      }
+    },
+    isSymlink(path: string) {
+      try {
+        return Deno.lstatSync(path).isSymlink;
       } catch {
         return false;
       }

@@ -11,6 +11,7 @@ import type { Namespace } from "./namespace.ts";
 import type { RlimitName } from "./rlimit.ts";
 import type { LandlockSettings } from "./landlock.ts";
 import type { NetworkSettings } from "../net/network.ts";
+import type { AllowNetPlan, NetRule } from "../net/allow.ts";
 import type { SeccompProfile } from "../seccomp/profile.ts";
 import type { CgroupLimits } from "../cgroup/cgroup.ts";
 
@@ -72,6 +73,11 @@ export interface ContainerSettings {
   landlock?: LandlockSettings;
   /** Network mode (absent: none, or host when the network namespace is shared). */
   network?: NetworkSettings;
+  /**
+   * `--allow-net`: connections to these hosts only, through the launcher's proxy (absent or empty: no proxy).
+   * Needs the network namespace of `none`.
+   */
+  allowNet?: NetRule[];
   /** The seccomp profile, or null for none (default: the default profile). */
   seccomp: SeccompProfile | null;
   /** Limits of the sandbox's own cgroup: memory, CPU bandwidth, processes (absent: none). */
@@ -232,6 +238,11 @@ export interface Plan {
   /** Network mode: host when the network namespace is shared. */
   network: NetworkSettings;
   /**
+   * `--allow-net`: the proxy the launcher runs for the sandbox (its socket bound inside, bridged to a loopback
+   * port inside, the proxy variables set); absent without an allow list.
+   */
+  allowNet?: AllowNetPlan;
+  /**
    * The seccomp profile compiled before clone and installed just before
    * execve, behind the guard (src/seccomp/guard.ts). Plans built here never
    * hold null: a container without a profile gets `unconfined`, the guard
@@ -253,6 +264,8 @@ export interface HostView {
   isDirectory?(path: string): boolean;
   /** Whether a host path is a character device (absent: none is). */
   isCharDevice?(path: string): boolean;
+  /** Whether a host path is a symbolic link itself, dangling or not (absent: none is). */
+  isSymlink?(path: string): boolean;
   /** Whether the host's /proc has an entry of this name (absent: asked through realPath). */
   procHas?(name: string): boolean;
   /** Whether the caller's own user namespace lets it allow setgroups (absent: a root caller's does). */

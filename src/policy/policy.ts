@@ -18,6 +18,7 @@ import { readHostText, readHostTextSync } from "../native/safe_open.ts";
 import { MAX_TMPFS_SIZE, parseSize } from "../plan/plan.ts";
 import { type LandlockSettings, parseLandlockPolicy } from "../plan/landlock.ts";
 import { type NetworkSettings, parseNetworkPolicy } from "../net/network.ts";
+import { ALLOW_NET_SECTION } from "../net/allow.ts";
 import {
   DISMATCH_ACTIONS,
   isSyscallName,
@@ -147,6 +148,7 @@ export const POLICY_SECTIONS: Record<string, PolicySection> = {
   landlock: { parse: (c, path, v) => parseLandlockPolicy(v, (p, m) => c.fail([...path, ...p], m)) },
   network: { parse: (c, path, v) => parseNetworkPolicy(v, (p, m) => c.fail([...path, ...p], m)) },
   seccomp: { parse: (c, path, v) => seccompSection(c, path, v) },
+  allow_net: ALLOW_NET_SECTION, // ["HOST[:PORT]", ...]: --allow-net
 };
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 import type { SetupError } from "../common/errors.ts";
+import type { NetRefusal } from "../net/allow.ts";
 
 /**
  * How the sandbox ended: `OK` the command exited (any code), `SE` setup
@@ -49,6 +50,13 @@ export interface Report {
   usage: "cgroup" | "rusage" | "none";
   /** The setup error, for status SE. */
   error?: SetupError;
+  /**
+   * With an allow list (`--allow-net`): every connection the proxy refused, in order (name or address, port,
+   * time, the rule that decided, why); at most 1000, the rest counted in {@link Report.netRefusedOmitted}.
+   */
+  netRefused?: NetRefusal[];
+  /** Refused connections past those in {@link Report.netRefused}. */
+  netRefusedOmitted?: number;
 }
 
 /** Signal names by number (x86_64 and aarch64). */
@@ -116,5 +124,18 @@ export function reportJson(r: Report): Record<string, unknown> {
     user_time: duration(r.userTimeMs),
     max_rss: r.maxRssKb,
     usage: r.usage,
+    ...(r.netRefused
+      ? {
+        net_refused: r.netRefused.map((n) => ({
+          time: n.time.toISOString(),
+          host: n.host,
+          port: n.port,
+          protocol: n.protocol,
+          rule: n.rule,
+          reason: n.reason,
+        })),
+        ...(r.netRefusedOmitted ? { net_refused_omitted: r.netRefusedOmitted } : {}),
+      }
+      : {}),
   };
 }

@@ -23,6 +23,8 @@ import { encodeSpec, type SpawnIo } from "./spec.ts";
 import { negotiateLandlock } from "../plan/landlock.ts";
 import { type PastaHandle, startPasta } from "../net/network.ts";
 import { resolveCgroups } from "../cgroup/cgroup.ts";
+import { NetSession } from "../net/session.ts";
+import type { NetRefusal } from "../net/allow.ts";
 import { currentHelperHost, prepareIdMapHelpers, runIdMapHelpers } from "../plan/idmap_helper.ts";
 import { logger } from "../common/log.ts";
 import { CAN_UNREF, Reactor } from "./reactor.ts";
@@ -148,6 +150,20 @@ function toReport(native: Native, result: Uint8Array, startTime: Date, plan: Pla
 
 let warnedImage = false;
 
+/** Where the allow-net proxy's refusals and failures go: the log, at `-v`. */
+function netEvents() {
+  const log = logger("network");
+  return {
+    refused: (r: NetRefusal) =>
+      log.info(
+        `allow-net refused ${r.host || "a connection"}${
+          r.port ? `:${r.port}` : ""
+        } (${r.protocol}): ${r.reason} [${r.rule}]`,
+      ),
+    failed: (message: string) => log.info(`allow-net: ${message}`),
+  };
+}
+
 /** Negotiates the plan's Landlock settings with the kernel; logs what best effort leaves out. */
 function landlockRuleset(native: Native, plan: Plan): SpawnIo["landlock"] {
   const kernel = native.hk_landlock_abi();
@@ -217,7 +233,10 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   if (plan.landlock && !io.landlock) io = { ...io, landlock: landlockRuleset(native, plan) };
   // Id maps an unprivileged caller cannot write itself go through newuidmap/newgidmap while the child is held.
   const helpers = prepareIdMapHelpers(plan, currentHelperHost());
-  const hold = plan.network.mode === "pasta" || helpers !== null;
+  // --allow-net: the proxy's socket is named now and listened on while the sandbox is held (src/net/session.ts).
+  const net = plan.allowNet ? NetSession.prepare(plan.allowNet) : null;
+  if (net) io = { ...io, netSocket: net.socket };
+  const hold = plan.network.mode === "pasta" || helpers !== null || net !== null;
   // A gid map newgidmap writes leaves setgroups allowed (/etc/subgid grants the range): the sandbox sets the groups.
   if (helpers?.newgidmap && !io.setgroups) io = { ...io, setgroups: true };
   // The seccomp filter is compiled here, in the parent, before clone.
@@ -232,6 +251,7 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
   const startTime = new Date();
   if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) {
     audit?.close();
+    net?.close();
     throw setupError(native, new BigInt64Array(err.buffer, 0, SLOTS), err);
   }
   const [pid, pidfd, reportFd, startNs, holdFd] = Array.from(out, Number);
@@ -280,6 +300,7 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
         pasta = await startPasta(plan.network.options, initPid);
         logger("network").info(`pasta (pid ${pasta.pid}) serves the sandbox's network namespace`);
       }
+      if (net) await net.start(netEvents());
     } catch (e) {
       native.hk_close(holdFd); // the child sees end of file and exits without setting anything up
       native.hk_kill(pidfd, 9);
@@ -295,11 +316,17 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
     open = false;
     pasta?.stop();
     native.hk_close(pidfd);
+    const netEnd = await net?.close();
     if (started.status === "rejected") {
       audit?.close();
       throw started.reason;
     }
     const report = toReport(native, result, startTime, plan, timedOut);
+    if (netEnd) {
+      report.netRefused = netEnd.refused;
+      if (netEnd.omitted) report.netRefusedOmitted = netEnd.omitted;
+      logger("network").info(`allow-net: ${netEnd.connections} connection(s), ${netEnd.refused.length} refused`);
+    }
     if (audit) {
       const slots = new BigInt64Array(result.buffer, 0, SLOTS);
       await explainSeccomp(report, audit, Number(slots[RESULT_SLOT.INIT_PID]), Number(slots[RESULT_SLOT.COMMAND_PID]));
@@ -319,12 +346,14 @@ export function startSandboxSync(plan: Plan, io: SpawnIo, nativePath?: string): 
     ref() {
       if (!CAN_UNREF) throw new HakoniwaError("ref() needs Deno's internal op table, which this Deno lacks");
       referenced = true;
+      net?.ref();
       for (const id of timers) Deno.refTimer(id);
       if (open) reactor.setRef(pidfd, true);
     },
     unref() {
       if (!CAN_UNREF) throw new HakoniwaError("unref() needs Deno's internal op table, which this Deno lacks");
       referenced = false;
+      net?.unref();
       for (const id of timers) Deno.unrefTimer(id);
       if (open) reactor.setRef(pidfd, false);
     },

@@ -50,6 +50,8 @@ export interface SpawnIo {
   seccomp?: Uint8Array;
   /** A Landlock ruleset, if any. */
   landlock?: LandlockRuleset;
+  /** The host path of the allow-net proxy's unix socket, bound at the plan's `allowNet.socket` (src/net/session.ts). */
+  netSocket?: string;
 }
 
 class Writer {
@@ -199,6 +201,16 @@ export function encodeSpec(
     w.str(plan.root.source ?? "");
   });
   for (const op of plan.mounts) mountRecord(w, op);
+  if (plan.allowNet) {
+    // The proxy's socket, last (nothing covers it), and the bridge from 127.0.0.1:port inside to it.
+    const net = plan.allowNet;
+    if (!io.netSocket) throw new RangeError("a plan with an allow list needs the proxy's socket (SpawnIo.netSocket)");
+    mountRecord(w, { kind: "bind", source: io.netSocket, target: net.socket, readonly: true });
+    w.record(T.NET_RELAY, () => {
+      w.u32(net.port);
+      w.str(net.socket);
+    });
+  }
   for (const l of plan.rlimits) {
     // soft = hard, except cpu: the sandbox's init sends the command SIGXCPU when its exact CPU clock reaches the
     // limit (HK_T_CPU_LIMIT) and ends everything a second later; RLIMIT_CPU, which the kernel checks on

@@ -69,3 +69,17 @@ Deno.test("groups become one record of gids; allowNewPrivs leaves out the no_new
   const lax = buildPlan(new Container().allowNewPrivs().settings, { program: "id", args: [] }, host);
   assert.equal(u32s(encodeSpec(lax, io), TAG.FLAGS)[0] & FLAG.NO_NEW_PRIVS, 0);
 });
+
+Deno.test("an allow list: the proxy's socket bound last, then the bridge record; none without the socket", () => {
+  const plan = buildPlan(new Container().allowNet("registry.test:443").settings, { program: "ls", args: [] }, host);
+  assert.throws(() => encodeSpec(plan, io), /needs the proxy's socket/);
+  const spec = encodeSpec(plan, { ...io, netSocket: "/tmp/hakoniwa-net-x/net.sock" });
+  const tags = records(spec).map((r) => r.tag);
+  const lastMount = tags.lastIndexOf(TAG.MOUNT);
+  assert.equal(tags[lastMount + 1], TAG.NET_RELAY);
+  assert.equal(u32s(spec, TAG.NET_RELAY)[0], 3128);
+  const text = new TextDecoder().decode(spec);
+  assert.ok(text.indexOf("/tmp/hakoniwa-net-x/net.sock") < text.lastIndexOf("/run/hakoniwa/net.sock"));
+  const without = encodeSpec(buildPlan(new Container().settings, { program: "ls", args: [] }, host), io);
+  assert.ok(!records(without).some((r) => r.tag === TAG.NET_RELAY));
+});

@@ -359,13 +359,9 @@ function pastaDnsUnusable(): string | null {
 }
 
 const DNS_SERVER = `
-import socket, struct, sys
+import socket, struct, sys, threading
 names = {"registry.test": "10.1.2.3"}
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 53))
-open(sys.argv[1], "w").close()
-while True:
-    q, addr = s.recvfrom(512)
+def answer(q):
     i, labels = 12, []
     while q[i]:
         labels.append(q[i + 1:i + 1 + q[i]].decode())
@@ -374,9 +370,34 @@ while True:
     question, ip = q[12:i + 5], names.get(".".join(labels).lower())
     head = lambda flags, answers: q[:2] + struct.pack(">HHHHH", flags, 1, answers, 0, 0)
     if ip and qtype == 1:
-        s.sendto(head(0x8180, 1) + question + b"\\xc0\\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(ip), addr)
-    else:
-        s.sendto(head(0x8180 | (0 if ip else 3), 0) + question, addr)
+        return head(0x8180, 1) + question + b"\\xc0\\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(ip)
+    return head(0x8180 | (0 if ip else 3), 0) + question
+def tcp():
+    # DNS over TCP (RFC 1035 4.2.2): a 2-byte length before each message; what a resolver with use-vc asks.
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind(("127.0.0.1", 53))
+    t.listen(8)
+    while True:
+        c, _ = t.accept()
+        with c:
+            try:
+                while True:
+                    n = c.recv(2)
+                    if len(n) < 2: break
+                    q = b""
+                    while len(q) < struct.unpack(">H", n)[0]: q += c.recv(512)
+                    a = answer(q)
+                    c.sendall(struct.pack(">H", len(a)) + a)
+            except OSError:
+                pass
+threading.Thread(target=tcp, daemon=True).start()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+open(sys.argv[1], "w").close()
+while True:
+    q, addr = s.recvfrom(512)
+    s.sendto(answer(q), addr)
 `;
 
 const pastaDnsSkip = pastaDnsUnusable();
@@ -404,7 +425,7 @@ while [ ! -e ${dir}/ready ]; do sleep 0.05; done
 echo "host: $(getent hosts registry.test)"
 ${
       cli.join(" ")
-    } run --network pasta -- sh -c 'echo "sandbox: $(getent hosts registry.test)"; cat /etc/resolv.conf; getent hosts nowhere.test || echo "nowhere: $?"'
+    } run --network pasta:--udp -- sh -c 'echo "sandbox: $(getent hosts registry.test)"; cat /etc/resolv.conf; getent hosts nowhere.test || echo "nowhere: $?"'
 kill $!`;
     const out = await new Deno.Command("unshare", {
       args: ["--user", "--map-root-user", "--mount", "--net", "sh", "-c", script],

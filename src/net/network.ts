@@ -65,7 +65,7 @@ export function checkNetwork(n: NetworkSettings, what: string): NetworkSettings 
 }
 
 /** Whether the options forward a UDP port: `-u`/`--udp-ports`/`-U`/`--udp-ns` with a value other than `none`. */
-export function forwardsUdp(options: string[]): boolean {
+function forwardsUdp(options: string[]): boolean {
   return options.some((o, i) => {
     const eq = /^(--udp-ports|--udp-ns)=(.*)$/.exec(o);
     if (eq) return eq[2] !== "none";
@@ -128,7 +128,7 @@ function has(options: string[], ...flags: string[]): boolean {
  * their /proc paths, which pasta versions that watch their target (newer
  * than Debian 12's) use to quit on their own once the sandbox is gone. And
  * `--dns-forward` {@link PASTA_DNS} unless they give one, for the
- * resolv.conf the plan puts in the sandbox (over TCP while UDP is off).
+ * resolv.conf the plan puts in the sandbox (its queries are UDP: `--udp`).
  *
  * @example
  * ```ts

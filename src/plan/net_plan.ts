@@ -10,7 +10,7 @@ import type { LandlockSettings } from "./landlock.ts";
 import type { Namespace } from "./namespace.ts";
 import { UsageError } from "../common/errors.ts";
 import { type AllowNetPlan, PROXY_PORT, PROXY_SOCKET, proxyEnv } from "../net/allow.ts";
-import { forwardsUdp, pastaDnsAddress } from "../net/network.ts";
+import { pastaDnsAddress } from "../net/network.ts";
 
 /**
  * The op that decides what is at `path` inside: the last one (read-only remounts aside) that makes `path` or one
@@ -109,11 +109,6 @@ export function withBridgePort(
   return { ...landlock, ports: [...landlock.ports, { access: "tcp.connect", port: allowNet.port }] };
 }
 
-/** Whether pasta runs without UDP (its options neither forward a UDP port nor give `--udp`). */
-function udpOff(options: string[]): boolean {
-  return !options.includes("--udp") && !forwardsUdp(options);
-}
-
 /**
  * Under `--network pasta`, a resolv.conf naming pasta's DNS forwarding address ({@link pastaDnsAddress}), so names
  * resolve as on the host without a hand-made bind; null where the plan already decides /etc/resolv.conf (a bind
@@ -147,8 +142,7 @@ export function pastaResolvConf(
   return {
     kind: "file",
     target: "/etc/resolv.conf",
-    // While UDP is off (src/net/network.ts), resolvers ask over TCP, which pasta forwards the same way.
-    contents: `nameserver ${pastaDnsAddress(network.options)}\n${udpOff(network.options) ? "options use-vc\n" : ""}`,
+    contents: `nameserver ${pastaDnsAddress(network.options)}\n`,
     mode: 0o644,
   };
 }

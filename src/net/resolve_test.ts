@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { HostFileError } from "../native/safe_open.ts";
 import { defaultResolver, hostsResolver, parseHosts } from "./resolve.ts";
 
 Deno.test("parseHosts: addresses to names, comments and bad lines skipped, canonical text", () => {
@@ -24,7 +25,7 @@ Deno.test("HAKONIWA_NET_HOSTS: the named file is the only source; an unreadable 
     assert.equal(r.source, `HAKONIWA_NET_HOSTS=${dir}/hosts`);
     assert.deepEqual(await r.resolve("pinned.test"), ["127.0.0.2"]);
     assert.deepEqual(await r.resolve("localhost"), [], "not even /etc/hosts is read");
-    assert.throws(() => defaultResolver(`${dir}/missing`), Deno.errors.NotFound);
+    assert.throws(() => defaultResolver(`${dir}/missing`), HostFileError, "no such file or directory");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

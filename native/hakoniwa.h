@@ -22,7 +22,7 @@
 
 #define HK_SPEC_MAGIC 0x574e4b48u /* "HKNW" little-endian */
 #define HK_SPEC_VERSION 1u
-#define HK_ABI_VERSION 4
+#define HK_ABI_VERSION 5
 
 /* Record tags of the spec. Every record is [u16 tag][u16 0][u32 len][len bytes]. */
 enum hk_tag {
@@ -49,6 +49,11 @@ enum hk_tag {
   HK_T_EVENTS = 21,    /* i32: a host fd (a pipe's write end) where the sandbox's init writes HK_EV_* bytes */
   HK_T_GROUPS = 22,    /* u32 count (at most HK_CRED_GROUPS_MAX), count x u32 gid: the supplementary groups */
   HK_T_CPU_LIMIT = 23, /* u64 ns: the command's CPU time limit, kept by the sandbox's init on its exact clock */
+  /* An OCI runtime's records (src/oci/), with HK_F_DETACH: */
+  HK_T_START = 24,     /* str: a fifo on the host; the command waits before exec until a byte is written to it */
+  HK_T_JOIN_NS = 25,   /* u32 clone flag, str path: the monitor joins this namespace (setns) before clone */
+  HK_T_CAPS = 26,      /* 5 x u64: capability sets kept (bounding, effective, permitted, inheritable, ambient) */
+  HK_T_OOM_SCORE = 27, /* u32 (as i32): the sandbox's init's oom_score_adj, written by the monitor */
 };
 
 /* Events the sandbox's init writes on the HK_T_EVENTS fd. */
@@ -68,6 +73,8 @@ enum hk_mount_kind {
   HK_M_FILE = 5,    /* regular file with mode and data as contents */
   HK_M_SYMLINK = 6, /* symlink at dst pointing to src (verbatim) */
   HK_M_REBIND = 7,  /* bind a path already inside the new root onto itself (for flags) */
+  HK_M_FS = 8,      /* new filesystem of type src at dst; data: its options "key=value,flag,..." (fsconfig) */
+  HK_M_MASK = 9,    /* cover an existing dst: /dev/null over a file, an empty read-only tmpfs over a directory */
 };
 
 /* Mount flags (HK_T_MOUNT and HK_T_ROOT). */
@@ -98,6 +105,11 @@ enum hk_mount_kind {
 #define HK_F_NO_NEW_PRIVS 0x4u
 #define HK_F_KEYRING 0x8u       /* join a new anonymous session keyring */
 #define HK_F_LOOPBACK_UP 0x10u  /* bring lo up in a new network namespace */
+/* An OCI container (src/oci/): the sandbox's init is cloned with CLONE_PARENT (the caller's child, so it outlives
+ * the monitor and, once the caller exits, belongs to the caller's subreaper), without a parent-death signal; the
+ * monitor exits once it released it; the command, set up, writes HK_REC_READY and waits on HK_T_START's fifo before
+ * exec; the init ends with the command's exit code (128 + the signal that killed it) instead of a report. */
+#define HK_F_DETACH 0x20u
 /* The sandbox's init is held before any setup of its own: the id maps the spec
  * carries are written (a spec without them leaves them to the caller, e.g. to
  * newuidmap), nothing else is done yet. out[4] of hk_spawn is then the hold fd:
@@ -162,12 +174,18 @@ enum hk_step {
   HK_S_INIT,
   HK_S_CGROUP,
   HK_S_ROOT_LAYER,
+  HK_S_JOIN_NS,
+  HK_S_OOM_SCORE,
+  HK_S_START,
+  HK_S_MOUNT_FS,
+  HK_S_MASK,
 };
 
 /* Records sent from the sandbox to the parent over the report pipe. */
 #define HK_REC_ERROR 1u
 #define HK_REC_EXIT 2u
 #define HK_REC_INIT 3u /* status: the pid of the sandbox's init, in the caller's pid namespace */
+#define HK_REC_READY 4u /* HK_F_DETACH: the command is set up and waits for the start fifo */
 #define HK_REC_PATH_MAX 1000
 struct hk_record {
   uint32_t kind;   /* HK_REC_* */
@@ -251,6 +269,9 @@ HK_EXPORT int32_t hk_release(int32_t hold_fd);
 /* The Landlock ABI version the kernel offers (0: none), or -errno. */
 HK_EXPORT int32_t hk_landlock_abi(void);
 
+/* Wait for a child through its pidfd (it has ended or is about to); its wait status, or -errno. */
+HK_EXPORT int32_t hk_wait(int32_t pidfd);
+
 /* Send sig to the init program through its pidfd; it forwards it to the command (SIGKILL: see HK_SIG_KILL;
  * a negative sig: see HK_SIG_END). */
 HK_EXPORT int32_t hk_kill(int32_t pidfd, int32_t sig);
@@ -312,5 +333,7 @@ HK_EXPORT int32_t hk_tty_winsize(int32_t from, int32_t to, uint16_t *rows_cols);
  * in < 0: no input. Blocks: run it on a worker thread. 0 or -errno.
  */
 HK_EXPORT int32_t hk_pty_relay(int32_t in, int32_t out, int32_t master, int32_t stop_fd);
+/* Connect to the unix socket at path and send fd over it (SCM_RIGHTS), as runc's --console-socket does. 0 or -errno. */
+HK_EXPORT int32_t hk_send_fd(const char *path, int32_t fd);
 
 #endif

@@ -126,6 +126,27 @@ static void report_init_pid(struct hk_spec *s, pid_t pid) {
   if (hk_write_all(s->report_fd, &rec, sizeof(rec)) < 0) _exit(125); /* the caller is gone */
 }
 
+/* HK_T_JOIN_NS: join each namespace named by path before clone (the user namespace first, for the others' sake);
+ * HK_T_START: the start fifo's read end at HK_FD_START (a fifo opened for reading without blocking, before any
+ * writer). Both in the caller's credentials and mount namespace, before anything is cloned. */
+static void join_and_open(struct hk_spec *s) {
+  for (int pass = 0; pass < 2; pass++) {
+    for (uint32_t i = 0; i < s->n_joins; i++) {
+      if ((pass == 0) != (s->joins[i].flag == CLONE_NEWUSER)) continue;
+      int fd = open(s->joins[i].path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns(fd, (int)s->joins[i].flag) < 0) hk_fail(s, HK_S_JOIN_NS, errno, s->joins[i].path);
+      close(fd);
+    }
+  }
+  if (!s->start_fifo) return;
+  int fd = open(s->start_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) hk_fail(s, HK_S_START, errno, s->start_fifo);
+  if (!S_ISFIFO(st.st_mode)) hk_fail(s, HK_S_START, EINVAL, s->start_fifo);
+  if (fd != HK_FD_START && (dup3(fd, HK_FD_START, O_CLOEXEC) < 0 || close(fd) < 0))
+    hk_fail(s, HK_S_START, errno, "start fifo");
+}
+
 /* With HK_F_HOLD: tell the caller the init's pid and wait for its go (end of file: abort). */
 static int held(pid_t pid) {
   int32_t v = pid;
@@ -192,12 +213,15 @@ int main(int argc, char **argv) {
   s.umask = umask(022);
   umask((mode_t)s.umask);
 
+  join_and_open(&s);
   int sync[2];
   if (pipe2(sync, O_CLOEXEC) < 0) hk_fail(&s, HK_S_PIPE, errno, "pipe2");
   s.sync_fd = sync[0];
-  /* Fork-like (no CLONE_VM): the child goes on with a copy of this small process. */
+  /* Fork-like (no CLONE_VM): the child goes on with a copy of this small process. Detached (an OCI container), it
+   * is the caller's child, as a sibling of this monitor: it lives on when the monitor and the caller are gone. */
   int pidfd = -1;
-  long pid = syscall(SYS_clone, (unsigned long)s.ns_flags | CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, 0);
+  unsigned long detach = (s.flags & HK_F_DETACH) ? CLONE_PARENT : 0;
+  long pid = syscall(SYS_clone, (unsigned long)s.ns_flags | detach | CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, 0);
   if (pid == 0) hk_child_main(&s); /* sandbox side from here on; never returns */
   if (pid < 0) {
     int e = errno;
@@ -222,6 +246,13 @@ int main(int argc, char **argv) {
       hk_fail(&s, HK_S_CGROUP, e, s.cgroup_procs);
     }
   }
+  if (!step && s.has_oom) {
+    char num[24], score[24], text[26];
+    hk_copy(text, sizeof(text), s.oom_score_adj < 0 ? "-" : "",
+            decimal(s.oom_score_adj < 0 ? -(long)s.oom_score_adj : s.oom_score_adj, score), NULL);
+    hk_copy(path, sizeof(path), "/proc/", decimal(pid, num), "/oom_score_adj");
+    if (write_file(path, text) < 0) step = HK_S_OOM_SCORE;
+  }
   if (step) {
     int e = errno;
     reap(pidfd);
@@ -237,6 +268,9 @@ int main(int argc, char **argv) {
     reap(pidfd);
     hk_fail(&s, HK_S_SYNC, e, "sync pipe");
   }
+
+  /* Detached, the init is on its own now: its parent is the caller, and the command reports ready itself. */
+  if (s.flags & HK_F_DETACH) _exit(0);
 
   /* The monitor needs no stdio: the command's pipes close when the command does. */
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -134,7 +134,7 @@ int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
   snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
   char *const argv[] = {"hakoniwa-init", ppid, NULL};
   struct spawn_args a = {
-      .fds = {s.stdio[0], s.stdio[1], s.stdio[2], report[1], spec_fd, hold[1], s.events_fd},
+      .fds = {s.stdio[0], s.stdio[1], s.stdio[2], report[1], spec_fd, hold[1], s.events_fd, -1},
       .image_fd = image_fd,
       .argv = argv,
       .err = 0,
@@ -245,6 +245,14 @@ int32_t hk_release(int32_t hold_fd) {
   int rc = hk_write_all(hold_fd, "g", 1) < 0 ? -errno : 0;
   close(hold_fd);
   return rc;
+}
+
+int32_t hk_wait(int32_t pidfd) {
+  siginfo_t info;
+  memset(&info, 0, sizeof(info));
+  while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0)
+    if (errno != EINTR) return -errno;
+  return info.si_code == CLD_EXITED ? (info.si_status & 0xff) << 8 : info.si_status & 0x7f;
 }
 
 int32_t hk_kill(int32_t pidfd, int32_t sig) {

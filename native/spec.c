@@ -105,7 +105,8 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
   switch (tag) {
   case HK_T_NAMESPACES:
     if (u32(r, &s->ns_flags) < 0) return -1;
-    if ((s->ns_flags & ~(uint32_t)ALLOWED_NS) || !(s->ns_flags & CLONE_NEWUSER)) {
+    /* Without a new user namespace (an OCI container of a privileged caller) the kernel asks for CAP_SYS_ADMIN. */
+    if ((s->ns_flags & ~(uint32_t)ALLOWED_NS) || (s->ns_flags & (CLONE_NEWNS | CLONE_NEWPID)) != (CLONE_NEWNS | CLONE_NEWPID)) {
       r->why = "namespace flags are invalid";
       return -1;
     }
@@ -127,8 +128,9 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
         str(r, &m->src) < 0 || str(r, &m->dst) < 0 || bytes(r, &m->data, &m->data_len) < 0)
       return -1;
     m->src_fd = -1;
-    if (m->kind < HK_M_BIND || m->kind > HK_M_REBIND || sandbox_path(m->dst) < 0 || m->mode > 07777 ||
-        ((m->kind == HK_M_BIND) && m->src[0] != '/')) {
+    if (m->kind < HK_M_BIND || m->kind > HK_M_MASK || sandbox_path(m->dst) < 0 || m->mode > 07777 ||
+        ((m->kind == HK_M_BIND || m->kind == HK_M_MASK) && m->src[0] != '/') || (m->kind == HK_M_FS && !m->src[0]) ||
+        (m->kind == HK_M_FS && m->data_len && (m->data[m->data_len - 1] != 0 || memchr(m->data, 0, m->data_len - 1)))) {
       r->why = "mount operation is invalid (kind, path or mode)";
       return -1;
     }
@@ -191,6 +193,43 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
     if (u64(r, &s->cpu_limit_ns) < 0) return -1;
     if (s->cpu_limit_ns == 0 || s->cpu_limit_ns > (uint64_t)INT64_MAX) {
       r->why = "cpu limit is out of range";
+      return -1;
+    }
+    return 0;
+  case HK_T_START:
+    if (str(r, &s->start_fifo) < 0) return -1;
+    if (s->start_fifo[0] != '/') {
+      r->why = "start fifo path is not absolute";
+      return -1;
+    }
+    return 0;
+  case HK_T_JOIN_NS: {
+    if (s->n_joins >= sizeof(s->joins) / sizeof(s->joins[0])) {
+      r->why = "too many namespaces to join";
+      return -1;
+    }
+    struct hk_join *j = &s->joins[s->n_joins++];
+    if (u32(r, &j->flag) < 0 || str(r, &j->path) < 0) return -1;
+    /* A pid or mount namespace is never joined: the sandbox's init is PID 1 of its own and builds its own root. */
+    if (__builtin_popcount(j->flag) != 1 ||
+        !(j->flag & (CLONE_NEWUSER | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP)) ||
+        j->path[0] != '/') {
+      r->why = "namespace to join is invalid";
+      return -1;
+    }
+    return 0;
+  }
+  case HK_T_CAPS:
+    s->has_caps = 1;
+    for (int i = 0; i < 5; i++)
+      if (u64(r, &s->caps[i]) < 0) return -1;
+    return 0;
+  case HK_T_OOM_SCORE:
+    if (u32(r, &v) < 0) return -1;
+    s->oom_score_adj = (int32_t)v;
+    s->has_oom = 1;
+    if (s->oom_score_adj < -1000 || s->oom_score_adj > 1000) {
+      r->why = "oom_score_adj is out of range";
       return -1;
     }
     return 0;
@@ -273,6 +312,17 @@ int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char
     hk_spec_free(s);
     return -1;
   }
+  if (!!s->start_fifo != !!(s->flags & HK_F_DETACH)) {
+    *why = "a start fifo goes with HK_F_DETACH and only with it";
+    hk_spec_free(s);
+    return -1;
+  }
+  for (uint32_t i = 0; i < s->n_joins; i++)
+    if (s->joins[i].flag & s->ns_flags) {
+      *why = "a namespace is both joined and new";
+      hk_spec_free(s);
+      return -1;
+    }
   if ((s->n_ll_rules || s->ll_fs || s->ll_net || s->ll_scoped) && !s->ll_abi) {
     *why = "Landlock rules without a Landlock record";
     hk_spec_free(s);

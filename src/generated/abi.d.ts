@@ -7,7 +7,7 @@ export declare const SPEC: {
 };
 /** HK_ABI_* of native/hakoniwa.h. */
 export declare const ABI: {
-  readonly VERSION: 4;
+  readonly VERSION: 5;
 };
 /** HK_EV_* of native/hakoniwa.h. */
 export declare const EVENT: {
@@ -39,6 +39,7 @@ export declare const FLAG: {
   readonly NO_NEW_PRIVS: 4;
   readonly KEYRING: 8;
   readonly LOOPBACK_UP: 16;
+  readonly DETACH: 32;
   readonly HOLD: 0x80000000;
 };
 /** HK_SIG_* of native/hakoniwa.h. */
@@ -57,6 +58,7 @@ export declare const RECORD: {
   readonly ERROR: 1;
   readonly EXIT: 2;
   readonly INIT: 3;
+  readonly READY: 4;
   readonly PATH_MAX: 1000;
 };
 /** HK_WANT_* of native/hakoniwa.h. */
@@ -89,6 +91,10 @@ export declare const TAG: {
   readonly EVENTS: 21;
   readonly GROUPS: 22;
   readonly CPU_LIMIT: 23;
+  readonly START: 24;
+  readonly JOIN_NS: 25;
+  readonly CAPS: 26;
+  readonly OOM_SCORE: 27;
 };
 /** HK_M_* of native/hakoniwa.h. */
 export declare const MOUNT_KIND: {
@@ -99,6 +105,8 @@ export declare const MOUNT_KIND: {
   readonly FILE: 5;
   readonly SYMLINK: 6;
   readonly REBIND: 7;
+  readonly FS: 8;
+  readonly MASK: 9;
 };
 /** HK_S_* of native/hakoniwa.h. */
 export declare const STEP: {
@@ -140,6 +148,11 @@ export declare const STEP: {
   readonly INIT: 36;
   readonly CGROUP: 37;
   readonly ROOT_LAYER: 38;
+  readonly JOIN_NS: 39;
+  readonly OOM_SCORE: 40;
+  readonly START: 41;
+  readonly MOUNT_FS: 42;
+  readonly MASK: 43;
 };
 /** HK_R_* of native/hakoniwa.h. */
 export declare const RESULT_SLOT: {
@@ -165,4 +178,4 @@ export declare const RESULT_SLOT: {
  * console.log(SETUP_STEPS.includes("pivot-root")); // true
  * ```
  */
-export declare const SETUP_STEPS: readonly ["", "spec", "pipe", "clone", "uid-map", "gid-map", "setgroups", "sync", "prctl", "mount-private", "open-source", "root", "mkdir", "bind", "tmpfs", "proc", "file", "symlink", "remount", "pivot-root", "hostname", "fork", "setsid", "stdio", "chdir", "rlimit", "setgid", "setuid", "capabilities", "no-new-privs", "landlock", "seccomp", "execve", "wait", "keyring", "loopback", "init", "cgroup", "root-layer"];
+export declare const SETUP_STEPS: readonly ["", "spec", "pipe", "clone", "uid-map", "gid-map", "setgroups", "sync", "prctl", "mount-private", "open-source", "root", "mkdir", "bind", "tmpfs", "proc", "file", "symlink", "remount", "pivot-root", "hostname", "fork", "setsid", "stdio", "chdir", "rlimit", "setgid", "setuid", "capabilities", "no-new-privs", "landlock", "seccomp", "execve", "wait", "keyring", "loopback", "init", "cgroup", "root-layer", "join-ns", "oom-score", "start", "mount-fs", "mask"];

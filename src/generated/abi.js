@@ -5,7 +5,7 @@ export const SPEC = {
   VERSION: 1,
 };
 export const ABI = {
-  VERSION: 4,
+  VERSION: 5,
 };
 export const EVENT = {
   STOPPED: 84,
@@ -32,6 +32,7 @@ export const FLAG = {
   NO_NEW_PRIVS: 4,
   KEYRING: 8,
   LOOPBACK_UP: 16,
+  DETACH: 32,
   HOLD: 0x80000000,
 };
 export const SIGNAL = {
@@ -47,6 +48,7 @@ export const RECORD = {
   ERROR: 1,
   EXIT: 2,
   INIT: 3,
+  READY: 4,
   PATH_MAX: 1000,
 };
 export const WANT = {
@@ -77,6 +79,10 @@ export const TAG = {
   EVENTS: 21,
   GROUPS: 22,
   CPU_LIMIT: 23,
+  START: 24,
+  JOIN_NS: 25,
+  CAPS: 26,
+  OOM_SCORE: 27,
 };
 export const MOUNT_KIND = {
   BIND: 1,
@@ -86,6 +92,8 @@ export const MOUNT_KIND = {
   FILE: 5,
   SYMLINK: 6,
   REBIND: 7,
+  FS: 8,
+  MASK: 9,
 };
 export const STEP = {
   SPEC: 1,
@@ -126,6 +134,11 @@ export const STEP = {
   INIT: 36,
   CGROUP: 37,
   ROOT_LAYER: 38,
+  JOIN_NS: 39,
+  OOM_SCORE: 40,
+  START: 41,
+  MOUNT_FS: 42,
+  MASK: 43,
 };
 export const RESULT_SLOT = {
   STATE: 0,
@@ -141,4 +154,4 @@ export const RESULT_SLOT = {
   USAGE: 10,
   SLOTS: 11,
 };
-export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer"];
+export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer","join-ns","oom-score","start","mount-fs","mask"];

@@ -67,6 +67,7 @@ struct hk_spec {
   uint64_t caps[5];        /* bounding, effective, permitted, inheritable, ambient */
   uint32_t has_oom;        /* HK_T_OOM_SCORE given */
   int32_t oom_score_adj;
+  uint32_t umask_set;      /* HK_T_UMASK | 0x80000000, 0: none */
   struct sock_fprog filter; /* len 0 = no filter */
   uint32_t ll_abi;
   uint64_t ll_fs, ll_net, ll_scoped;

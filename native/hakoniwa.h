@@ -54,6 +54,7 @@ enum hk_tag {
   HK_T_JOIN_NS = 25,   /* u32 clone flag, str path: the monitor joins this namespace (setns) before clone */
   HK_T_CAPS = 26,      /* 5 x u64: capability sets kept (bounding, effective, permitted, inheritable, ambient) */
   HK_T_OOM_SCORE = 27, /* u32 (as i32): the sandbox's init's oom_score_adj, written by the monitor */
+  HK_T_UMASK = 28,     /* u32: the command's umask (without: the caller's) */
 };
 
 /* Events the sandbox's init writes on the HK_T_EVENTS fd. */
@@ -87,6 +88,8 @@ enum hk_mount_kind {
  * root is built on the overlay: what the build makes (mount points, files) lands in the tmpfs, never in the host's
  * directory. With HK_F_ROOT_RDONLY the overlay becomes read-only once built. */
 #define HK_MF_LAYER 0x20u
+/* HK_M_FILE only: write data into the existing file dst (a sysctl under /proc/sys): never create, truncate or chmod. */
+#define HK_MF_EXISTING 0x40u
 
 /* Credential flags. */
 /* Set the supplementary groups to the HK_T_GROUPS list (without one: none). Needs setgroups allowed in the
@@ -268,6 +271,11 @@ HK_EXPORT int32_t hk_release(int32_t hold_fd);
 
 /* The Landlock ABI version the kernel offers (0: none), or -errno. */
 HK_EXPORT int32_t hk_landlock_abi(void);
+
+/* An OCI runtime's start fifo: make it (mode, never following a symlink at path), and have its waiting command go on
+ * (open for writing without blocking: -ENXIO when nothing waits on it; one byte written). 0 or -errno. */
+HK_EXPORT int32_t hk_mkfifo(const char *path, uint32_t mode);
+HK_EXPORT int32_t hk_fifo_signal(const char *path);
 
 /* Wait for a child through its pidfd (it has ended or is about to); its wait status, or -errno. */
 HK_EXPORT int32_t hk_wait(int32_t pidfd);

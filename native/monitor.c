@@ -212,6 +212,7 @@ int main(int argc, char **argv) {
   /* The caller's umask came through vfork and exec; the command gets it (the sandbox's init builds with 0). */
   s.umask = umask(022);
   umask((mode_t)s.umask);
+  if (s.umask_set) s.umask = s.umask_set & 0777;
 
   join_and_open(&s);
   int sync[2];

@@ -180,6 +180,12 @@ static void mask(struct hk_spec *s, int dir, const char *last, struct hk_mount *
 }
 
 static void write_file(struct hk_spec *s, int dir, const char *last, const struct hk_mount *m) {
+  if (m->flags & HK_MF_EXISTING) {
+    int fd = openat(dir, last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || hk_write_all(fd, m->data, m->data_len) < 0) hk_fail(s, HK_S_FILE, errno, m->dst);
+    close(fd);
+    return;
+  }
   int fd = openat(dir, last, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, m->mode);
   if (fd < 0 || fchmod(fd, m->mode) < 0 || hk_write_all(fd, m->data, m->data_len) < 0)
     hk_fail(s, HK_S_FILE, errno, m->dst);

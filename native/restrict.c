@@ -57,6 +57,7 @@ void hk_apply_creds(struct hk_spec *s) {
     }
     if (syscall(SYS_capset, &hdr, data) < 0) hk_fail(s, HK_S_CAPABILITIES, errno, "capset");
     if (keep && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) hk_fail(s, HK_S_CAPABILITIES, errno, "PR_SET_KEEPCAPS");
+    /* The kernel raises an ambient capability only when it is permitted and inheritable: the plan kept only those. */
     for (int cap = 0; cap < 64; cap++)
       if ((s->caps[4] >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
         hk_fail(s, HK_S_CAPABILITIES, errno, "PR_CAP_AMBIENT_RAISE");

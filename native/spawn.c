@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -244,6 +245,18 @@ int32_t hk_reap(int32_t pidfd, int32_t report_fd, int64_t start_ns, uint8_t *res
 int32_t hk_release(int32_t hold_fd) {
   int rc = hk_write_all(hold_fd, "g", 1) < 0 ? -errno : 0;
   close(hold_fd);
+  return rc;
+}
+
+int32_t hk_mkfifo(const char *path, uint32_t mode) { return mkfifo(path, (mode_t)mode) < 0 ? -errno : 0; }
+
+int32_t hk_fifo_signal(const char *path) {
+  int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -errno;
+  struct stat st;
+  int rc = fstat(fd, &st) < 0 ? -errno : !S_ISFIFO(st.st_mode) ? -EINVAL : 0;
+  if (!rc && hk_write_all(fd, "0", 1) < 0) rc = -errno;
+  close(fd);
   return rc;
 }
 

@@ -233,6 +233,14 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
       return -1;
     }
     return 0;
+  case HK_T_UMASK:
+    if (u32(r, &s->umask_set) < 0) return -1;
+    if (s->umask_set > 0777) {
+      r->why = "umask is out of range";
+      return -1;
+    }
+    s->umask_set |= 0x80000000u;
+    return 0;
   case HK_T_FLAGS: return u32(r, &s->flags);
   case HK_T_SETSID: return u32(r, &s->setsid_mode);
   case HK_T_EVENTS:

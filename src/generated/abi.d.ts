@@ -26,6 +26,7 @@ export declare const MOUNT_FLAG: {
   readonly NOEXEC: 8;
   readonly OPTIONAL: 16;
   readonly LAYER: 32;
+  readonly EXISTING: 64;
 };
 /** HK_CRED_* of native/hakoniwa.h. */
 export declare const CRED: {
@@ -95,6 +96,7 @@ export declare const TAG: {
   readonly JOIN_NS: 25;
   readonly CAPS: 26;
   readonly OOM_SCORE: 27;
+  readonly UMASK: 28;
 };
 /** HK_M_* of native/hakoniwa.h. */
 export declare const MOUNT_KIND: {

@@ -21,6 +21,7 @@ export const MOUNT_FLAG = {
   NOEXEC: 8,
   OPTIONAL: 16,
   LAYER: 32,
+  EXISTING: 64,
 };
 export const CRED = {
   SETGROUPS: 1,
@@ -83,6 +84,7 @@ export const TAG = {
   JOIN_NS: 25,
   CAPS: 26,
   OOM_SCORE: 27,
+  UMASK: 28,
 };
 export const MOUNT_KIND = {
   BIND: 1,

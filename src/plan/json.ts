@@ -10,13 +10,16 @@ import type { MountOp, Plan } from "./types.ts";
 import { unconfinedProfile } from "../seccomp/profile.ts";
 
 const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
-  bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?" },
+  bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?", flags: "object?" },
   tmpfs: { target: "string", size: "number", mode: "number", noexec: "boolean?" },
   proc: { target: "string" },
   dir: { target: "string", mode: "number" },
   file: { target: "string", contents: "string", mode: "number" },
   symlink: { original: "string", target: "string" },
   readonly: { target: "string", optional: "boolean" },
+  fs: { fstype: "string", target: "string", options: "string", flags: "object" },
+  mask: { target: "string" },
+  write: { target: "string", contents: "string" },
 };
 
 function typeOf(v: unknown): string {

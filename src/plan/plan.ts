@@ -151,6 +151,14 @@ export function describeMount(op: MountOp): string {
       return `symlink: ${JSON.stringify(op.target)} -> ${JSON.stringify(op.original)}`;
     case "readonly":
       return `remount: ${JSON.stringify(op.target)}, readonly: true`;
+    case "fs":
+      return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.fstype}${
+        op.options ? `, options: ${op.options}` : ""
+      }${op.flags.readonly ? ", readonly: true" : ""}`;
+    case "mask":
+      return `mask: ${JSON.stringify(op.target)}`;
+    case "write":
+      return `write: ${JSON.stringify(op.target)}, value: ${JSON.stringify(op.contents)}`;
   }
 }
 

@@ -226,6 +226,9 @@ export function readProcess(v: unknown, at: string): OciProcess {
 
 /** linux.resources: what a pids cgroup can hold, and device rules (see docs/oci.md); everything else is refused. */
 function resources(r: Reader): number | null {
+  // cpu.shares 1024 is the kernel's default weight (containerd's default spec gives it): it limits nothing.
+  const cpu = r.child("cpu");
+  if (Object.keys(cpu.o).length === 1 && cpu.o.shares === 1024) delete r.o.cpu;
   for (const k of ["memory", "cpu", "blockIO", "hugepageLimits", "network", "rdma", "unified"]) {
     r.refuse(k, "resource limits other than pids need hakoniwa's cgroup support, which this runtime has not yet");
   }

@@ -70,21 +70,37 @@ export function containerState(root: string, id: string): OciState {
   }
 }
 
-/** The host pids of every process in the init's pid namespace (the init first). */
+/**
+ * The host pids of every process in the init's pid namespace (the init first): its descendants (an orphan of the
+ * namespace becomes the init's child), and processes whose pid namespace is the init's (those `exec` put there),
+ * where this caller may look (an init that is not dumpable hides its namespace from an unprivileged caller).
+ */
 export function containerPids(init: InitProcess): number[] {
   if (!alive(init)) return [];
-  let ns: string;
+  let ns: string | null = null;
   try {
     ns = Deno.readLinkSync(`/proc/${init.pid}/ns/pid`);
-  } catch {
-    return [];
+  } catch { /* not ours to see */ }
+  const parents = new Map<number, number>();
+  const inNs = new Set<number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const pid = Number(e.name);
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      parents.set(pid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      if (ns !== null && pid !== init.pid && Deno.readLinkSync(`/proc/${pid}/ns/pid`) === ns) inNs.add(pid);
+    } catch { /* gone, or not ours to see */ }
   }
   const pids = [init.pid];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name) || Number(e.name) === init.pid) continue;
-    try {
-      if (Deno.readLinkSync(`/proc/${e.name}/ns/pid`) === ns) pids.push(Number(e.name));
-    } catch { /* gone */ }
+  const ofInit = (pid: number): boolean => {
+    for (let p = parents.get(pid), n = 0; p !== undefined && p > 1 && n < 4096; p = parents.get(p), n++) {
+      if (p === init.pid) return true;
+    }
+    return false;
+  };
+  for (const pid of [...parents.keys()].sort((a, b) => a - b)) {
+    if (pid !== init.pid && (inNs.has(pid) || ofInit(pid))) pids.push(pid);
   }
   return pids;
 }

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { cliArgv, IS_ROOT, ROOT, SKIP_REASON, WHO } from "../helpers.ts";
 import { outputMatches } from "./match.ts";
+import { buildRootfs } from "../rootfs.ts";
 
 interface Case {
   id: string;
@@ -41,28 +42,6 @@ const allIds = files.flatMap(([, f]) => f.cases.map((c) => c.id));
 
 function reasonFor(id: string): string | undefined {
   return (listed.get(`${id}@both`) ?? listed.get(`${id}@${WHO}`))?.reason;
-}
-
-/** The static busybox of Debian's busybox-static (scripts/debian_deps.sh installs it). */
-const BUSYBOX = "/bin/busybox";
-
-/**
- * The small root 1.x's cases use (1.x ships an Alpine tree): Debian's static busybox with a link for each of its
- * applets where its own list puts them (/bin/ls, /usr/bin/id, ...), and Alpine's /etc/passwd and /etc/group
- * (fixtures/rootfs/etc, copied with the other fixtures).
- */
-function buildRootfs(dir: string): void {
-  const list = new Deno.Command(BUSYBOX, { args: ["--list-full"], stdout: "piped", stderr: "null" }).outputSync();
-  if (!list.success) throw new Error(`${BUSYBOX} --list-full failed: is Debian's busybox-static installed?`);
-  for (const d of ["bin", "sbin", "usr/bin", "usr/sbin", "proc", "dev", "tmp", "etc", "root"]) {
-    Deno.mkdirSync(`${dir}/${d}`, { recursive: true });
-  }
-  Deno.copyFileSync(BUSYBOX, `${dir}/bin/busybox`);
-  for (const applet of new TextDecoder().decode(list.stdout).split("\n")) {
-    if (!applet || applet === "bin/busybox" || !applet.includes("/")) continue;
-    Deno.mkdirSync(`${dir}/${applet.slice(0, applet.lastIndexOf("/"))}`, { recursive: true });
-    Deno.symlinkSync("/bin/busybox", `${dir}/${applet}`);
-  }
 }
 
 /** As root, `--userns=auto` maps 1.. to root's own /etc/subuid range, which scripts/run_tests.ts grants. */

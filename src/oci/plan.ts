@@ -131,7 +131,8 @@ export function ociPlan(config: OciConfig, input: OciPlanInput, host: OciHost): 
     gid: p.gid,
     groups: input.setgroups ? p.additionalGids : null,
     allowNewPrivs: !p.noNewPrivileges,
-    hostname: config.hostname,
+    // Without one, a new uts namespace keeps the host's name, as runc leaves it.
+    hostname: config.hostname || Deno.hostname(),
     rlimits: rlimits(config),
     walltime: null,
     env,

@@ -173,6 +173,8 @@ void hk_child_main(struct hk_spec *s) {
   /* Nothing inside may ptrace it or read its memory (it has capabilities the command has not). */
   if (prctl(PR_SET_DUMPABLE, 0) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_DUMPABLE");
 
+  /* An exec: the child, in the container's namespaces, is the command itself. */
+  if (s->flags & HK_F_EXEC) hk_exec_command(s);
   if (s->ns_flags & CLONE_NEWNS) hk_build_root(s);
   if ((s->ns_flags & CLONE_NEWUTS) && s->hostname &&
       sethostname(s->hostname, hk_strlen(s->hostname)) < 0)

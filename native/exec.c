@@ -45,12 +45,17 @@ static const char *find_program(struct hk_spec *s, char *path, size_t cap) {
   hk_fail(s, HK_S_EXECVE, saw_eacces ? EACCES : ENOENT, prog);
 }
 
-/* HK_F_DETACH: say the command is ready, then wait until the start fifo gets its byte (an OCI runtime's start). */
-static void wait_for_start(struct hk_spec *s) {
+/* HK_F_DETACH, HK_F_EXEC: say the command is set up (what fails after this is not reported to a detached caller). */
+static void report_ready(struct hk_spec *s) {
   struct hk_record rec;
   memset(&rec, 0, sizeof(rec));
   rec.kind = HK_REC_READY;
   if (hk_write_all(s->report_fd, &rec, sizeof(rec)) < 0) _exit(125); /* the caller is gone: never start */
+}
+
+/* HK_F_DETACH: say the command is ready, then wait until the start fifo gets its byte (an OCI runtime's start). */
+static void wait_for_start(struct hk_spec *s) {
+  report_ready(s);
   struct pollfd p = {.fd = HK_FD_START, .events = POLLIN};
   char go = 0;
   for (;;) {
@@ -94,7 +99,9 @@ static void exec_program(struct hk_spec *s) {
 void hk_exec_command(struct hk_spec *s) {
   hk_reset_signals();
 
-  if (s->setsid_mode == HK_SESSION_TTY) {
+  if (s->flags & HK_F_EXEC) {
+    /* An exec's command is the child that already leads its own session (with its terminal, if any). */
+  } else if (s->setsid_mode == HK_SESSION_TTY) {
     /* A job of the init's session on the sandbox's own pty: its process group becomes the foreground one (a
      * background group asking for that would get SIGTTOU, hence the mask), so Ctrl-Z stops it. */
     sigset_t ttou, old;
@@ -113,7 +120,7 @@ void hk_exec_command(struct hk_spec *s) {
   if (chdir(s->cwd) < 0) hk_fail(s, HK_S_CHDIR, errno, s->cwd);
   umask((mode_t)s->umask); /* init built the root with exact modes (umask 0); the command gets the caller's */
   hk_apply_rlimits(s);
-  if (s->flags & HK_F_DETACH) {
+  if (s->flags & (HK_F_DETACH | HK_F_EXEC)) {
     /* An OCI container. With no_new_privs the filters come after the wait for start (a profile need not allow
      * poll) and last, as runc has them; without, first (see below), and the profile must allow the rest. */
     char path[4096];
@@ -121,7 +128,8 @@ void hk_exec_command(struct hk_spec *s) {
     if (!nnp) hk_apply_landlock(s), hk_apply_seccomp(s);
     hk_apply_creds(s);
     const char *prog = find_program(s, path, sizeof(path));
-    wait_for_start(s);
+    if (s->start_fifo) wait_for_start(s);
+    else report_ready(s);
     if (nnp) hk_apply_landlock(s), hk_apply_seccomp(s);
     execve(prog, s->argv, s->envp);
     hk_fail(s, HK_S_EXECVE, errno, prog);

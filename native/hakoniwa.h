@@ -113,6 +113,11 @@ enum hk_mount_kind {
  * monitor exits once it released it; the command, set up, writes HK_REC_READY and waits on HK_T_START's fifo before
  * exec; the init ends with the command's exit code (128 + the signal that killed it) instead of a report. */
 #define HK_F_DETACH 0x20u
+/* An OCI runtime's exec: no namespace is created and no root built; every namespace of the container is joined
+ * (HK_T_JOIN_NS, the mount and pid ones too), and the cloned child, in them, is the command itself: it sets itself
+ * up, writes HK_REC_READY and execs at once. With HK_F_DETACH it is the caller's child (no start fifo); without,
+ * the monitor waits for it and ends as it ends. */
+#define HK_F_EXEC 0x40u
 /* The sandbox's init is held before any setup of its own: the id maps the spec
  * carries are written (a spec without them leaves them to the caller, e.g. to
  * newuidmap), nothing else is done yet. out[4] of hk_spawn is then the hold fd:

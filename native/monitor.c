@@ -130,14 +130,17 @@ static void report_init_pid(struct hk_spec *s, pid_t pid) {
  * HK_T_START: the start fifo's read end at HK_FD_START (a fifo opened for reading without blocking, before any
  * writer). Both in the caller's credentials and mount namespace, before anything is cloned. */
 static void join_and_open(struct hk_spec *s) {
-  for (int pass = 0; pass < 2; pass++) {
-    for (uint32_t i = 0; i < s->n_joins; i++) {
-      if ((pass == 0) != (s->joins[i].flag == CLONE_NEWUSER)) continue;
-      int fd = open(s->joins[i].path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0 || setns(fd, (int)s->joins[i].flag) < 0) hk_fail(s, HK_S_JOIN_NS, errno, s->joins[i].path);
-      close(fd);
-    }
-  }
+  /* Every path is opened first: once in another mount namespace, /proc/PID/... names something else. */
+  int fds[sizeof(s->joins) / sizeof(s->joins[0])];
+  for (uint32_t i = 0; i < s->n_joins; i++)
+    if ((fds[i] = open(s->joins[i].path, O_RDONLY | O_CLOEXEC)) < 0) hk_fail(s, HK_S_JOIN_NS, errno, s->joins[i].path);
+  static const uint32_t order[] = {CLONE_NEWUSER, CLONE_NEWIPC,    CLONE_NEWUTS, CLONE_NEWNET,
+                                   CLONE_NEWPID,  CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWNS};
+  for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+    for (uint32_t i = 0; i < s->n_joins; i++)
+      if (s->joins[i].flag == order[k] && setns(fds[i], (int)order[k]) < 0)
+        hk_fail(s, HK_S_JOIN_NS, errno, s->joins[i].path);
+  for (uint32_t i = 0; i < s->n_joins; i++) close(fds[i]);
   if (!s->start_fifo) return;
   int fd = open(s->start_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
   struct stat st;
@@ -214,6 +217,9 @@ int main(int argc, char **argv) {
   umask((mode_t)s.umask);
   if (s.umask_set) s.umask = s.umask_set & 0777;
 
+  /* The cgroup is opened in the caller's mount namespace: an exec joins the container's before clone. */
+  int cgroup_fd = s.cgroup_procs ? open(s.cgroup_procs, O_WRONLY | O_CLOEXEC) : -1;
+  if (s.cgroup_procs && cgroup_fd < 0) hk_fail(&s, HK_S_CGROUP, errno, s.cgroup_procs);
   join_and_open(&s);
   int sync[2];
   if (pipe2(sync, O_CLOEXEC) < 0) hk_fail(&s, HK_S_PIPE, errno, "pipe2");
@@ -241,11 +247,13 @@ int main(int argc, char **argv) {
   uint32_t step = write_maps(&s, (pid_t)pid, path, sizeof(path));
   /* Into the caller's cgroup (e.g. a pids limit that binds root too) before it runs anything. */
   if (!step && s.cgroup_procs) {
-    if (write_file(s.cgroup_procs, decimal(pid, path)) < 0) {
+    const char *text = decimal(pid, path);
+    if (hk_write_all(cgroup_fd, text, strlen(text)) < 0) {
       int e = errno;
       reap(pidfd);
       hk_fail(&s, HK_S_CGROUP, e, s.cgroup_procs);
     }
+    close(cgroup_fd);
   }
   if (!step && s.has_oom) {
     char num[24], score[24], text[26];

@@ -106,7 +106,7 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
   case HK_T_NAMESPACES:
     if (u32(r, &s->ns_flags) < 0) return -1;
     /* Without a new user namespace (an OCI container of a privileged caller) the kernel asks for CAP_SYS_ADMIN. */
-    if ((s->ns_flags & ~(uint32_t)ALLOWED_NS) || (s->ns_flags & (CLONE_NEWNS | CLONE_NEWPID)) != (CLONE_NEWNS | CLONE_NEWPID)) {
+    if (s->ns_flags & ~(uint32_t)ALLOWED_NS) {
       r->why = "namespace flags are invalid";
       return -1;
     }
@@ -210,10 +210,7 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
     }
     struct hk_join *j = &s->joins[s->n_joins++];
     if (u32(r, &j->flag) < 0 || str(r, &j->path) < 0) return -1;
-    /* A pid or mount namespace is never joined: the sandbox's init is PID 1 of its own and builds its own root. */
-    if (__builtin_popcount(j->flag) != 1 ||
-        !(j->flag & (CLONE_NEWUSER | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP)) ||
-        j->path[0] != '/') {
+    if (__builtin_popcount(j->flag) != 1 || !(j->flag & ALLOWED_NS) || j->path[0] != '/') {
       r->why = "namespace to join is invalid";
       return -1;
     }
@@ -309,9 +306,9 @@ int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char
     }
     off += 8 + rlen;
   }
-  if (!s->program || s->n_args == 0 || !s->ns_flags || !s->root_src || !s->cwd || sandbox_path(s->cwd) < 0) {
-    *why = !s->program || !s->n_args ? "no program" : !s->ns_flags ? "no namespaces" : !s->root_src ? "no root"
-                                                                                                   : "bad cwd";
+  int none = !s->ns_flags && !(s->flags & HK_F_EXEC); /* an exec joins every namespace and creates none */
+  if (!s->program || s->n_args == 0 || none || !s->root_src || !s->cwd || sandbox_path(s->cwd) < 0) {
+    *why = !s->program || !s->n_args ? "no program" : none ? "no namespaces" : !s->root_src ? "no root" : "bad cwd";
     hk_spec_free(s);
     return -1;
   }
@@ -320,8 +317,18 @@ int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char
     hk_spec_free(s);
     return -1;
   }
-  if (!!s->start_fifo != !!(s->flags & HK_F_DETACH)) {
-    *why = "a start fifo goes with HK_F_DETACH and only with it";
+  /* A sandbox's init is PID 1 of a pid namespace of its own and builds the root in a mount namespace of its own; an
+   * exec joins both (and creates nothing). */
+  int exec = (s->flags & HK_F_EXEC) != 0;
+  uint32_t own = CLONE_NEWNS | CLONE_NEWPID, joined = 0;
+  for (uint32_t i = 0; i < s->n_joins; i++) joined |= s->joins[i].flag;
+  if (exec ? (s->ns_flags || (joined & own) != own) : ((s->ns_flags & own) != own || (joined & own))) {
+    *why = exec ? "an exec creates no namespace and joins the mount and pid ones" : "namespace flags are invalid";
+    hk_spec_free(s);
+    return -1;
+  }
+  if ((s->start_fifo && (exec || !(s->flags & HK_F_DETACH))) || (!s->start_fifo && (s->flags & HK_F_DETACH) && !exec)) {
+    *why = "a start fifo goes with HK_F_DETACH (and no HK_F_EXEC), and only with it";
     hk_spec_free(s);
     return -1;
   }

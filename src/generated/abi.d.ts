@@ -41,6 +41,7 @@ export declare const FLAG: {
   readonly KEYRING: 8;
   readonly LOOPBACK_UP: 16;
   readonly DETACH: 32;
+  readonly EXEC: 64;
   readonly HOLD: 0x80000000;
 };
 /** HK_SIG_* of native/hakoniwa.h. */

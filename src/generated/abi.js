@@ -34,6 +34,7 @@ export const FLAG = {
   KEYRING: 8,
   LOOPBACK_UP: 16,
   DETACH: 32,
+  EXEC: 64,
   HOLD: 0x80000000,
 };
 export const SIGNAL = {

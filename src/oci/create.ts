@@ -5,11 +5,9 @@
  *
  * @module
  */
-import { describeErrno, loadNative, type Native } from "../native/ffi.ts";
+import { describeErrno, loadNative } from "../native/ffi.ts";
 import { prepareInit } from "../native/ffi.ts";
-import { SETUP_STEPS, SetupError } from "../common/errors.ts";
-import { RECORD } from "../generated/abi.js";
-import { encodeSpec, type SpawnIo } from "../run/spec.ts";
+import type { SpawnIo } from "../run/spec.ts";
 import { canSetgroups } from "../run/runner.ts";
 import { compileProfile } from "../seccomp/profile.ts";
 import { pidsCgroup } from "../cgroup/cgroup.ts";
@@ -17,6 +15,7 @@ import { readConfig } from "./config.ts";
 import { ociPlan } from "./plan.ts";
 import type { OciHost } from "./mounts.ts";
 import { ContainerDir, OciError, procStat } from "./state.ts";
+import { cstr, spawnReady } from "./spawn.ts";
 
 /** What `create` is given. */
 export interface CreateOptions {
@@ -28,9 +27,6 @@ export interface CreateOptions {
   noNewKeyring: boolean;
   warn: (message: string) => void;
 }
-
-const RECORD_SIZE = 48 + 1000; // struct hk_record
-const cstr = (s: string) => new TextEncoder().encode(s + "\0");
 
 /** The host as the OCI plan sees it. */
 function ociHost(warn: (m: string) => void): OciHost {
@@ -62,32 +58,6 @@ function ociHost(warn: (m: string) => void): OciHost {
     cgroup2,
     warn,
   };
-}
-
-/** Reads report records until the command is ready; throws what the setup reported. */
-async function awaitReady(native: Native, fd: number): Promise<number> {
-  const rec = new Uint8Array(RECORD_SIZE);
-  const view = new DataView(rec.buffer);
-  let initPid = 0;
-  for (;;) {
-    let got = 0;
-    while (got < RECORD_SIZE) {
-      const n = Number(await native.hk_read(fd, rec.subarray(got), BigInt(RECORD_SIZE - got)));
-      if (n <= 0) throw new OciError("the container's init ended before it was ready (no report)");
-      got += n;
-    }
-    const kind = view.getUint32(0, true);
-    if (kind === RECORD.INIT) initPid = view.getInt32(12, true);
-    else if (kind === RECORD.READY) return initPid;
-    else if (kind === RECORD.ERROR) {
-      const step = SETUP_STEPS[view.getUint32(4, true)] ?? "spec";
-      const errno = view.getInt32(8, true);
-      const pathBytes = rec.subarray(48);
-      const path = new TextDecoder().decode(pathBytes.subarray(0, Math.max(0, pathBytes.indexOf(0))));
-      const [code, text] = errno ? describeErrno(native, errno) : ["", ""];
-      throw new SetupError(step, errno, code, text, path);
-    }
-  }
 }
 
 /**
@@ -142,24 +112,7 @@ export async function createContainer(o: CreateOptions): Promise<void> {
       io = { ...io, cgroupProcs: cg.procs };
     }
     io = { ...io, seccomp: compileProfile(plan.seccomp!) };
-    const spec = encodeSpec(plan, io);
-    const out = new BigInt64Array(5);
-    const err = new Uint8Array(88 + 1000);
-    if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) {
-      const slots = new BigInt64Array(err.buffer, 0, 11);
-      const errno = Number(slots[3]);
-      const pathBytes = err.subarray(88);
-      const path = new TextDecoder().decode(pathBytes.subarray(0, Math.max(0, pathBytes.indexOf(0))));
-      throw new SetupError(SETUP_STEPS[Number(slots[2])] ?? "spec", errno, ...describeErrno(native, errno), path);
-    }
-    const [, pidfd, reportFd] = Array.from(out, Number);
-    try {
-      initPid = await awaitReady(native, reportFd);
-    } finally {
-      native.hk_wait(pidfd); // the monitor exits once it released the init
-      native.hk_close(pidfd);
-      native.hk_close(reportFd);
-    }
+    initPid = await spawnReady(native, plan, io);
     const stat = procStat(initPid);
     if (!stat) throw new OciError("the container's init ended before it was ready");
     if (master >= 0) {

@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { Plan, RlimitEntry } from "../plan/types.ts";
+import type { OciPlan, Plan, RlimitEntry } from "../plan/types.ts";
 import type { Namespace } from "../plan/namespace.ts";
 import { DEFAULT_SEARCH_PATH, sandboxPath } from "../plan/plan.ts";
 import { isRlimitName } from "../plan/rlimit.ts";
 import { ociProfile } from "../seccomp/oci.ts";
 import { unconfinedProfile } from "../seccomp/profile.ts";
-import { type OciConfig, OciConfigError } from "./config.ts";
+import { type OciConfig, OciConfigError, type OciProcess } from "./config.ts";
 import { capabilityMask } from "./capabilities.ts";
 import { type OciHost, ociMounts } from "./mounts.ts";
 
@@ -62,8 +62,16 @@ of a pid namespace of its own, and builds the root in a mount namespace of its o
   return { created, join };
 }
 
-function rlimits(config: OciConfig): RlimitEntry[] {
-  return config.process.rlimits.map((l, i) => {
+/**
+ * A process's rlimits as plan entries; a limit hakoniwa does not name is refused.
+ *
+ * @example
+ * ```ts ignore
+ * const limits = processRlimits(config.process);
+ * ```
+ */
+export function processRlimits(p: OciProcess): RlimitEntry[] {
+  return p.rlimits.map((l, i) => {
     const name = l.type.replace(/^RLIMIT_/, "").toLowerCase();
     if (!isRlimitName(name)) {
       throw new OciConfigError(
@@ -75,6 +83,26 @@ and nproc are)`,
     if (l.soft > l.hard) throw new OciConfigError(`process.rlimits[${i}]`, "soft is above hard");
     return { name, value: l.hard, soft: l.soft };
   });
+}
+
+/**
+ * A process's capability sets as masks. The kernel raises an ambient capability only when it is permitted and
+ * inheritable: the others are left out (as runc does) and `warn` says so.
+ *
+ * @example
+ * ```ts ignore
+ * const caps = processCapabilities(config.process, console.warn);
+ * ```
+ */
+export function processCapabilities(p: OciProcess, warn: (m: string) => void): OciPlan["capabilities"] {
+  const caps = p.capabilities;
+  const mask = (k: keyof typeof caps) => capabilityMask(caps[k], `process.capabilities.${k}`);
+  const [permitted, inheritable, asked] = [mask("permitted"), mask("inheritable"), mask("ambient")];
+  const ambient = asked & permitted & inheritable;
+  if (ambient !== asked) {
+    warn("process.capabilities.ambient: only capabilities also permitted and inheritable are raised");
+  }
+  return { bounding: mask("bounding"), effective: mask("effective"), permitted, inheritable, ambient };
 }
 
 /**
@@ -111,14 +139,7 @@ export function ociPlan(config: OciConfig, input: OciPlanInput, host: OciHost): 
     if (eq <= 0) throw new OciConfigError(`process.env[${i}]`, "expected NAME=VALUE");
     env.push([e.slice(0, eq), e.slice(eq + 1)]);
   }
-  const caps = p.capabilities;
-  const mask = (k: keyof typeof caps) => capabilityMask(caps[k], `process.capabilities.${k}`);
-  const [permitted, inheritable, ambientAsked] = [mask("permitted"), mask("inheritable"), mask("ambient")];
-  // The kernel raises an ambient capability only when it is permitted and inheritable (runc leaves out the rest too).
-  const ambient = ambientAsked & permitted & inheritable;
-  if (ambient !== ambientAsked) {
-    host.warn("process.capabilities.ambient: only capabilities that are also permitted and inheritable are raised");
-  }
+
   const map = (m: typeof config.linux.uidMappings) =>
     m.map((e) => ({ container: e.containerID, host: e.hostID, count: e.size }));
   return {
@@ -133,7 +154,7 @@ export function ociPlan(config: OciConfig, input: OciPlanInput, host: OciHost): 
     allowNewPrivs: !p.noNewPrivileges,
     // Without one, a new uts namespace keeps the host's name, as runc leaves it.
     hostname: config.hostname || Deno.hostname(),
-    rlimits: rlimits(config),
+    rlimits: processRlimits(p),
     walltime: null,
     env,
     program: p.args[0],
@@ -147,8 +168,9 @@ export function ociPlan(config: OciConfig, input: OciPlanInput, host: OciHost): 
     seccomp: config.linux.seccomp === null ? unconfinedProfile() : ociProfile(config.linux.seccomp, "linux.seccomp"),
     oci: {
       startFifo: input.startFifo,
+      detach: true,
       join,
-      capabilities: { bounding: mask("bounding"), effective: mask("effective"), permitted, inheritable, ambient },
+      capabilities: processCapabilities(p, host.warn),
       oomScoreAdj: p.oomScoreAdj,
       umask: p.umask,
     },

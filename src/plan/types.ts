@@ -186,8 +186,12 @@ export interface MountFlags {
 
 /** What an OCI container's plan holds beyond the library's (src/oci/): see HK_F_DETACH in native/hakoniwa.h. */
 export interface OciPlan {
-  /** The host fifo the command waits on before exec, until the runtime's `start` writes a byte to it. */
-  startFifo: string;
+  /** The host fifo the command waits on before exec, until the runtime's `start` writes a byte to it (create only). */
+  startFifo: string | null;
+  /** The init (create), or an exec's command, is the caller's child and outlives it. */
+  detach: boolean;
+  /** An exec: every namespace is joined, none created, no root built; the command is the child itself. */
+  exec?: boolean;
   /** Namespaces joined by path (setns) instead of created. */
   join: { namespace: Namespace; path: string }[];
   /** Capability sets kept, as bit masks. */

@@ -172,7 +172,7 @@ function mountRecord(w: Writer, op: MountOp) {
 
 /** The records of an OCI container (HK_F_DETACH). */
 function ociRecords(w: Writer, oci: NonNullable<Plan["oci"]>) {
-  w.record(T.START, () => w.str(oci.startFifo));
+  if (oci.startFifo !== null) w.record(T.START, () => w.str(oci.startFifo!));
   for (const j of oci.join) {
     w.record(T.JOIN_NS, () => {
       w.u32(NAMESPACE_FLAGS[j.namespace]);
@@ -273,7 +273,8 @@ export function encodeSpec(
   const flags = F.DROP_CAPS | (plan.allowNewPrivs ? 0 : F.NO_NEW_PRIVS) | (plan.root.readonly ? F.ROOT_RDONLY : 0) |
     (plan.keyring ? F.KEYRING : 0) | (plan.loopback ? F.LOOPBACK_UP : 0);
   // HK_F_HOLD: hk_spawn returns with the child held until hk_release (e.g. for pasta).
-  w.record(T.FLAGS, () => w.u32((flags | (options.hold ? F.HOLD : 0) | (plan.oci ? F.DETACH : 0)) >>> 0));
+  const oci = plan.oci ? (plan.oci.detach ? F.DETACH : 0) | (plan.oci.exec ? F.EXEC : 0) : 0;
+  w.record(T.FLAGS, () => w.u32((flags | (options.hold ? F.HOLD : 0) | oci) >>> 0));
   if (plan.oci) ociRecords(w, plan.oci);
   if (io.seccomp) w.record(T.SECCOMP, () => w.bytes(io.seccomp!));
   const ll = io.landlock;

@@ -1,6 +1,7 @@
 /**
  * containerd runs a container through bin/hakoniwa-oci with its runc shim (io.containerd.runc.v2, the binary given
- * by `ctr run --runc-binary`, as a RuntimeClass's `BinaryName` gives it): the command's output and exit code. The
+ * by `ctr run --runc-binary`, as a RuntimeClass's `BinaryName` gives it): the command's output and exit code, and a
+ * detached task with a process exec'd into it, its process list and its kill. The
  * test starts a containerd of its own (its socket, root and state in the test's directory); containerd needs root.
  */
 import assert from "node:assert/strict";
@@ -64,6 +65,32 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
       const ok = await ctr(`hk-${Deno.pid}-b`, "test $$ = 2 && cat /proc/1/comm");
       assert.equal(ok.stdout, "hakoniwa-init\n", ok.stderr);
       assert.equal(ok.code, 0);
+      // A detached task, a process exec'd into it (runtime exec --detach), its processes (runtime ps), a kill.
+      const id = `hk-${Deno.pid}-d`;
+      const c = (...args: string[]) => run("ctr", ["--address", sock, ...args]);
+      const detached = await c("run", "-d", "--runc-binary", RUNTIME, "--rootfs", rootfs, id, "/bin/sleep", "100");
+      assert.equal(detached.code, 0, detached.stderr);
+      const exec = await c(
+        "task",
+        "exec",
+        "--exec-id",
+        "e1",
+        id,
+        "/bin/sh",
+        "-c",
+        "echo from exec; ps -o comm; exit 6",
+      );
+      assert.equal(exec.stdout, "from exec\nCOMMAND\nhakoniwa-init\nsleep\nsh\nps\n", exec.stderr);
+      assert.equal(exec.code, 6);
+      const ps = await c("task", "ps", id);
+      assert.equal(ps.stdout.trim().split("\n").length, 3, ps.stdout); // header, init, sleep
+      assert.equal((await c("task", "kill", id)).code, 0);
+      for (let i = 0; i < 100 && !/STOPPED/.test((await c("task", "ls")).stdout); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.match((await c("task", "ls")).stdout, new RegExp(`${id}\\s+\\d+\\s+STOPPED`));
+      assert.equal((await c("task", "delete", id)).code, 0);
+      assert.equal((await c("container", "delete", id)).code, 0);
     } finally {
       daemon.kill("SIGTERM");
       await daemon.status;

@@ -125,7 +125,35 @@ Deno.test(`podman run -d, then podman stop ends it within the timeout [${WHO}]`,
   assert.equal(stopped.code, 0, stopped.stderr);
   // The init forwards SIGTERM to sleep at once: no wait for the 10 s before podman's SIGKILL.
   assert.ok(took < 8000, `podman stop took ${took} ms`);
+  assert.equal((await podman(["ps", "-a", "--filter", `name=${name}`, "--format", "{{.Status}}"])).code, 0);
   const state = await podman(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name]);
   assert.equal(state.stdout.trim(), "exited 143", state.stderr);
   assert.equal((await podman(["rm", name])).code, 0);
+});
+
+Deno.test(`podman exec runs a process in a running container [${WHO}]`, opts, async () => {
+  const name = `hk-exec-${Deno.pid}`;
+  const limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+  const started = await podman(["run", "-d", "--name", name, ...limits, "--rootfs", rootfs, "/bin/sleep", "1000"]);
+  assert.equal(started.code, 0, started.stderr);
+  try {
+    const r = await podman([
+      "exec",
+      "-e",
+      "WHO=exec",
+      "--user",
+      "1000",
+      name,
+      "/bin/sh",
+      "-c",
+      "echo $WHO $(id -u); ps -o comm; exit 3",
+    ]);
+    // In the container's pid namespace: its init and sleep are there.
+    assert.equal(r.stdout, "exec 1000\nCOMMAND\nhakoniwa-init\nsleep\nsh\nps\n", r.stderr);
+    assert.equal(r.code, 3);
+    const i = await podman(["exec", "-i", name, "/bin/cat"], "through exec\n");
+    assert.equal(i.stdout, "through exec\n", i.stderr);
+  } finally {
+    await podman(["rm", "-f", name]);
+  }
 });

@@ -10,6 +10,7 @@
  * Each is JavaScript with its types beside it (`X.d.ts`, named by `@ts-self-types`): they are data, and a
  * TypeScript module is emitted again with an inline source map that holds it twice (native: 91 KB of source,
  * 221 KB emitted); as JavaScript they load without either (bench/README.md).
+ * It also copies bin/hakoniwa-oci, the OCI runtime's front end (native/oci_front.c).
  * `--check` fails when the committed modules differ from what it would write.
  */
 const root = new URL("../", import.meta.url).pathname;
@@ -58,6 +59,24 @@ function base64(bytes: Uint8Array): string {
 }
 
 await sh("sh", [`${root}native/build.sh`]);
+// bin/hakoniwa-oci is the OCI runtime's front end itself (native/oci_front.c, static): committed, so a checkout runs
+// it with no compiler, and checked fresh like the modules below.
+{
+  const front = await Deno.readFile(`${root}native/build/hakoniwa-oci`);
+  let old = new Uint8Array(0);
+  try {
+    old = await Deno.readFile(`${root}bin/hakoniwa-oci`);
+  } catch { /* first build */ }
+  if (old.length !== front.length || old.some((b, i) => b !== front[i])) {
+    if (check) {
+      console.error("bin/hakoniwa-oci is stale: run npm run build and commit it");
+      stale = true;
+    } else {
+      await Deno.writeFile(`${root}bin/hakoniwa-oci`, front, { mode: 0o755 });
+      await Deno.chmod(`${root}bin/hakoniwa-oci`, 0o755);
+    }
+  }
+}
 const lib = await Deno.readFile(`${root}native/build/libhakoniwa.so`);
 const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", lib));
 const sha = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");

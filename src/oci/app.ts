@@ -164,7 +164,7 @@ export async function runOci(argv: string[]): Promise<number> {
       }
       case "state": {
         const { containerState } = await import("./lifecycle.ts");
-        print(JSON.stringify(containerState(root, id), null, 2) + "\n");
+        print(JSON.stringify(containerState(root, id)));
         return 0;
       }
       case "kill": {

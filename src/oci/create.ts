@@ -8,13 +8,12 @@
 import { describeErrno, loadNative } from "../native/ffi.ts";
 import { prepareInit } from "../native/ffi.ts";
 import type { SpawnIo } from "../run/spec.ts";
-import { canSetgroups } from "../run/runner.ts";
 import { compileProfile } from "../seccomp/profile.ts";
 import { pidsCgroup } from "../cgroup/cgroup.ts";
 import { readConfig } from "./config.ts";
 import { ociPlan } from "./plan.ts";
 import type { OciHost } from "./mounts.ts";
-import { ContainerDir, OciError, procStat } from "./state.ts";
+import { canSetgroups, ContainerDir, OciError, procStat } from "./state.ts";
 import { cstr, spawnReady } from "./spawn.ts";
 
 /** What `create` is given. */

@@ -9,14 +9,13 @@
  */
 import { describeErrno, loadNative, prepareInit } from "../native/ffi.ts";
 import type { Plan } from "../plan/types.ts";
-import { DEFAULT_SEARCH_PATH, sandboxPath } from "../plan/plan.ts";
+import { DEFAULT_SEARCH_PATH, sandboxPath } from "../plan/paths.ts";
 import type { SpawnIo } from "../run/spec.ts";
-import { canSetgroups } from "../run/runner.ts";
 import { compileProfile, unconfinedProfile } from "../seccomp/profile.ts";
 import { ociProfile } from "../seccomp/oci.ts";
 import { type OciProcess, readConfig, readProcess } from "./config.ts";
 import { processCapabilities, processRlimits } from "./plan.ts";
-import { alive, ContainerDir, OciError } from "./state.ts";
+import { alive, canSetgroups, ContainerDir, OciError } from "./state.ts";
 import { cstr, spawnReady } from "./spawn.ts";
 
 /** What `exec` is given. */

@@ -6,7 +6,7 @@
  */
 import type { MountFlags, MountOp } from "../plan/types.ts";
 import { type OciConfig, OciConfigError, type OciDevice, type OciMount } from "./config.ts";
-import { sandboxPath } from "../plan/plan.ts";
+import { sandboxPath } from "../plan/paths.ts";
 
 /** What building the mounts may know of the host. */
 export interface OciHost {

@@ -6,7 +6,7 @@
  */
 import type { OciPlan, Plan, RlimitEntry } from "../plan/types.ts";
 import type { Namespace } from "../plan/namespace.ts";
-import { DEFAULT_SEARCH_PATH, sandboxPath } from "../plan/plan.ts";
+import { DEFAULT_SEARCH_PATH, sandboxPath } from "../plan/paths.ts";
 import { isRlimitName } from "../plan/rlimit.ts";
 import { ociProfile } from "../seccomp/oci.ts";
 import { unconfinedProfile } from "../seccomp/profile.ts";

@@ -17,8 +17,10 @@ import { needsLayer } from "./root_layer.ts";
 import { resolveLandlock } from "./landlock.ts";
 import { refusedSyscalls, unconfinedProfile } from "../seccomp/profile.ts";
 import { planGroups } from "./groups.ts";
+import { DEFAULT_SEARCH_PATH, sandboxPath } from "./paths.ts";
 
 export type { CommandSpec, HostView, MountOp, Plan, RlimitEntry } from "./types.ts";
+export { DEFAULT_SEARCH_PATH, sandboxPath } from "./paths.ts";
 
 /**
  * The size of a tmpfs that names none: 128 MiB. A tmpfs lives in the host's
@@ -62,9 +64,6 @@ export const MAX_TMPFS_SIZE: number = 2 ** 40;
 
 /** Namespaces that are always created. */
 export const REQUIRED_NAMESPACES: readonly Namespace[] = ["user", "mount", "pid"];
-
-/** The search path used when the environment has no PATH. */
-export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 
 /** Device files of the minimal devfs. */
 export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
@@ -179,15 +178,6 @@ const SETUP_AFTER_FILTER = [
   "write",
   "exit_group",
 ] as const;
-
-/** Normalizes an absolute sandbox path; throws UsageError naming `what` otherwise. */
-export function sandboxPath(path: string, what: string): string {
-  if (!path.startsWith("/")) throw new UsageError(`${what}: expected an absolute path, got ${JSON.stringify(path)}`);
-  if (path.includes("\0")) throw new UsageError(`${what}: path contains a NUL byte`);
-  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) throw new UsageError(`${what}: '..' is not allowed in ${JSON.stringify(path)}`);
-  return "/" + parts.join("/");
-}
 
 /** A line of plan building: a missing optional bind at debug level, one that asked for a warning at warning level. */
 export type PlanLog = (message: string, level: "debug" | "warning") => void;

@@ -88,7 +88,7 @@ export interface InitProcess {
  * @example
  * ```ts
  * import { procStat } from "./state.ts";
- * console.log(procStat(Deno.pid)?.state); // "R"
+ * console.log(typeof procStat(Deno.pid)?.startTime); // "string"
  * ```
  */
 export function procStat(pid: number): { state: string; startTime: string } | null {

@@ -49,6 +49,7 @@ export { nativeLibraryInfo } from "./src/native/ffi.ts";
 export { type Namespace, NAMESPACE_FLAGS } from "./src/plan/namespace.ts";
 export { type RlimitName, RLIMITS } from "./src/plan/rlimit.ts";
 export type { MountOp, Plan, RlimitEntry } from "./src/plan/plan.ts";
+export type { MountFlags, OciPlan } from "./src/plan/types.ts";
 export type { IdMapEntry } from "./src/plan/idmap.ts";
 export type { CgroupLimits } from "./src/cgroup/cgroup.ts";
 export {

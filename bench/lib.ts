@@ -179,7 +179,7 @@ export function bwrapArgs(extraBinds: string[] = []): string[] {
 export const UNSHARE_ARGS = ["-Urmpf", "-inuC", "--mount-proc"];
 
 /**
- * Installs bubblewrap from Debian when `bwrap` is missing.
+ * Installs bubblewrap (and runc, case 10's yardstick) from Debian when `bwrap` (`runc`) is missing.
  *
  * @example
  * ```ts ignore
@@ -187,12 +187,14 @@ export const UNSHARE_ARGS = ["-Urmpf", "-inuC", "--mount-proc"];
  * ```
  */
 export async function ensureBwrap(): Promise<void> {
-  if (await which("bwrap")) return;
-  console.error("bench: bwrap is missing; installing bubblewrap with apt-get");
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  await runQuiet("apt-get", ["update", "-qq"], env).catch(() => {});
-  await runQuiet("apt-get", ["install", "-y", "-qq", "bubblewrap"], env);
-  if (!await which("bwrap")) throw new Error("bench: bwrap is still missing after apt-get install bubblewrap");
+  for (const [program, pkg] of [["bwrap", "bubblewrap"], ["runc", "runc"]]) {
+    if (await which(program)) continue;
+    console.error(`bench: ${program} is missing; installing ${pkg} with apt-get`);
+    const env = { DEBIAN_FRONTEND: "noninteractive" };
+    await runQuiet("apt-get", ["update", "-qq"], env).catch(() => {});
+    await runQuiet("apt-get", ["install", "-y", "-qq", pkg], env);
+    if (!await which(program)) throw new Error(`bench: ${program} is still missing after apt-get install ${pkg}`);
+  }
 }
 
 async function which(name: string): Promise<boolean> {

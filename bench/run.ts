@@ -35,6 +35,7 @@ import { ioSamples } from "./io_throughput.ts";
 import { serverSamples } from "./server_load.ts";
 import { staticGraph } from "./graph.ts";
 import { writeFloorProbes } from "./rss_floor.ts";
+import { ociCycles, stepSamples } from "./oci.ts";
 
 /** One row of the table. */
 interface Row {
@@ -626,6 +627,23 @@ const c9 = summarize(
   "no sandbox",
 );
 c9.chart = "neutral";
+
+// ---------------------------------------------------------------- 10. OCI runtime
+// podman calls the runtime at least four times per container: create, start, (kill,) delete. bin/hakoniwa-oci does
+// start and delete in C (native/oci_front.c) and create in Deno (oci.ts bundled as bin/hakoniwa-oci.js).
+const ociRuns = quick ? 10 : 40;
+summarize(
+  "10",
+  "OCI runtime: create + start + delete --force of a container running /bin/true (busybox root, runc's default config)",
+  "ms",
+  await ociCycles(ociRuns, quick ? 2 : 3),
+  "runc",
+  "lower",
+  "each step a new process of the runtime, as podman and containerd run it; medians of the steps: " +
+    Object.entries(stepSamples).map(([name, st]) =>
+      `${name} create ${fmt(median(st.create))}, start ${fmt(median(st.start))}, delete ${fmt(median(st.delete))}`
+    ).join("; "),
+);
 
 // ---------------------------------------------------------------- output
 const kernel = (await Deno.readTextFile("/proc/sys/kernel/osrelease")).trim();

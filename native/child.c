@@ -146,6 +146,8 @@ static void init_loop(struct hk_spec *s, pid_t child) {
       kill(-1, SIGKILL); /* the command is done: nothing else may outlive it */
     }
   }
+  /* Detached (an OCI container), nobody reads a report: the init's own exit says how the command ended. */
+  if (s->flags & HK_F_DETACH) _exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
   /* Usage of everything init reaped: the command and any orphans, not init itself. */
   struct rusage ru;
   memset(&ru, 0, sizeof(ru));
@@ -164,15 +166,18 @@ void hk_child_main(struct hk_spec *s) {
   /* If the monitor dies, so do we (and with PID 1, the whole pid namespace). It
    * keeps the sync pipe's write end for its whole life: a hang-up after the
    * release byte means it died before this prctl took effect. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_PDEATHSIG");
+  int detached = (s->flags & HK_F_DETACH) != 0;
+  if (!detached && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_PDEATHSIG");
   hk_reset_signals();
   umask(0); /* the root is built with exact modes; exec.c gives the command the caller's umask */
-  /* Only stdio, the report pipe, the sync pipe's read end (moved to fd 4) and the events fd stay open. */
+  /* Only stdio, the report pipe, the sync pipe's read end (moved to fd 4), the events fd and the start fifo stay
+   * open. */
   if (s->sync_fd != HK_FD_SPEC) {
     if (dup3(s->sync_fd, HK_FD_SPEC, O_CLOEXEC) < 0) hk_fail(s, HK_S_STDIO, errno, "dup3");
     s->sync_fd = HK_FD_SPEC;
   }
   close(HK_FD_HOLD);
+  if (!s->start_fifo) close(HK_FD_START); /* there it may be the sync pipe's write end, which is the monitor's */
   if (syscall(SYS_close_range, HK_FD_FIRST_FREE, ~0U, 0) < 0) hk_fail(s, HK_S_STDIO, errno, "close_range");
   if (s->events_fd >= 0 && fcntl(HK_FD_EVENTS, F_SETFD, FD_CLOEXEC) < 0) hk_fail(s, HK_S_STDIO, errno, "events fd");
 
@@ -182,7 +187,8 @@ void hk_child_main(struct hk_spec *s) {
   while ((n = read(s->sync_fd, &go, 1)) < 0 && errno == EINTR) {
   }
   struct pollfd alive = {.fd = s->sync_fd, .events = POLLIN};
-  if (n != 1 || poll(&alive, 1, 0) != 0) _exit(125);
+  /* Detached, the monitor exits right after the release byte: only the byte counts. */
+  if (n != 1 || (!detached && poll(&alive, 1, 0) != 0)) _exit(125);
   close(s->sync_fd);
   prctl(PR_SET_NAME, "hakoniwa-init");
   /* Now in its own cgroup (the monitor moved it there while it waited): a cgroup namespace made here is rooted
@@ -195,6 +201,8 @@ void hk_child_main(struct hk_spec *s) {
   /* Nothing inside may ptrace it or read its memory (it has capabilities the command has not). */
   if (prctl(PR_SET_DUMPABLE, 0) < 0) hk_fail(s, HK_S_PRCTL, errno, "PR_SET_DUMPABLE");
 
+  /* An exec: the child, in the container's namespaces, is the command itself. */
+  if (s->flags & HK_F_EXEC) hk_exec_command(s);
   if (s->ns_flags & CLONE_NEWNS) hk_build_root(s);
   if ((s->ns_flags & CLONE_NEWUTS) && s->hostname &&
       sethostname(s->hostname, hk_strlen(s->hostname)) < 0)
@@ -236,6 +244,12 @@ void hk_child_main(struct hk_spec *s) {
     }
   }
   sigprocmask(SIG_SETMASK, &old, NULL);
+  if (detached) {
+    /* The command holds the start fifo and reports ready or failed itself; the caller does not outlive that. */
+    close(HK_FD_START);
+    close(s->report_fd);
+    s->report_fd = -1;
+  }
   /* init needs no stdio: the command's pipes close when the command does. */
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int i = 0; i < 3; i++) null_fd >= 0 ? dup2(null_fd, i) : close(i);

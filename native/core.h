@@ -78,6 +78,16 @@ struct hk_spec {
   uint64_t cpu_limit_ns; /* HK_T_CPU_LIMIT, 0: none */
   uint32_t relay_port;   /* HK_T_NET_RELAY, 0: none */
   const char *relay_socket;
+  const char *start_fifo;  /* HK_T_START, NULL: none */
+  struct hk_join { uint32_t flag; const char *path; } joins[8]; /* HK_T_JOIN_NS */
+  uint32_t n_joins;
+  uint32_t has_caps;       /* HK_T_CAPS given */
+  uint64_t caps[5];        /* bounding, effective, permitted, inheritable, ambient */
+  uint32_t has_oom;        /* HK_T_OOM_SCORE given */
+  int32_t oom_score_adj;
+  uint32_t umask_set;      /* HK_T_UMASK | 0x80000000, 0: none */
+  const char *cgroup_joins[HK_CGROUP_MAX]; /* HK_T_CGROUP_JOIN */
+  size_t n_cgroup_joins;
   struct sock_fprog filter; /* len 0 = no filter */
   uint32_t ll_abi;
   uint64_t ll_fs, ll_net, ll_scoped;
@@ -93,7 +103,8 @@ struct hk_spec {
 #define HK_FD_SPEC 4   /* the spec: a memfd at offset 0 */
 #define HK_FD_HOLD 5   /* HK_F_HOLD only: socket to the caller */
 #define HK_FD_EVENTS 6 /* HK_T_EVENTS only: where the sandbox's init writes HK_EV_* */
-#define HK_FD_FIRST_FREE 7
+#define HK_FD_START 7  /* HK_T_START only: the fifo's read end, opened by the monitor */
+#define HK_FD_FIRST_FREE 8
 
 /* spec.c, caller and monitor side: decode and check; on failure fill why (a short text). */
 int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char **why);

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -14,6 +15,60 @@
 #include <unistd.h>
 
 #include "core.h"
+
+/*
+ * HK_F_DETACH: the program as it will be executed, found now (as execvp would search for it), so that a missing
+ * one fails the setup while the caller still reads the report, not after the start.
+ */
+static const char *find_program(struct hk_spec *s, char *path, size_t cap) {
+  const char *prog = s->program;
+  struct stat st;
+  if (strchr(prog, '/') || !s->search_path[0]) {
+    if (access(prog, X_OK) < 0) hk_fail(s, HK_S_EXECVE, errno, prog);
+    return prog;
+  }
+  int saw_eacces = 0;
+  for (const char *dir = s->search_path;;) {
+    const char *end = strchr(dir, ':');
+    size_t n = end ? (size_t)(end - dir) : strlen(dir);
+    if (n + hk_strlen(prog) + 2 < cap) {
+      memcpy(path, dir, n);
+      hk_copy(path + n, cap - n, n ? "/" : "", prog, NULL);
+      if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (access(path, X_OK) == 0) return path;
+        saw_eacces = 1;
+      }
+    }
+    if (!end) break;
+    dir = end + 1;
+  }
+  hk_fail(s, HK_S_EXECVE, saw_eacces ? EACCES : ENOENT, prog);
+}
+
+/* HK_F_DETACH, HK_F_EXEC: say the command is set up (what fails after this is not reported to a detached caller). */
+static void report_ready(struct hk_spec *s) {
+  struct hk_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.kind = HK_REC_READY;
+  if (hk_write_all(s->report_fd, &rec, sizeof(rec)) < 0) _exit(125); /* the caller is gone: never start */
+}
+
+/* HK_F_DETACH: say the command is ready, then wait until the start fifo gets its byte (an OCI runtime's start). */
+static void wait_for_start(struct hk_spec *s) {
+  report_ready(s);
+  struct pollfd p = {.fd = HK_FD_START, .events = POLLIN};
+  char go = 0;
+  for (;;) {
+    int n = poll(&p, 1, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) hk_fail(s, HK_S_START, errno, "poll");
+    ssize_t r = read(HK_FD_START, &go, 1);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r == 1) break;
+    _exit(125); /* a writer came and went without the byte: no start */
+  }
+  close(HK_FD_START);
+}
 
 static void exec_program(struct hk_spec *s) __attribute__((noreturn));
 static void exec_program(struct hk_spec *s) {
@@ -44,7 +99,9 @@ static void exec_program(struct hk_spec *s) {
 void hk_exec_command(struct hk_spec *s) {
   hk_reset_signals();
 
-  if (s->setsid_mode == HK_SESSION_TTY) {
+  if (s->flags & HK_F_EXEC) {
+    /* An exec's command is the child that already leads its own session (with its terminal, if any). */
+  } else if (s->setsid_mode == HK_SESSION_TTY) {
     /* A job of the init's session on the sandbox's own pty: its process group becomes the foreground one (a
      * background group asking for that would get SIGTTOU, hence the mask), so Ctrl-Z stops it. */
     sigset_t ttou, old;
@@ -63,6 +120,20 @@ void hk_exec_command(struct hk_spec *s) {
   if (chdir(s->cwd) < 0) hk_fail(s, HK_S_CHDIR, errno, s->cwd);
   umask((mode_t)s->umask); /* init built the root with exact modes (umask 0); the command gets the caller's */
   hk_apply_rlimits(s);
+  if (s->flags & (HK_F_DETACH | HK_F_EXEC)) {
+    /* An OCI container. With no_new_privs the filters come after the wait for start (a profile need not allow
+     * poll) and last, as runc has them; without, first (see below), and the profile must allow the rest. */
+    char path[4096];
+    int nnp = (s->flags & HK_F_NO_NEW_PRIVS) != 0;
+    if (!nnp) hk_apply_landlock(s), hk_apply_seccomp(s);
+    hk_apply_creds(s);
+    const char *prog = find_program(s, path, sizeof(path));
+    if (s->start_fifo) wait_for_start(s);
+    else report_ready(s);
+    if (nnp) hk_apply_landlock(s), hk_apply_seccomp(s);
+    execve(prog, s->argv, s->envp);
+    hk_fail(s, HK_S_EXECVE, errno, prog);
+  }
   if (s->flags & HK_F_NO_NEW_PRIVS) {
     hk_apply_creds(s);
     hk_apply_landlock(s);

@@ -44,6 +44,9 @@ void hk_fail(struct hk_spec *s, uint32_t step, int err, const char *path) {
   memset(&rec, 0, sizeof(rec));
   rec.kind = HK_REC_ERROR, rec.step = step, rec.err = err;
   hk_copy(rec.path, sizeof(rec.path), path, NULL, NULL);
+  /* A reader that is gone (a detached container's caller, after its start) must not turn this into SIGPIPE. */
+  uint64_t pipe_sig = 1ull << (SIGPIPE - 1);
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &pipe_sig, NULL, 8);
   if (s->report_fd >= 0) hk_write_all(s->report_fd, &rec, sizeof(rec));
   _exit(125);
 }

@@ -21,8 +21,8 @@
 #include <stdint.h>
 
 #define HK_SPEC_MAGIC 0x574e4b48u /* "HKNW" little-endian */
-#define HK_SPEC_VERSION 2u
-#define HK_ABI_VERSION 4
+#define HK_SPEC_VERSION 3u
+#define HK_ABI_VERSION 5
 
 /* Record tags of the spec. Every record is [u16 tag][u16 0][u32 len][len bytes]. */
 enum hk_tag {
@@ -53,6 +53,15 @@ enum hk_tag {
   /* u32 port, str path inside: --allow-net's bridge, from 127.0.0.1:port inside to the proxy's unix socket at path
    * (bound there by a HK_T_MOUNT); needs a new network namespace (native/relay.c) */
   HK_T_NET_RELAY = 25,
+  /* An OCI runtime's records (src/oci/), with HK_F_DETACH: */
+  HK_T_START = 26,     /* str: a fifo on the host; the command waits before exec until a byte is written to it */
+  HK_T_JOIN_NS = 27,   /* u32 clone flag, str path: the monitor joins this namespace (setns) before clone */
+  HK_T_CAPS = 28,      /* 5 x u64: capability sets kept (bounding, effective, permitted, inheritable, ambient) */
+  HK_T_OOM_SCORE = 29, /* u32 (as i32): the sandbox's init's oom_score_adj, written by the monitor */
+  HK_T_UMASK = 30,     /* u32: the command's umask (without: the caller's) */
+  /* str: an existing cgroup directory the sandbox's init joins (writing its cgroup.procs) before it runs anything;
+   * made, limited and removed by the caller (an OCI container's, src/oci/), opened before any namespace is joined */
+  HK_T_CGROUP_JOIN = 31,
 };
 
 /* Events the sandbox's init writes on the HK_T_EVENTS fd. */
@@ -73,6 +82,8 @@ enum hk_mount_kind {
   HK_M_SYMLINK = 6, /* symlink at dst pointing to src (verbatim) */
   HK_M_REBIND = 7,  /* bind a path already inside the new root onto itself (for flags) */
   HK_M_DEVPTS = 8,  /* new devpts instance at dst (newinstance, ptmxmode=0666, mode=0620) */
+  HK_M_FS = 9,      /* new filesystem of type src at dst; data: its options "key=value,flag,..." (fsconfig) */
+  HK_M_MASK = 10,   /* cover an existing dst: /dev/null over a file, an empty read-only tmpfs over a directory */
 };
 
 /* Mount flags (HK_T_MOUNT and HK_T_ROOT). */
@@ -86,6 +97,8 @@ enum hk_mount_kind {
  * (mount points, files) lands in the tmpfs, never in the host's directory. The overlay becomes read-only once built
  * (the root with HK_F_ROOT_RDONLY, a bind with HK_MF_RDONLY). */
 #define HK_MF_LAYER 0x20u
+/* HK_M_FILE only: write data into the existing file dst (a sysctl under /proc/sys): never create, truncate or chmod. */
+#define HK_MF_EXISTING 0x40u
 
 /* Credential flags. */
 /* Set the supplementary groups to the HK_T_GROUPS list (without one: none). Needs setgroups allowed in the
@@ -104,6 +117,16 @@ enum hk_mount_kind {
 #define HK_F_NO_NEW_PRIVS 0x4u
 #define HK_F_KEYRING 0x8u       /* join a new anonymous session keyring */
 #define HK_F_LOOPBACK_UP 0x10u  /* bring lo up in a new network namespace */
+/* An OCI container (src/oci/): the sandbox's init is cloned with CLONE_PARENT (the caller's child, so it outlives
+ * the monitor and, once the caller exits, belongs to the caller's subreaper), without a parent-death signal; the
+ * monitor exits once it released it; the command, set up, writes HK_REC_READY and waits on HK_T_START's fifo before
+ * exec; the init ends with the command's exit code (128 + the signal that killed it) instead of a report. */
+#define HK_F_DETACH 0x20u
+/* An OCI runtime's exec: no namespace is created and no root built; every namespace of the container is joined
+ * (HK_T_JOIN_NS, the mount and pid ones too), and the cloned child, in them, is the command itself: it sets itself
+ * up, writes HK_REC_READY and execs at once. With HK_F_DETACH it is the caller's child (no start fifo); without,
+ * the monitor waits for it and ends as it ends. */
+#define HK_F_EXEC 0x40u
 /* The sandbox's init is held before any setup of its own: the id maps the spec
  * carries are written (a spec without them leaves them to the caller, e.g. to
  * newuidmap), nothing else is done yet. out[4] of hk_spawn is then the hold fd:
@@ -171,6 +194,11 @@ enum hk_step {
   HK_S_DEVPTS,
   HK_S_BIND_LAYER,
   HK_S_NET_RELAY,
+  HK_S_JOIN_NS,
+  HK_S_OOM_SCORE,
+  HK_S_START,
+  HK_S_MOUNT_FS,
+  HK_S_MASK,
 };
 
 /* Records sent from the monitor and the sandbox to the caller over the report channel (one message each). */
@@ -184,6 +212,7 @@ enum hk_step {
  * translates it into the reader's pid namespace (the report channel is a SOCK_SEQPACKET pair, SO_PASSCRED on the
  * caller's end). */
 #define HK_REC_COMMAND 4u
+#define HK_REC_READY 6u /* HK_F_DETACH: the command is set up and waits for the start fifo */
 #define HK_REC_PATH_MAX 1000
 struct hk_record {
   uint32_t kind;   /* HK_REC_* */
@@ -270,6 +299,14 @@ HK_EXPORT int32_t hk_release(int32_t hold_fd);
 /* The Landlock ABI version the kernel offers (0: none), or -errno. */
 HK_EXPORT int32_t hk_landlock_abi(void);
 
+/* An OCI runtime's start fifo: make it (mode, never following a symlink at path), and have its waiting command go on
+ * (open for writing without blocking: -ENXIO when nothing waits on it; one byte written). 0 or -errno. */
+HK_EXPORT int32_t hk_mkfifo(const char *path, uint32_t mode);
+HK_EXPORT int32_t hk_fifo_signal(const char *path);
+
+/* Wait for a child through its pidfd (it has ended or is about to); its wait status, or -errno. */
+HK_EXPORT int32_t hk_wait(int32_t pidfd);
+
 /* Send sig to the init program through its pidfd; it forwards it to the command (SIGKILL: see HK_SIG_KILL;
  * a negative sig: see HK_SIG_END). */
 HK_EXPORT int32_t hk_kill(int32_t pidfd, int32_t sig);
@@ -343,6 +380,8 @@ HK_EXPORT int32_t hk_tty_winsize(int32_t from, int32_t to, uint16_t *rows_cols);
  * in < 0: no input. Blocks: run it on a worker thread. 0 or -errno.
  */
 HK_EXPORT int32_t hk_pty_relay(int32_t in, int32_t out, int32_t master, int32_t stop_fd);
+/* Connect to the unix socket at path and send fd over it (SCM_RIGHTS), as runc's --console-socket does. 0 or -errno. */
+HK_EXPORT int32_t hk_send_fd(const char *path, int32_t fd);
 
 /* --- host files the CLI and the library read or write (native/safe_open.c, caller side) --- */
 #define HK_OPEN_READ 0x1u         /* a regular file to read, opened non-blocking */

@@ -111,6 +111,30 @@ static void report_init_pid(struct hk_spec *s, pid_t pid) {
   if (hk_write_all(s->report_fd, &rec, sizeof(rec)) < 0) _exit(125); /* the caller is gone */
 }
 
+/* HK_T_JOIN_NS: join each namespace named by path before clone (the user namespace first, for the others' sake);
+ * HK_T_START: the start fifo's read end at HK_FD_START (a fifo opened for reading without blocking, before any
+ * writer). Both in the caller's credentials and mount namespace, before anything is cloned. */
+static void join_and_open(struct hk_spec *s) {
+  /* Every path is opened first: once in another mount namespace, /proc/PID/... names something else. */
+  int fds[sizeof(s->joins) / sizeof(s->joins[0])];
+  for (uint32_t i = 0; i < s->n_joins; i++)
+    if ((fds[i] = open(s->joins[i].path, O_RDONLY | O_CLOEXEC)) < 0) hk_fail(s, HK_S_JOIN_NS, errno, s->joins[i].path);
+  static const uint32_t order[] = {CLONE_NEWUSER, CLONE_NEWIPC,    CLONE_NEWUTS, CLONE_NEWNET,
+                                   CLONE_NEWPID,  CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWNS};
+  for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+    for (uint32_t i = 0; i < s->n_joins; i++)
+      if (s->joins[i].flag == order[k] && setns(fds[i], (int)order[k]) < 0)
+        hk_fail(s, HK_S_JOIN_NS, errno, s->joins[i].path);
+  for (uint32_t i = 0; i < s->n_joins; i++) close(fds[i]);
+  if (!s->start_fifo) return;
+  int fd = open(s->start_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) hk_fail(s, HK_S_START, errno, s->start_fifo);
+  if (!S_ISFIFO(st.st_mode)) hk_fail(s, HK_S_START, EINVAL, s->start_fifo);
+  if (fd != HK_FD_START && (dup3(fd, HK_FD_START, O_CLOEXEC) < 0 || close(fd) < 0))
+    hk_fail(s, HK_S_START, errno, "start fifo");
+}
+
 /* With HK_F_HOLD: tell the caller the init's pid and wait for its go (end of file: abort). */
 static int held(pid_t pid) {
   int32_t v = pid;
@@ -176,15 +200,30 @@ int main(int argc, char **argv) {
   /* The caller's umask came through vfork and exec; the command gets it (the sandbox's init builds with 0). */
   s.umask = umask(022);
   umask((mode_t)s.umask);
+  if (s.umask_set) s.umask = s.umask_set & 0777;
 
+  /* The cgroups to join are opened in the caller's mount namespace: an exec joins the container's before clone. */
+  int joined_cgroups[HK_CGROUP_MAX];
+  for (size_t i = 0; i < s.n_cgroup_joins; i++) {
+    char procs[HK_REC_PATH_MAX];
+    hk_copy(procs, sizeof(procs), s.cgroup_joins[i], "/cgroup.procs", NULL);
+    /* Above the fixed fds: HK_FD_START is taken only later (join_and_open). */
+    int fd = open(procs, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || (joined_cgroups[i] = fcntl(fd, F_DUPFD_CLOEXEC, HK_FD_FIRST_FREE)) < 0)
+      hk_fail(&s, HK_S_CGROUP, errno, procs);
+    close(fd);
+  }
+  join_and_open(&s);
   int sync[2];
   if (pipe2(sync, O_CLOEXEC) < 0) hk_fail(&s, HK_S_PIPE, errno, "pipe2");
   s.sync_fd = sync[0];
-  /* Fork-like (no CLONE_VM): the child goes on with a copy of this small process. */
+  /* Fork-like (no CLONE_VM): the child goes on with a copy of this small process. Detached (an OCI container), it
+   * is the caller's child, as a sibling of this monitor: it lives on when the monitor and the caller are gone. */
   int pidfd = -1;
   /* The cgroup namespace is made by the sandbox's init once it is in its own cgroup (see hk_child_main), so that
    * the namespace's root is that cgroup. */
-  unsigned long flags = ((unsigned long)s.ns_flags & ~(unsigned long)CLONE_NEWCGROUP) | CLONE_PIDFD | SIGCHLD;
+  unsigned long detach = (s.flags & HK_F_DETACH) ? CLONE_PARENT : 0;
+  unsigned long flags = ((unsigned long)s.ns_flags & ~(unsigned long)CLONE_NEWCGROUP) | detach | CLONE_PIDFD | SIGCHLD;
   long pid = syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0);
   if (pid == 0) hk_child_main(&s); /* sandbox side from here on; never returns */
   if (pid < 0) {
@@ -211,6 +250,24 @@ int main(int argc, char **argv) {
       hk_fail(&s, HK_S_CGROUP, e, failed);
     }
   }
+  /* Into the cgroups named to join (an OCI container's, made by the runtime), before it runs anything. */
+  for (size_t i = 0; !step && i < s.n_cgroup_joins; i++) {
+    char num[24];
+    const char *text = hk_decimal(pid, num);
+    if (hk_write_all(joined_cgroups[i], text, strlen(text)) < 0) {
+      int e = errno;
+      reap(&s, pidfd);
+      hk_fail(&s, HK_S_CGROUP, e, s.cgroup_joins[i]);
+    }
+    close(joined_cgroups[i]);
+  }
+  if (!step && s.has_oom) {
+    char num[24], score[24], text[26];
+    hk_copy(text, sizeof(text), s.oom_score_adj < 0 ? "-" : "",
+            hk_decimal(s.oom_score_adj < 0 ? -(long)s.oom_score_adj : s.oom_score_adj, score), NULL);
+    hk_copy(path, sizeof(path), "/proc/", hk_decimal(pid, num), "/oom_score_adj");
+    if (hk_write_text(path, text) < 0) step = HK_S_OOM_SCORE;
+  }
   if (step) {
     int e = errno;
     reap(&s, pidfd);
@@ -226,6 +283,9 @@ int main(int argc, char **argv) {
     reap(&s, pidfd);
     hk_fail(&s, HK_S_SYNC, e, "sync pipe");
   }
+
+  /* Detached, the init is on its own now: its parent is the caller, and the command reports ready itself. */
+  if (s.flags & HK_F_DETACH) _exit(0);
 
   /* The monitor needs no stdio: the command's pipes close when the command does. */
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -146,7 +146,61 @@ static int new_fs(struct hk_spec *s, const char *type, const struct hk_mount *m,
   return mnt;
 }
 
+/*
+ * HK_M_FS: a new filesystem of type m->src configured with m->data's options ("key=value" strings and bare flags,
+ * comma-separated, copied to the stack: no allocation), as a detached mount with m->flags applied.
+ */
+static int new_fs_with_options(struct hk_spec *s, const struct hk_mount *m) {
+  int fs = (int)syscall(SYS_fsopen, m->src, FSOPEN_CLOEXEC);
+  if (fs < 0) hk_fail(s, HK_S_MOUNT_FS, errno, m->dst);
+  char opt[512];
+  const char *p = m->data_len ? (const char *)m->data : "";
+  while (*p) {
+    size_t n = 0;
+    while (p[n] && p[n] != ',') n++;
+    if (n >= sizeof(opt)) hk_fail(s, HK_S_MOUNT_FS, E2BIG, m->dst);
+    memcpy(opt, p, n);
+    opt[n] = 0;
+    p += n + (p[n] == ',');
+    if (!n) continue;
+    char *eq = strchr(opt, '=');
+    long rc;
+    if (eq) *eq = 0, rc = syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, opt, eq + 1, 0);
+    else rc = syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, opt, NULL, 0);
+    if (rc < 0) hk_fail(s, HK_S_MOUNT_FS, errno, m->dst);
+  }
+  if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) hk_fail(s, HK_S_MOUNT_FS, errno, m->dst);
+  int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, mount_attrs(m->flags));
+  if (mnt < 0) hk_fail(s, HK_S_MOUNT_FS, errno, m->dst);
+  close(fs);
+  return mnt;
+}
+
+/* HK_M_MASK: cover dst if it exists (never following a symlink): a directory with an empty read-only tmpfs, anything
+ * else with the /dev/null opened before the pivot (m->src_fd). A missing dst is left alone. */
+static void mask(struct hk_spec *s, int dir, const char *last, struct hk_mount *m) {
+  int target = open_beneath(dir, last, O_PATH);
+  if (target < 0 && (errno == ENOENT || errno == ENOTDIR)) return;
+  struct stat st;
+  if (target < 0 || fstat(target, &st) < 0) hk_fail(s, HK_S_MASK, errno, m->dst);
+  int mnt = m->src_fd;
+  if (S_ISDIR(st.st_mode)) {
+    struct hk_mount t = {.kind = HK_M_TMPFS, .flags = HK_MF_RDONLY | HK_MF_NOSUID | HK_MF_NODEV | HK_MF_NOEXEC,
+                         .mode = 0755, .size = 4096, .dst = m->dst};
+    mnt = new_fs(s, "tmpfs", &t, HK_S_MASK);
+  }
+  if (sys_move_mount(mnt, target) < 0) hk_fail(s, HK_S_MASK, errno, m->dst);
+  if (mnt != m->src_fd) close(mnt);
+  close(target);
+}
+
 static void write_file(struct hk_spec *s, int dir, const char *last, const struct hk_mount *m) {
+  if (m->flags & HK_MF_EXISTING) {
+    int fd = openat(dir, last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || hk_write_all(fd, m->data, m->data_len) < 0) hk_fail(s, HK_S_FILE, errno, m->dst);
+    close(fd);
+    return;
+  }
   int fd = openat(dir, last, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, m->mode);
   if (fd < 0 || fchmod(fd, m->mode) < 0 || hk_write_all(fd, m->data, m->data_len) < 0)
     hk_fail(s, HK_S_FILE, errno, m->dst);
@@ -155,10 +209,10 @@ static void write_file(struct hk_spec *s, int dir, const char *last, const struc
 
 static void apply(struct hk_spec *s, int root, struct hk_mount *m) {
   char last[256];
-  static const uint32_t steps[] = {0,         HK_S_BIND,    HK_S_TMPFS,   HK_S_PROC,  HK_S_MKDIR,
-                                   HK_S_FILE, HK_S_SYMLINK, HK_S_REMOUNT, HK_S_DEVPTS};
+  static const uint32_t steps[] = {0,         HK_S_BIND,    HK_S_TMPFS,   HK_S_PROC,   HK_S_MKDIR,    HK_S_FILE,
+                                   HK_S_SYMLINK, HK_S_REMOUNT, HK_S_DEVPTS, HK_S_MOUNT_FS, HK_S_MASK};
   uint32_t step = steps[m->kind];
-  if (m->kind == HK_M_BIND && m->src_fd < 0) return; /* optional source that does not exist */
+  if ((m->kind == HK_M_BIND || m->kind == HK_M_MASK) && m->src_fd < 0) return; /* optional source, missing */
   int dir = open_parent(s, root, m->dst, last, step);
   int target = -1, mnt = -1;
   struct stat st;
@@ -177,6 +231,16 @@ static void apply(struct hk_spec *s, int root, struct hk_mount *m) {
     mnt = new_fs(s, m->kind == HK_M_TMPFS ? "tmpfs" : m->kind == HK_M_PROC ? "proc" : "devpts", m, step);
     target = mount_point(s, dir, last, 1, m->dst);
     if (sys_move_mount(mnt, target) < 0) hk_fail(s, step, errno, m->dst);
+    break;
+  case HK_M_FS:
+    mnt = new_fs_with_options(s, m);
+    target = mount_point(s, dir, last, 1, m->dst);
+    if (sys_move_mount(mnt, target) < 0) hk_fail(s, step, errno, m->dst);
+    break;
+  case HK_M_MASK:
+    mask(s, dir, last, m);
+    close(m->src_fd);
+    m->src_fd = -1;
     break;
   case HK_M_DIR:
     if (mkdirat(dir, last, m->mode) < 0 && errno != EEXIST) hk_fail(s, step, errno, m->dst);
@@ -226,8 +290,8 @@ static int layer_over(struct hk_spec *s, const char *src, const char *at, uint32
 static void open_sources(struct hk_spec *s) {
   for (size_t i = 0; i < s->n_mounts; i++) {
     struct hk_mount *m = &s->mounts[i];
-    if (m->kind != HK_M_BIND) continue;
-    if (m->flags & HK_MF_LAYER) {
+    if (m->kind != HK_M_BIND && m->kind != HK_M_MASK) continue;
+    if (m->kind == HK_M_BIND && (m->flags & HK_MF_LAYER)) {
       /* The plan makes mount points in it: a tmpfs layered over the source, made read-only once built. */
       if ((m->flags & HK_MF_OPTIONAL) && faccessat(AT_FDCWD, m->src, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
         continue;

@@ -6,7 +6,8 @@
  * the command does to its terminal can reach the caller's: TIOCSTI lands in
  * our pty, and job control happens in the sandbox's own session.
  *
- * None of this runs after clone; these functions may use anything.
+ * None of this runs after clone; these functions may use anything. hk_send_fd hands a master to an OCI runtime's
+ * caller instead (--console-socket), which relays it itself.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -137,4 +140,37 @@ int32_t hk_pty_relay(int32_t in, int32_t out, int32_t master, int32_t stop_fd) {
       return 0;
     }
   }
+}
+
+int32_t hk_send_fd(const char *path, int32_t fd) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof(addr.sun_path)) return -ENAMETOOLONG;
+  memcpy(addr.sun_path, path, strlen(path));
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return -errno;
+  /* runc sends the name of the terminal as the message and the master as its one right. */
+  char name[] = "/dev/ptmx";
+  struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof(control));
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = sizeof(control.buf)};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET, c->cmsg_type = SCM_RIGHTS, c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  int rc = 0;
+  if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) rc = -errno;
+  else
+    while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+      if (errno != EINTR) {
+        rc = -errno;
+        break;
+      }
+  close(sock);
+  return rc;
 }

@@ -27,24 +27,40 @@ void hk_apply_rlimits(struct hk_spec *s) {
   }
 }
 
-/* Switch to the requested ids and leave no capability in any set. */
+/* Switch to the requested ids and leave no capability in any set but those HK_T_CAPS keeps (an OCI container's:
+ * caps[] is bounding, effective, permitted, inheritable, ambient; without the record all are empty). */
 void hk_apply_creds(struct hk_spec *s) {
-  if (s->flags & HK_F_DROP_CAPS) {
+  int drop = (s->flags & HK_F_DROP_CAPS) != 0;
+  int keep = drop && s->caps[2] != 0;
+  if (drop) {
     /* The bounding set needs CAP_SETPCAP, so it goes while we still have it. */
     for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) hk_fail(s, HK_S_CAPABILITIES, errno, "PR_CAPBSET_DROP");
+      if (!(s->caps[0] >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+        hk_fail(s, HK_S_CAPABILITIES, errno, "PR_CAPBSET_DROP");
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
       hk_fail(s, HK_S_CAPABILITIES, errno, "PR_CAP_AMBIENT");
   }
+  /* Kept capabilities survive the change of uid only with keepcaps (then capset below sets them exactly). */
+  if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) hk_fail(s, HK_S_CAPABILITIES, errno, "PR_SET_KEEPCAPS");
   if ((s->cred_flags & HK_CRED_SETGROUPS) && setgroups(s->n_groups, s->groups) < 0)
     hk_fail(s, HK_S_SETGROUPS, errno, "setgroups");
   if (setresgid(s->gid, s->gid, s->gid) < 0) hk_fail(s, HK_S_SETGID, errno, "setresgid");
   if (setresuid(s->uid, s->uid, s->uid) < 0) hk_fail(s, HK_S_SETUID, errno, "setresuid");
-  if (s->flags & HK_F_DROP_CAPS) {
+  if (drop) {
     struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof(data));
+    for (int i = 0; i < 2; i++) {
+      data[i].effective = (uint32_t)(s->caps[1] >> (32 * i));
+      data[i].permitted = (uint32_t)(s->caps[2] >> (32 * i));
+      data[i].inheritable = (uint32_t)(s->caps[3] >> (32 * i));
+    }
     if (syscall(SYS_capset, &hdr, data) < 0) hk_fail(s, HK_S_CAPABILITIES, errno, "capset");
+    if (keep && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) hk_fail(s, HK_S_CAPABILITIES, errno, "PR_SET_KEEPCAPS");
+    /* The kernel raises an ambient capability only when it is permitted and inheritable: the plan kept only those. */
+    for (int cap = 0; cap < 64; cap++)
+      if ((s->caps[4] >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+        hk_fail(s, HK_S_CAPABILITIES, errno, "PR_CAP_AMBIENT_RAISE");
   }
   if ((s->flags & HK_F_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     hk_fail(s, HK_S_NO_NEW_PRIVS, errno, "PR_SET_NO_NEW_PRIVS");

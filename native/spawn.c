@@ -138,7 +138,7 @@ int32_t hk_spawn(const uint8_t *spec, size_t len, int64_t *out, uint8_t *err) {
   snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
   char *const argv[] = {"hakoniwa-init", ppid, NULL};
   struct spawn_args a = {
-      .fds = {s.stdio[0], s.stdio[1], s.stdio[2], report[1], spec_fd, hold[1], s.events_fd},
+      .fds = {s.stdio[0], s.stdio[1], s.stdio[2], report[1], spec_fd, hold[1], s.events_fd, -1},
       .image_fd = image_fd,
       .argv = argv,
       .err = 0,
@@ -271,6 +271,26 @@ int32_t hk_release(int32_t hold_fd) {
   int rc = hk_write_all(hold_fd, "g", 1) < 0 ? -errno : 0;
   close(hold_fd);
   return rc;
+}
+
+int32_t hk_mkfifo(const char *path, uint32_t mode) { return mkfifo(path, (mode_t)mode) < 0 ? -errno : 0; }
+
+int32_t hk_fifo_signal(const char *path) {
+  int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -errno;
+  struct stat st;
+  int rc = fstat(fd, &st) < 0 ? -errno : !S_ISFIFO(st.st_mode) ? -EINVAL : 0;
+  if (!rc && hk_write_all(fd, "0", 1) < 0) rc = -errno;
+  close(fd);
+  return rc;
+}
+
+int32_t hk_wait(int32_t pidfd) {
+  siginfo_t info;
+  memset(&info, 0, sizeof(info));
+  while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0)
+    if (errno != EINTR) return -errno;
+  return info.si_code == CLD_EXITED ? (info.si_status & 0xff) << 8 : info.si_status & 0x7f;
 }
 
 int32_t hk_kill(int32_t pidfd, int32_t sig) {

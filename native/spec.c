@@ -105,7 +105,8 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
   switch (tag) {
   case HK_T_NAMESPACES:
     if (u32(r, &s->ns_flags) < 0) return -1;
-    if ((s->ns_flags & ~(uint32_t)ALLOWED_NS) || !(s->ns_flags & CLONE_NEWUSER)) {
+    /* Without a new user namespace (an OCI container of a privileged caller) the kernel asks for CAP_SYS_ADMIN. */
+    if (s->ns_flags & ~(uint32_t)ALLOWED_NS) {
       r->why = "namespace flags are invalid";
       return -1;
     }
@@ -148,8 +149,9 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
         str(r, &m->src) < 0 || str(r, &m->dst) < 0 || bytes(r, &m->data, &m->data_len) < 0)
       return -1;
     m->src_fd = -1;
-    if (m->kind < HK_M_BIND || m->kind > HK_M_DEVPTS || sandbox_path(m->dst) < 0 || m->mode > 07777 ||
-        ((m->kind == HK_M_BIND) && m->src[0] != '/')) {
+    if (m->kind < HK_M_BIND || m->kind > HK_M_MASK || sandbox_path(m->dst) < 0 || m->mode > 07777 ||
+        ((m->kind == HK_M_BIND || m->kind == HK_M_MASK) && m->src[0] != '/') || (m->kind == HK_M_FS && !m->src[0]) ||
+        (m->kind == HK_M_FS && m->data_len && (m->data[m->data_len - 1] != 0 || memchr(m->data, 0, m->data_len - 1)))) {
       r->why = "mount operation is invalid (kind, path or mode)";
       return -1;
     }
@@ -224,6 +226,60 @@ static int record(struct hk_spec *s, uint16_t tag, struct reader *r, size_t *ix)
       return -1;
     }
     return 0;
+  case HK_T_START:
+    if (str(r, &s->start_fifo) < 0) return -1;
+    if (s->start_fifo[0] != '/') {
+      r->why = "start fifo path is not absolute";
+      return -1;
+    }
+    return 0;
+  case HK_T_JOIN_NS: {
+    if (s->n_joins >= sizeof(s->joins) / sizeof(s->joins[0])) {
+      r->why = "too many namespaces to join";
+      return -1;
+    }
+    struct hk_join *j = &s->joins[s->n_joins++];
+    if (u32(r, &j->flag) < 0 || str(r, &j->path) < 0) return -1;
+    if (__builtin_popcount(j->flag) != 1 || !(j->flag & ALLOWED_NS) || j->path[0] != '/') {
+      r->why = "namespace to join is invalid";
+      return -1;
+    }
+    return 0;
+  }
+  case HK_T_CAPS:
+    s->has_caps = 1;
+    for (int i = 0; i < 5; i++)
+      if (u64(r, &s->caps[i]) < 0) return -1;
+    return 0;
+  case HK_T_OOM_SCORE:
+    if (u32(r, &v) < 0) return -1;
+    s->oom_score_adj = (int32_t)v;
+    s->has_oom = 1;
+    if (s->oom_score_adj < -1000 || s->oom_score_adj > 1000) {
+      r->why = "oom_score_adj is out of range";
+      return -1;
+    }
+    return 0;
+  case HK_T_UMASK:
+    if (u32(r, &s->umask_set) < 0) return -1;
+    if (s->umask_set > 0777) {
+      r->why = "umask is out of range";
+      return -1;
+    }
+    s->umask_set |= 0x80000000u;
+    return 0;
+  case HK_T_CGROUP_JOIN:
+    if (s->n_cgroup_joins >= HK_CGROUP_MAX) {
+      r->why = "too many cgroups to join";
+      return -1;
+    }
+    if (str(r, &s->cgroup_joins[s->n_cgroup_joins]) < 0) return -1;
+    if (s->cgroup_joins[s->n_cgroup_joins][0] != '/' || strlen(s->cgroup_joins[s->n_cgroup_joins]) > 900) {
+      r->why = "cgroup to join is not absolute or too long";
+      return -1;
+    }
+    s->n_cgroup_joins++;
+    return 0;
   case HK_T_FLAGS: return u32(r, &s->flags);
   case HK_T_SETSID: return u32(r, &s->setsid_mode);
   case HK_T_EVENTS:
@@ -292,9 +348,9 @@ int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char
     }
     off += 8 + rlen;
   }
-  if (!s->program || s->n_args == 0 || !s->ns_flags || !s->root_src || !s->cwd || sandbox_path(s->cwd) < 0) {
-    *why = !s->program || !s->n_args ? "no program" : !s->ns_flags ? "no namespaces" : !s->root_src ? "no root"
-                                                                                                   : "bad cwd";
+  int none = !s->ns_flags && !(s->flags & HK_F_EXEC); /* an exec joins every namespace and creates none */
+  if (!s->program || s->n_args == 0 || none || !s->root_src || !s->cwd || sandbox_path(s->cwd) < 0) {
+    *why = !s->program || !s->n_args ? "no program" : none ? "no namespaces" : !s->root_src ? "no root" : "bad cwd";
     hk_spec_free(s);
     return -1;
   }
@@ -305,6 +361,34 @@ int hk_spec_decode(const uint8_t *buf, size_t len, struct hk_spec *s, const char
   }
   if (s->relay_port && !(s->ns_flags & CLONE_NEWNET)) {
     *why = "a net relay without a network namespace of its own";
+    hk_spec_free(s);
+    return -1;
+  }
+  /* A sandbox's init is PID 1 of a pid namespace of its own and builds the root in a mount namespace of its own; an
+   * exec joins both (and creates nothing). */
+  int exec = (s->flags & HK_F_EXEC) != 0;
+  uint32_t own = CLONE_NEWNS | CLONE_NEWPID, joined = 0;
+  for (uint32_t i = 0; i < s->n_joins; i++) joined |= s->joins[i].flag;
+  if (exec ? (s->ns_flags || (joined & own) != own) : ((s->ns_flags & own) != own || (joined & own))) {
+    *why = exec ? "an exec creates no namespace and joins the mount and pid ones" : "namespace flags are invalid";
+    hk_spec_free(s);
+    return -1;
+  }
+  if ((s->start_fifo && (exec || !(s->flags & HK_F_DETACH))) || (!s->start_fifo && (s->flags & HK_F_DETACH) && !exec)) {
+    *why = "a start fifo goes with HK_F_DETACH (and no HK_F_EXEC), and only with it";
+    hk_spec_free(s);
+    return -1;
+  }
+  for (uint32_t i = 0; i < s->n_joins; i++)
+    if (s->joins[i].flag & s->ns_flags) {
+      *why = "a namespace is both joined and new";
+      hk_spec_free(s);
+      return -1;
+    }
+  /* A detached init outlives its monitor: nobody would remove a cgroup the monitor made (an OCI runtime makes and
+   * removes its container's, HK_T_CGROUP_JOIN). */
+  if (s->n_cgroups && (s->flags & (HK_F_DETACH | HK_F_EXEC))) {
+    *why = "a detached sandbox or an exec joins cgroups and makes none";
     hk_spec_free(s);
     return -1;
   }

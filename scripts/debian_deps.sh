@@ -1,9 +1,10 @@
 #!/bin/sh
 # Debian packages that building the native core (gcc, musl-gcc) and the tests need (busybox-static: the small root
-# of tests/compat; curl and openssl: the --allow-net tests' client and their HTTPS server's certificate). Run before `npm test` (npm's pretest): as root it installs what is missing; otherwise it names
+# of tests/compat and tests/oci; curl and openssl: the --allow-net tests' client and their HTTPS server's certificate;
+# podman, containerd and runc: the OCI runtime's callers and its yardstick). Run before `npm test` (npm's pretest): as root it installs what is missing; otherwise it names
 # what is missing and goes on.
 set -u
-pkgs="gcc libc6-dev musl-tools util-linux libseccomp2 python3 strace bubblewrap passt tmux clang iproute2 procps keyutils uidmap busybox-static nodejs zsh fish elvish curl openssl"
+pkgs="gcc libc6-dev musl-tools util-linux libseccomp2 python3 strace bubblewrap passt tmux clang iproute2 procps keyutils uidmap busybox-static nodejs zsh fish elvish curl openssl podman containerd runc"
 need=""
 for p in $pkgs; do
   dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"

@@ -104,13 +104,14 @@ export function currentCgroupHost(): CgroupHost {
 }
 
 /** A mounted hierarchy: where it is, and which v1 controllers it carries (v2: null). */
-interface Hierarchy {
+export interface Hierarchy {
   mount: string;
   root: string;
   controllers: string[] | null;
 }
 
-function hierarchies(mountinfo: string): Hierarchy[] {
+/** The cgroup hierarchies /proc/self/mountinfo's text shows mounted. */
+export function hierarchies(mountinfo: string): Hierarchy[] {
   const found: Hierarchy[] = [];
   for (const line of mountinfo.split("\n")) {
     const [pre, post] = line.split(" - ");
@@ -126,7 +127,7 @@ function hierarchies(mountinfo: string): Hierarchy[] {
 }
 
 /** The caller's cgroup path in a hierarchy: by controller name (v1) or the `0::` line (v2). */
-function callerPath(cgroup: string, controllers: string[] | null): string | null {
+export function callerPath(cgroup: string, controllers: string[] | null): string | null {
   for (const line of cgroup.split("\n")) {
     const m = /^(\d+):([^:]*):(.*)$/.exec(line);
     if (!m) continue;
@@ -135,6 +136,20 @@ function callerPath(cgroup: string, controllers: string[] | null): string | null
     }
   }
   return null;
+}
+
+/**
+ * The directory of a cgroup path in hierarchy `h`: an absolute cgroup path (as /proc/self/cgroup spells it), a path
+ * relative to the caller's own cgroup there (`cgroup`: /proc/self/cgroup's text), or the caller's own (undefined);
+ * null when the caller's place in `h` is unknown.
+ */
+export function cgroupDir(h: Hierarchy, cgroup: string, path: string | undefined): string | null {
+  const rel = path === undefined || !path.startsWith("/");
+  const own = rel ? callerPath(cgroup, h.controllers) : "";
+  if (own === null) return null;
+  const full = path === undefined ? own : rel ? `${own.replace(/\/$/, "")}/${path}` : path;
+  const inMount = h.root !== "/" && full.startsWith(h.root) ? full.slice(h.root.length) : full;
+  return `${h.mount}${inMount === "/" ? "" : inMount}`.replace(/\/+$/, "");
 }
 
 const PERIOD_US = 100_000;
@@ -198,18 +213,9 @@ export function resolveCgroups(limits: CgroupLimits, host: CgroupHost = currentC
   const unified = all.find((h) => h.controllers === null);
   const parents: string[] = [], sets: CgroupSetup["sets"] = [];
   const dirOf = (h: Hierarchy) => {
-    const own = callerPath(host.cgroup, h.controllers);
-    const rel = limits.parent !== undefined && !limits.parent.startsWith("/");
-    if ((limits.parent === undefined || rel) && own === null) {
-      throw fail(`the caller's place in ${h.mount} is not in /proc/self/cgroup`);
-    }
-    const path = limits.parent === undefined
-      ? own!
-      : rel
-      ? `${own!.replace(/\/$/, "")}/${limits.parent}`
-      : limits.parent;
-    const inMount = h.root !== "/" && path.startsWith(h.root) ? path.slice(h.root.length) : path;
-    return `${h.mount}${inMount === "/" ? "" : inMount}`.replace(/\/+$/, "");
+    const dir = cgroupDir(h, host.cgroup, limits.parent);
+    if (dir === null) throw fail(`the caller's place in ${h.mount} is not in /proc/self/cgroup`);
+    return dir;
   };
   const use = (h: Hierarchy, controllers: string[]) => {
     const dir = dirOf(h);

@@ -3,11 +3,11 @@
 /** HK_SPEC_* of native/hakoniwa.h. */
 export declare const SPEC: {
   readonly MAGIC: 1464748872;
-  readonly VERSION: 2;
+  readonly VERSION: 3;
 };
 /** HK_ABI_* of native/hakoniwa.h. */
 export declare const ABI: {
-  readonly VERSION: 4;
+  readonly VERSION: 5;
 };
 /** HK_EV_* of native/hakoniwa.h. */
 export declare const EVENT: {
@@ -26,6 +26,7 @@ export declare const MOUNT_FLAG: {
   readonly NOEXEC: 8;
   readonly OPTIONAL: 16;
   readonly LAYER: 32;
+  readonly EXISTING: 64;
 };
 /** HK_CRED_* of native/hakoniwa.h. */
 export declare const CRED: {
@@ -39,6 +40,8 @@ export declare const FLAG: {
   readonly NO_NEW_PRIVS: 4;
   readonly KEYRING: 8;
   readonly LOOPBACK_UP: 16;
+  readonly DETACH: 32;
+  readonly EXEC: 64;
   readonly HOLD: 0x80000000;
 };
 /** HK_SIG_* of native/hakoniwa.h. */
@@ -59,6 +62,7 @@ export declare const RECORD: {
   readonly INIT: 3;
   readonly CGROUP: 5;
   readonly COMMAND: 4;
+  readonly READY: 6;
   readonly PATH_MAX: 1000;
 };
 /** HK_WANT_* of native/hakoniwa.h. */
@@ -100,6 +104,12 @@ export declare const TAG: {
   readonly CPU_LIMIT: 23;
   readonly CGROUP_SET: 24;
   readonly NET_RELAY: 25;
+  readonly START: 26;
+  readonly JOIN_NS: 27;
+  readonly CAPS: 28;
+  readonly OOM_SCORE: 29;
+  readonly UMASK: 30;
+  readonly CGROUP_JOIN: 31;
 };
 /** HK_M_* of native/hakoniwa.h. */
 export declare const MOUNT_KIND: {
@@ -111,6 +121,8 @@ export declare const MOUNT_KIND: {
   readonly SYMLINK: 6;
   readonly REBIND: 7;
   readonly DEVPTS: 8;
+  readonly FS: 9;
+  readonly MASK: 10;
 };
 /** HK_S_* of native/hakoniwa.h. */
 export declare const STEP: {
@@ -155,6 +167,11 @@ export declare const STEP: {
   readonly DEVPTS: 39;
   readonly BIND_LAYER: 40;
   readonly NET_RELAY: 41;
+  readonly JOIN_NS: 42;
+  readonly OOM_SCORE: 43;
+  readonly START: 44;
+  readonly MOUNT_FS: 45;
+  readonly MASK: 46;
 };
 /** HK_R_* of native/hakoniwa.h. */
 export declare const RESULT_SLOT: {
@@ -193,4 +210,4 @@ export declare const OPEN_SLOT: {
  * console.log(SETUP_STEPS.includes("pivot-root")); // true
  * ```
  */
-export declare const SETUP_STEPS: readonly ["", "spec", "pipe", "clone", "uid-map", "gid-map", "setgroups", "sync", "prctl", "mount-private", "open-source", "root", "mkdir", "bind", "tmpfs", "proc", "file", "symlink", "remount", "pivot-root", "hostname", "fork", "setsid", "stdio", "chdir", "rlimit", "setgid", "setuid", "capabilities", "no-new-privs", "landlock", "seccomp", "execve", "wait", "keyring", "loopback", "init", "cgroup", "root-layer", "devpts", "bind-layer", "net-relay"];
+export declare const SETUP_STEPS: readonly ["", "spec", "pipe", "clone", "uid-map", "gid-map", "setgroups", "sync", "prctl", "mount-private", "open-source", "root", "mkdir", "bind", "tmpfs", "proc", "file", "symlink", "remount", "pivot-root", "hostname", "fork", "setsid", "stdio", "chdir", "rlimit", "setgid", "setuid", "capabilities", "no-new-privs", "landlock", "seccomp", "execve", "wait", "keyring", "loopback", "init", "cgroup", "root-layer", "devpts", "bind-layer", "net-relay", "join-ns", "oom-score", "start", "mount-fs", "mask"];

@@ -2,10 +2,10 @@
 // @ts-self-types="./abi.d.ts"
 export const SPEC = {
   MAGIC: 1464748872,
-  VERSION: 2,
+  VERSION: 3,
 };
 export const ABI = {
-  VERSION: 4,
+  VERSION: 5,
 };
 export const EVENT = {
   STOPPED: 84,
@@ -21,6 +21,7 @@ export const MOUNT_FLAG = {
   NOEXEC: 8,
   OPTIONAL: 16,
   LAYER: 32,
+  EXISTING: 64,
 };
 export const CRED = {
   SETGROUPS: 1,
@@ -32,6 +33,8 @@ export const FLAG = {
   NO_NEW_PRIVS: 4,
   KEYRING: 8,
   LOOPBACK_UP: 16,
+  DETACH: 32,
+  EXEC: 64,
   HOLD: 0x80000000,
 };
 export const SIGNAL = {
@@ -49,6 +52,7 @@ export const RECORD = {
   INIT: 3,
   CGROUP: 5,
   COMMAND: 4,
+  READY: 6,
   PATH_MAX: 1000,
 };
 export const WANT = {
@@ -87,6 +91,12 @@ export const TAG = {
   CPU_LIMIT: 23,
   CGROUP_SET: 24,
   NET_RELAY: 25,
+  START: 26,
+  JOIN_NS: 27,
+  CAPS: 28,
+  OOM_SCORE: 29,
+  UMASK: 30,
+  CGROUP_JOIN: 31,
 };
 export const MOUNT_KIND = {
   BIND: 1,
@@ -97,6 +107,8 @@ export const MOUNT_KIND = {
   SYMLINK: 6,
   REBIND: 7,
   DEVPTS: 8,
+  FS: 9,
+  MASK: 10,
 };
 export const STEP = {
   SPEC: 1,
@@ -140,6 +152,11 @@ export const STEP = {
   DEVPTS: 39,
   BIND_LAYER: 40,
   NET_RELAY: 41,
+  JOIN_NS: 42,
+  OOM_SCORE: 43,
+  START: 44,
+  MOUNT_FS: 45,
+  MASK: 46,
 };
 export const RESULT_SLOT = {
   STATE: 0,
@@ -167,4 +184,4 @@ export const OPEN_SLOT = {
   DIR_GID: 6,
   SLOTS: 7,
 };
-export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer","devpts","bind-layer","net-relay"];
+export const SETUP_STEPS = ["","spec","pipe","clone","uid-map","gid-map","setgroups","sync","prctl","mount-private","open-source","root","mkdir","bind","tmpfs","proc","file","symlink","remount","pivot-root","hostname","fork","setsid","stdio","chdir","rlimit","setgid","setuid","capabilities","no-new-privs","landlock","seccomp","execve","wait","keyring","loopback","init","cgroup","root-layer","devpts","bind-layer","net-relay","join-ns","oom-score","start","mount-fs","mask"];

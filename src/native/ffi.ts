@@ -36,6 +36,14 @@ export const SYMBOLS = {
   hk_release: { parameters: ["i32"], result: "i32" },
   /** int32_t hk_landlock_abi(void) */
   hk_landlock_abi: { parameters: [], result: "i32" },
+  /** int32_t hk_mkfifo(const char *path, uint32_t mode) */
+  hk_mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
+  /** int32_t hk_fifo_signal(const char *path) */
+  hk_fifo_signal: { parameters: ["buffer"], result: "i32" },
+  /** int32_t hk_wait(int32_t pidfd) */
+  hk_wait: { parameters: ["i32"], result: "i32" },
+  /** int32_t hk_send_fd(const char *path, int32_t fd) */
+  hk_send_fd: { parameters: ["buffer", "i32"], result: "i32" },
   /** int32_t hk_kill(int32_t pidfd, int32_t sig) */
   hk_kill: { parameters: ["i32", "i32"], result: "i32" },
   /** int32_t hk_pipe(int32_t *fds) */

@@ -10,7 +10,14 @@ import type { MountOp, Plan } from "./types.ts";
 import { unconfinedProfile } from "../seccomp/profile.ts";
 
 const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
-  bind: { source: "string", target: "string", readonly: "boolean", dev: "boolean?", layer: "boolean?" },
+  bind: {
+    source: "string",
+    target: "string",
+    readonly: "boolean",
+    dev: "boolean?",
+    layer: "boolean?",
+    flags: "object?",
+  },
   tmpfs: { target: "string", size: "number", inodes: "number", mode: "number", noexec: "boolean?" },
   proc: { target: "string" },
   devpts: { target: "string" },
@@ -18,6 +25,9 @@ const MOUNT_FIELDS: Record<MountOp["kind"], Record<string, string>> = {
   file: { target: "string", contents: "string", mode: "number" },
   symlink: { original: "string", target: "string" },
   readonly: { target: "string", optional: "boolean" },
+  fs: { fstype: "string", target: "string", options: "string", flags: "object" },
+  mask: { target: "string" },
+  write: { target: "string", contents: "string" },
 };
 
 function typeOf(v: unknown): string {

@@ -20,8 +20,10 @@ import { refusedSyscalls, unconfinedProfile } from "../seccomp/profile.ts";
 import { planGroups } from "./groups.ts";
 import type { CgroupLimits } from "../cgroup/cgroup.ts";
 import { pastaResolvConf, planAllowNet, socketMountPoint, withBridgePort } from "./net_plan.ts";
+import { DEFAULT_SEARCH_PATH, sandboxPath } from "./paths.ts";
 
 export type { CommandSpec, HostView, MountOp, Plan, RlimitEntry } from "./types.ts";
+export { DEFAULT_SEARCH_PATH, sandboxPath } from "./paths.ts";
 
 /**
  * The size of a tmpfs that names none: 128 MiB. A tmpfs lives in the host's
@@ -81,9 +83,6 @@ export const MAX_TMPFS_SIZE: number = 2 ** 40;
 
 /** Namespaces that are always created. */
 export const REQUIRED_NAMESPACES: readonly Namespace[] = ["user", "mount", "pid"];
-
-/** The search path used when the environment has no PATH. */
-export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 
 /** Device files of the minimal devfs. */
 export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
@@ -188,6 +187,14 @@ export function describeMount(op: MountOp): string {
       return `symlink: ${JSON.stringify(op.target)} -> ${JSON.stringify(op.original)}`;
     case "readonly":
       return `remount: ${JSON.stringify(op.target)}, readonly: true`;
+    case "fs":
+      return `host_path: none, container_path: ${JSON.stringify(op.target)}, fstype: ${op.fstype}${
+        op.options ? `, options: ${op.options}` : ""
+      }${op.flags.readonly ? ", readonly: true" : ""}`;
+    case "mask":
+      return `mask: ${JSON.stringify(op.target)}`;
+    case "write":
+      return `write: ${JSON.stringify(op.target)}, value: ${JSON.stringify(op.contents)}`;
   }
 }
 
@@ -208,15 +215,6 @@ const SETUP_AFTER_FILTER = [
   "write",
   "exit_group",
 ] as const;
-
-/** Normalizes an absolute sandbox path; throws UsageError naming `what` otherwise. */
-export function sandboxPath(path: string, what: string): string {
-  if (!path.startsWith("/")) throw new UsageError(`${what}: expected an absolute path, got ${JSON.stringify(path)}`);
-  if (path.includes("\0")) throw new UsageError(`${what}: path contains a NUL byte`);
-  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) throw new UsageError(`${what}: '..' is not allowed in ${JSON.stringify(path)}`);
-  return "/" + parts.join("/");
-}
 
 /** A line of plan building: a missing optional bind at debug level, one that asked for a warning at warning level. */
 export type PlanLog = (message: string, level: "debug" | "warning") => void;

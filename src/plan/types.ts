@@ -105,6 +105,8 @@ export type MountOp =
      * (src/plan/root_layer.ts).
      */
     layer?: boolean;
+    /** Exactly these flags instead of the ones above and nosuid, nodev (an OCI mount's options). */
+    flags?: MountFlags;
   }
   | {
     /** A new tmpfs. */
@@ -169,14 +171,72 @@ export type MountOp =
     target: string;
     /** Skip silently when the path does not exist. */
     optional: boolean;
+  }
+  | {
+    /** A new filesystem of any type with its options (an OCI mount: sysfs, devpts, mqueue, cgroup2, tmpfs...). */
+    kind: "fs";
+    /** Filesystem type, as fsopen(2) names it. */
+    fstype: string;
+    /** Path inside the sandbox. */
+    target: string;
+    /** Options as `key=value` and bare flags, comma-separated (each one an fsconfig call). */
+    options: string;
+    /** Mount flags. */
+    flags: MountFlags;
+  }
+  | {
+    /** Cover a path if it exists: /dev/null over a file, an empty read-only tmpfs over a directory. */
+    kind: "mask";
+    /** Path inside the sandbox. */
+    target: string;
+  }
+  | {
+    /** Write a value into an existing file (a sysctl under /proc/sys), creating nothing. */
+    kind: "write";
+    /** Path inside the sandbox. */
+    target: string;
+    /** What is written. */
+    contents: string;
   };
 
-/** A resource limit, soft = hard. */
+/** Mount flags of a mount that names them all (an OCI mount's options). */
+export interface MountFlags {
+  /** Read-only. */
+  readonly: boolean;
+  /** Set-id bits and file capabilities are ignored. */
+  nosuid: boolean;
+  /** Device files cannot be used. */
+  nodev: boolean;
+  /** Files cannot be executed. */
+  noexec: boolean;
+}
+
+/** What an OCI container's plan holds beyond the library's (src/oci/): see HK_F_DETACH in native/hakoniwa.h. */
+export interface OciPlan {
+  /** The host fifo the command waits on before exec, until the runtime's `start` writes a byte to it (create only). */
+  startFifo: string | null;
+  /** The init (create), or an exec's command, is the caller's child and outlives it. */
+  detach: boolean;
+  /** An exec: every namespace is joined, none created, no root built; the command is the child itself. */
+  exec?: boolean;
+  /** Namespaces joined by path (setns) instead of created. */
+  join: { namespace: Namespace; path: string }[];
+  /** Capability sets kept, as bit masks. */
+  capabilities: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
+  /** oom_score_adj of the container's processes, or null to inherit it. */
+  oomScoreAdj: number | null;
+  /** The command's umask, or null for the caller's. */
+  umask: number | null;
+}
+
+/** A resource limit, soft = hard unless `soft` is given. */
 export interface RlimitEntry {
   /** Which limit. */
   name: RlimitName;
-  /** The value (bytes, seconds or a count). */
+  /** The value (bytes, seconds or a count): the hard limit, and the soft one without `soft`. */
   value: number;
+  /** A soft limit below the hard one (an OCI container's); the cpu limit is then the kernel's alone. */
+  soft?: number;
 }
 
 /** The resolved plan of one sandboxed run. */
@@ -251,6 +311,11 @@ export interface Plan {
   seccomp: SeccompProfile | null;
   /** Limits of the sandbox's own cgroup (src/cgroup/), or null for none. */
   cgroup: CgroupLimits | null;
+  /**
+   * An OCI container (src/oci/): it is started detached and waits for the runtime's `start`; its root directory
+   * is built read-write and made read-only after when `root.readonly` says so.
+   */
+  oci?: OciPlan;
 }
 
 /** What plan building may know of the host. */

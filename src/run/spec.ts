@@ -7,8 +7,8 @@
  * @module
  */
 import { formatIdMap } from "../plan/idmap.ts";
-import { cloneFlags } from "../plan/namespace.ts";
-import type { MountOp, Plan } from "../plan/types.ts";
+import { cloneFlags, NAMESPACE_FLAGS } from "../plan/namespace.ts";
+import type { MountFlags, MountOp, Plan } from "../plan/types.ts";
 import type { LandlockRuleset } from "../plan/landlock.ts";
 import type { CgroupSetup } from "../cgroup/cgroup.ts";
 import { RLIMITS } from "../plan/rlimit.ts";
@@ -29,7 +29,16 @@ const M = {
   symlink: MOUNT_KIND.SYMLINK,
   readonly: MOUNT_KIND.REBIND,
   devpts: MOUNT_KIND.DEVPTS,
+  fs: MOUNT_KIND.FS,
+  mask: MOUNT_KIND.MASK,
+  write: MOUNT_KIND.FILE,
 } as const satisfies Record<MountOp["kind"], number>;
+
+/** HK_MF_* of a mount that names every flag. */
+function exactFlags(f: MountFlags): number {
+  return (f.readonly ? MF.RDONLY : 0) | (f.nosuid ? MF.NOSUID : 0) | (f.nodev ? MF.NODEV : 0) |
+    (f.noexec ? MF.NOEXEC : 0);
+}
 
 /** Session modes (HK_SESSION_*). */
 export const SESSION = { new: SESSION_MODE.NEW, tty: SESSION_MODE.TTY } as const;
@@ -46,6 +55,8 @@ export interface SpawnIo {
   events?: number;
   /** Where the monitor makes the sandbox's cgroup and the limits it writes there (src/cgroup/). */
   cgroup?: CgroupSetup;
+  /** Existing cgroup directories the sandbox's init joins before it runs anything (an OCI container's). */
+  cgroupJoins?: string[];
   /** A compiled seccomp program (struct sock_filter[]), if any. */
   seccomp?: Uint8Array;
   /** A Landlock ruleset, if any. */
@@ -116,8 +127,22 @@ function mountRecord(w: Writer, op: MountOp) {
   let flags = 0, mode = 0, size = 0, inodes = 0, src = "", data = new Uint8Array(0);
   switch (op.kind) {
     case "bind":
-      flags = MF.NOSUID | (op.readonly ? MF.RDONLY : 0) | (op.dev ? 0 : MF.NODEV) | (op.layer ? MF.LAYER : 0);
+      flags = (op.flags ? exactFlags(op.flags) : MF.NOSUID | (op.readonly ? MF.RDONLY : 0) | (op.dev ? 0 : MF.NODEV)) |
+        (op.layer ? MF.LAYER : 0);
       src = op.source;
+      break;
+    case "fs":
+      flags = exactFlags(op.flags);
+      src = op.fstype;
+      if (op.options) data = new TextEncoder().encode(op.options + "\0");
+      break;
+    case "mask":
+      flags = MF.RDONLY | MF.NOSUID | MF.NOEXEC; // of the /dev/null over a file: still a device that reads empty
+      src = "/dev/null";
+      break;
+    case "write":
+      flags = MF.EXISTING;
+      data = new TextEncoder().encode(op.contents);
       break;
     case "tmpfs":
       flags = MF.NOSUID | MF.NODEV | (op.noexec ? MF.NOEXEC : 0);
@@ -157,6 +182,21 @@ function mountRecord(w: Writer, op: MountOp) {
   });
 }
 
+/** The records of an OCI container (HK_F_DETACH). */
+function ociRecords(w: Writer, oci: NonNullable<Plan["oci"]>) {
+  if (oci.startFifo !== null) w.record(T.START, () => w.str(oci.startFifo!));
+  for (const j of oci.join) {
+    w.record(T.JOIN_NS, () => {
+      w.u32(NAMESPACE_FLAGS[j.namespace]);
+      w.str(j.path);
+    });
+  }
+  const c = oci.capabilities;
+  w.record(T.CAPS, () => [c.bounding, c.effective, c.permitted, c.inheritable, c.ambient].forEach((m) => w.u64(m)));
+  if (oci.oomScoreAdj !== null) w.record(T.OOM_SCORE, () => w.u32(oci.oomScoreAdj! >>> 0));
+  if (oci.umask !== null) w.record(T.UMASK, () => w.u32(oci.umask!));
+}
+
 /**
  * Encodes a plan and the host-side inputs into one spec buffer.
  *
@@ -184,6 +224,7 @@ export function encodeSpec(
   }
   w.record(T.HOSTNAME, () => w.str(plan.hostname));
   for (const dir of io.cgroup?.parents ?? []) w.record(T.CGROUP, () => w.str(dir));
+  for (const dir of io.cgroupJoins ?? []) w.record(T.CGROUP_JOIN, () => w.str(dir));
   for (const { index, file, value } of io.cgroup?.sets ?? []) {
     w.record(T.CGROUP_SET, () => {
       w.u32(index);
@@ -196,8 +237,10 @@ export function encodeSpec(
     // plan makes something it lacks, it is the lower layer of an overlay on a new tmpfs (HK_MF_LAYER). A new tmpfs
     // root, and the layer, become read-only after the build (HK_F_ROOT_RDONLY). Never a device through the root:
     // a rootdir's device nodes stay unusable.
-    const ro = plan.root.source !== null && plan.root.readonly;
-    w.u32((ro ? (plan.root.layer ? MF.LAYER : MF.RDONLY) : 0) | MF.NOSUID | MF.NODEV);
+    // An OCI container's rootfs is built in place, as runc builds it (mount points are made in it), set-id
+    // programs work, and it becomes read-only after the build when its config says so.
+    const ro = plan.root.source !== null && plan.root.readonly && !plan.oci;
+    w.u32(plan.oci ? MF.NODEV : (ro ? (plan.root.layer ? MF.LAYER : MF.RDONLY) : 0) | MF.NOSUID | MF.NODEV);
     w.str(plan.root.source ?? "");
   });
   for (const op of plan.mounts) mountRecord(w, op);
@@ -215,6 +258,14 @@ export function encodeSpec(
     // soft = hard, except cpu: the sandbox's init sends the command SIGXCPU when its exact CPU clock reaches the
     // limit (HK_T_CPU_LIMIT) and ends everything a second later; RLIMIT_CPU, which the kernel checks on
     // tick-sampled time, is the backstop one second above (two for SIGKILL), for the command's children too.
+    if (l.soft !== undefined) {
+      w.record(T.RLIMIT, () => {
+        w.u32(RLIMITS[l.name]);
+        w.u64(l.soft!);
+        w.u64(l.value);
+      });
+      continue;
+    }
     const cpu = l.name === "cpu";
     w.record(T.RLIMIT, () => {
       w.u32(RLIMITS[l.name]);
@@ -252,7 +303,9 @@ export function encodeSpec(
   const flags = F.DROP_CAPS | (plan.allowNewPrivs ? 0 : F.NO_NEW_PRIVS) | (plan.root.readonly ? F.ROOT_RDONLY : 0) |
     (plan.keyring ? F.KEYRING : 0) | (plan.loopback ? F.LOOPBACK_UP : 0);
   // HK_F_HOLD: hk_spawn returns with the child held until hk_release (e.g. for pasta).
-  w.record(T.FLAGS, () => w.u32((flags | (options.hold ? F.HOLD : 0)) >>> 0));
+  const oci = plan.oci ? (plan.oci.detach ? F.DETACH : 0) | (plan.oci.exec ? F.EXEC : 0) : 0;
+  w.record(T.FLAGS, () => w.u32((flags | (options.hold ? F.HOLD : 0) | oci) >>> 0));
+  if (plan.oci) ociRecords(w, plan.oci);
   if (io.seccomp) w.record(T.SECCOMP, () => w.bytes(io.seccomp!));
   const ll = io.landlock;
   if (ll) {

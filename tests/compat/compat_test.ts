@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { cliArgv, IS_ROOT, ROOT, SKIP_REASON, WHO } from "../helpers.ts";
 import { outputMatches } from "./match.ts";
-import { buildRootfs } from "./rootfs.ts";
+import { buildRootfs } from "../rootfs.ts";
 
 interface Case {
   id: string;

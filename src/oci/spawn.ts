@@ -1,0 +1,106 @@
+/**
+ * Starts an OCI plan (a container's init, or an exec's command) through the native core and waits until its command
+ * is set up: the native core's report records, read until HK_REC_READY or an error.
+ *
+ * @module
+ */
+import { describeErrno, type Native } from "../native/ffi.ts";
+import { SETUP_STEPS, SetupError } from "../common/errors.ts";
+import { RECORD } from "../generated/abi.js";
+import { encodeSpec, type SpawnIo } from "../run/spec.ts";
+import type { Plan } from "../plan/types.ts";
+import { OciError } from "./state.ts";
+
+const RECORD_SIZE = 48 + 1000; // struct hk_record
+
+/**
+ * A string as a NUL-terminated buffer for the native core.
+ *
+ * @example
+ * ```ts
+ * import { cstr } from "./spawn.ts";
+ * console.log(cstr("a").length); // 2
+ * ```
+ */
+export const cstr = (s: string): Uint8Array => new TextEncoder().encode(s + "\0");
+
+function pathOf(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes.subarray(0, Math.max(0, bytes.indexOf(0))));
+}
+
+/** Reads report records until the command is ready; throws what the setup reported. */
+async function awaitReady(native: Native, fd: number): Promise<number> {
+  const rec = new Uint8Array(RECORD_SIZE);
+  const view = new DataView(rec.buffer);
+  let initPid = 0;
+  for (;;) {
+    let got = 0;
+    while (got < RECORD_SIZE) {
+      const n = Number(await native.hk_read(fd, rec.subarray(got), BigInt(RECORD_SIZE - got)));
+      if (n <= 0) throw new OciError("the container's init ended before it was ready (no report)");
+      got += n;
+    }
+    const kind = view.getUint32(0, true);
+    if (kind === RECORD.INIT) initPid = view.getInt32(12, true);
+    else if (kind === RECORD.READY) return initPid;
+    else if (kind === RECORD.ERROR) {
+      const step = SETUP_STEPS[view.getUint32(4, true)] ?? "spec";
+      const errno = view.getInt32(8, true);
+      const path = pathOf(rec.subarray(48));
+      const [code, text] = errno ? describeErrno(native, errno) : ["", ""];
+      throw new SetupError(step, errno, code, text, path);
+    }
+  }
+}
+
+/**
+ * Spawns `plan` and returns the pid of its init (create) or command (exec) once it is set up; `wait`, when given,
+ * gets the monitor's wait status (an exec that is not detached: the command's), else the monitor is reaped at once
+ * (detached, it exits once it released the child).
+ *
+ * @example
+ * ```ts ignore
+ * const pid = await spawnReady(native, plan, { stdio: [0, 1, 2], session: "new", setgroups: true });
+ * ```
+ */
+export async function spawnReady(
+  native: Native,
+  plan: Plan,
+  io: SpawnIo,
+  wait?: (status: Promise<number>) => void,
+): Promise<number> {
+  const spec = encodeSpec(plan, io);
+  const out = new BigInt64Array(5);
+  const err = new Uint8Array(88 + 1000);
+  if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) {
+    const slots = new BigInt64Array(err.buffer, 0, 11);
+    const errno = Number(slots[3]);
+    throw new SetupError(
+      SETUP_STEPS[Number(slots[2])] ?? "spec",
+      errno,
+      ...describeErrno(native, errno),
+      pathOf(err.subarray(88)),
+    );
+  }
+  const [, pidfd, reportFd] = Array.from(out, Number);
+  let pid = 0;
+  try {
+    pid = await awaitReady(native, reportFd);
+  } finally {
+    native.hk_close(reportFd);
+    if (!wait || pid === 0) {
+      native.hk_wait(pidfd);
+      native.hk_close(pidfd);
+    }
+  }
+  if (wait) {
+    wait(
+      Promise.resolve().then(() => {
+        const status = native.hk_wait(pidfd);
+        native.hk_close(pidfd);
+        return status;
+      }),
+    );
+  }
+  return pid;
+}

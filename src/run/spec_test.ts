@@ -23,7 +23,7 @@ Deno.test("the spec starts with magic, version and its own length, and parses as
   const spec = encodeSpec(plan, io);
   const view = new DataView(spec.buffer);
   assert.equal(new TextDecoder().decode(spec.subarray(0, 4)), "HKNW");
-  assert.equal(view.getUint32(4, true), 2); // HK_SPEC_VERSION 2: a tmpfs record carries its inodes
+  assert.equal(view.getUint32(4, true), 3); // HK_SPEC_VERSION 3: tags renumbered for the OCI runtime
   assert.equal(view.getUint32(8, true), spec.length);
   assert.equal(spec.byteOffset, 0); // its own buffer: 8-byte aligned for the decoder
   const tags = records(spec).map((r) => r.tag);

@@ -65,6 +65,28 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
       const ok = await ctr(`hk-${Deno.pid}-b`, "test $$ = 2 && cat /proc/1/comm");
       assert.equal(ok.stdout, "hakoniwa-init\n", ok.stderr);
       assert.equal(ok.code, 0);
+      // ctr's --memory-limit reaches the cgroup containerd names (/default/ID, in the container's view too: no cgroup
+      // namespace), and the cgroup is gone with the container.
+      const limited = `hk-${Deno.pid}-m`;
+      const memory = await run("ctr", [
+        "--address",
+        sock,
+        "run",
+        "--rm",
+        "--memory-limit",
+        String(48 << 20),
+        "--runc-binary",
+        RUNTIME,
+        "--rootfs",
+        rootfs,
+        limited,
+        "/bin/sh",
+        "-c",
+        "grep :memory: /proc/self/cgroup; x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived",
+      ]);
+      assert.equal(memory.stdout, `${memory.stdout.split(":")[0]}:memory:/default/${limited}\n`, memory.stderr);
+      assert.equal(memory.code, 137); // 100 MB held against 48 MiB (this machine has no swap)
+      assert.throws(() => Deno.statSync(`/sys/fs/cgroup/memory/default/${limited}`));
       // A detached task, a process exec'd into it (runtime exec --detach), its processes (runtime ps), a kill.
       const id = `hk-${Deno.pid}-d`;
       const c = (...args: string[]) => run("ctr", ["--address", sock, ...args]);

@@ -19,7 +19,8 @@ import { HakoniwaError, PolicyError, SetupError, UsageError } from "./src/common
 import { logger, setupLogging } from "./src/common/log.ts";
 import { type Report, reportJson } from "./src/run/report.ts";
 import type { ReportFile } from "./src/cli/report_file.ts";
-import { canSetgroups, type RunningSandbox, startSandbox } from "./src/run/runner.ts";
+import { type RunningSandbox, startSandbox } from "./src/run/runner.ts";
+import { canSetgroups } from "./src/run/spec.ts";
 import { type StdinRelay, stdinRelay } from "./src/cli/stdin_relay.ts";
 import { type OutputRelays, outputRelays } from "./src/cli/output_relay.ts";
 import { explainSetupError, type SetupRemedies } from "./src/run/setup_hint.ts";

@@ -11,7 +11,8 @@ import * as mod from "../mod.ts";
 import { POLICIES } from "../src/generated/policies.js";
 import { loadNative } from "../src/native/ffi.ts";
 import { buildPlan, currentHost } from "../src/plan/plan.ts";
-import { canSetgroups, type RunningSandbox, startSandbox } from "../src/run/runner.ts";
+import { type RunningSandbox, startSandbox } from "../src/run/runner.ts";
+import { canSetgroups } from "../src/run/spec.ts";
 import type { SpawnIo } from "../src/run/spec.ts";
 
 /** What one sandboxed run reports back to the benchmark. */

@@ -1212,7 +1212,6 @@ __export(state_exports, {
   ContainerDir: () => ContainerDir,
   OciError: () => OciError,
   alive: () => alive,
-  canSetgroups: () => canSetgroups,
   containerCgroup: () => containerCgroup,
   defaultRoot: () => defaultRoot,
   procStat: () => procStat
@@ -1226,14 +1225,6 @@ function defaultRoot() {
 function inUserNamespace() {
   try {
     return !/^\s*0\s+0\s+4294967295\s*$/.test(Deno.readTextFileSync("/proc/self/uid_map"));
-  } catch {
-    return false;
-  }
-}
-function canSetgroups() {
-  if (Deno.uid() !== 0) return false;
-  try {
-    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
   } catch {
     return false;
   }
@@ -1401,6 +1392,340 @@ var OCI_RUNTIME_VERSION;
 var init_version = __esm({
   "src/oci/version.ts"() {
     OCI_RUNTIME_VERSION = "0.1.0";
+  }
+});
+
+// src/plan/idmap.ts
+function formatIdMap(entries) {
+  return entries.map((e) => `${e.container} ${e.host} ${e.count}
+`).join("");
+}
+var init_idmap = __esm({
+  "src/plan/idmap.ts"() {
+  }
+});
+
+// src/plan/namespace.ts
+function cloneFlags(namespaces2) {
+  let flags = 0;
+  for (const ns of namespaces2) flags |= NAMESPACE_FLAGS[ns];
+  return flags >>> 0;
+}
+var NAMESPACE_FLAGS, ALL_NAMESPACES;
+var init_namespace = __esm({
+  "src/plan/namespace.ts"() {
+    NAMESPACE_FLAGS = {
+      user: 268435456,
+      mount: 131072,
+      pid: 536870912,
+      ipc: 134217728,
+      uts: 67108864,
+      network: 1073741824,
+      cgroup: 33554432
+    };
+    ALL_NAMESPACES = Object.keys(NAMESPACE_FLAGS);
+  }
+});
+
+// src/plan/rlimit.ts
+function isRlimitName(name) {
+  return Object.hasOwn(RLIMITS, name);
+}
+var RLIMITS, RLIMIT_NAMES, MAX_RLIMIT;
+var init_rlimit = __esm({
+  "src/plan/rlimit.ts"() {
+    RLIMITS = {
+      as: 9,
+      core: 4,
+      cpu: 0,
+      fsize: 1,
+      nofile: 7,
+      nproc: 6
+    };
+    RLIMIT_NAMES = Object.keys(RLIMITS);
+    MAX_RLIMIT = Number.MAX_SAFE_INTEGER;
+  }
+});
+
+// src/run/spec.ts
+function exactFlags(f) {
+  return (f.readonly ? MF.RDONLY : 0) | (f.nosuid ? MF.NOSUID : 0) | (f.nodev ? MF.NODEV : 0) | (f.noexec ? MF.NOEXEC : 0);
+}
+function mountRecord(w, op) {
+  let flags = 0, mode = 0, size = 0, inodes = 0, src = "", data = new Uint8Array(0);
+  switch (op.kind) {
+    case "bind":
+      flags = (op.flags ? exactFlags(op.flags) : MF.NOSUID | (op.readonly ? MF.RDONLY : 0) | (op.dev ? 0 : MF.NODEV)) | (op.layer ? MF.LAYER : 0);
+      src = op.source;
+      break;
+    case "fs":
+      flags = exactFlags(op.flags);
+      src = op.fstype;
+      if (op.options) data = new TextEncoder().encode(op.options + "\0");
+      break;
+    case "mask":
+      flags = MF.RDONLY | MF.NOSUID | MF.NOEXEC;
+      src = "/dev/null";
+      break;
+    case "write":
+      flags = MF.EXISTING;
+      data = new TextEncoder().encode(op.contents);
+      break;
+    case "tmpfs":
+      flags = MF.NOSUID | MF.NODEV | (op.noexec ? MF.NOEXEC : 0);
+      mode = op.mode;
+      size = op.size;
+      inodes = op.inodes;
+      break;
+    case "proc":
+      flags = MF.NOSUID | MF.NODEV | MF.NOEXEC;
+      break;
+    case "devpts":
+      flags = MF.NOSUID | MF.NOEXEC;
+      break;
+    case "dir":
+      mode = op.mode;
+      break;
+    case "file":
+      mode = op.mode;
+      data = new TextEncoder().encode(op.contents);
+      break;
+    case "symlink":
+      src = op.original;
+      break;
+    case "readonly":
+      flags = MF.RDONLY | MF.NOSUID | MF.NODEV | (op.optional ? MF.OPTIONAL : 0);
+      break;
+  }
+  w.record(T.MOUNT, () => {
+    w.u32(M[op.kind]);
+    w.u32(flags);
+    w.u32(mode);
+    w.u64(size);
+    w.u64(inodes);
+    w.str(src);
+    w.str(op.target);
+    w.bytes(data);
+  });
+}
+function ociRecords(w, oci) {
+  if (oci.startFifo !== null) w.record(T.START, () => w.str(oci.startFifo));
+  for (const j of oci.join) {
+    w.record(T.JOIN_NS, () => {
+      w.u32(NAMESPACE_FLAGS[j.namespace]);
+      w.str(j.path);
+    });
+  }
+  const c = oci.capabilities;
+  w.record(T.CAPS, () => [
+    c.bounding,
+    c.effective,
+    c.permitted,
+    c.inheritable,
+    c.ambient
+  ].forEach((m) => w.u64(m)));
+  if (oci.oomScoreAdj !== null) w.record(T.OOM_SCORE, () => w.u32(oci.oomScoreAdj >>> 0));
+  if (oci.umask !== null) w.record(T.UMASK, () => w.u32(oci.umask));
+}
+function encodeSpec(plan, io, options = {}) {
+  const w = new Writer();
+  w.u32(SPEC.MAGIC);
+  w.u32(SPEC_VERSION);
+  w.u32(0);
+  w.record(T.NAMESPACES, () => w.u32(cloneFlags(plan.namespaces)));
+  if (!options.callerWritesMaps) {
+    w.record(T.UID_MAP, () => w.str(formatIdMap(plan.uidMap)));
+    w.record(T.GID_MAP, () => w.str(formatIdMap(plan.gidMap)));
+  }
+  w.record(T.HOSTNAME, () => w.str(plan.hostname));
+  for (const dir of io.cgroup?.parents ?? []) w.record(T.CGROUP, () => w.str(dir));
+  for (const dir of io.cgroupJoins ?? []) w.record(T.CGROUP_JOIN, () => w.str(dir));
+  for (const { index, file, value } of io.cgroup?.sets ?? []) {
+    w.record(T.CGROUP_SET, () => {
+      w.u32(index);
+      w.str(file);
+      w.str(value);
+    });
+  }
+  w.record(T.ROOT, () => {
+    const ro = plan.root.source !== null && plan.root.readonly && !plan.oci;
+    w.u32(plan.oci ? MF.NODEV : (ro ? plan.root.layer ? MF.LAYER : MF.RDONLY : 0) | MF.NOSUID | MF.NODEV);
+    w.str(plan.root.source ?? "");
+  });
+  for (const op of plan.mounts) mountRecord(w, op);
+  if (plan.allowNet) {
+    const net = plan.allowNet;
+    if (!io.netSocket) throw new RangeError("a plan with an allow list needs the proxy's socket (SpawnIo.netSocket)");
+    mountRecord(w, {
+      kind: "bind",
+      source: io.netSocket,
+      target: net.socket,
+      readonly: true
+    });
+    w.record(T.NET_RELAY, () => {
+      w.u32(net.port);
+      w.str(net.socket);
+    });
+  }
+  for (const l of plan.rlimits) {
+    if (l.soft !== void 0) {
+      w.record(T.RLIMIT, () => {
+        w.u32(RLIMITS[l.name]);
+        w.u64(l.soft);
+        w.u64(l.value);
+      });
+      continue;
+    }
+    const cpu = l.name === "cpu";
+    w.record(T.RLIMIT, () => {
+      w.u32(RLIMITS[l.name]);
+      w.u64(cpu ? l.value + 1 : l.value);
+      w.u64(cpu ? l.value + 2 : l.value);
+    });
+    if (cpu && l.value > 0 && l.value < 9e9) w.record(T.CPU_LIMIT, () => w.u64(BigInt(l.value) * 1000000000n));
+  }
+  for (const [k, v] of plan.env) w.record(T.ENV, () => w.str(`${k}=${v}`));
+  for (const a of plan.argv) w.record(T.ARG, () => w.str(a));
+  w.record(T.PROGRAM, () => {
+    w.str(plan.program);
+    w.str(plan.searchPath);
+  });
+  w.record(T.CWD, () => w.str(plan.cwd));
+  w.record(T.CREDS, () => {
+    w.u32(plan.uid);
+    w.u32(plan.gid);
+    w.u32(io.setgroups ? CRED.SETGROUPS : 0);
+  });
+  if (plan.groups?.length) {
+    if (!io.setgroups) throw new RangeError("supplementary groups need setgroups, which this spawn does not allow");
+    const groups = plan.groups;
+    w.record(T.GROUPS, () => {
+      w.u32(groups.length);
+      for (const g of groups) w.u32(g);
+    });
+  }
+  w.record(T.STDIO, () => io.stdio.forEach((fd) => w.u32(fd)));
+  w.record(T.SETSID, () => w.u32(SESSION[io.session]));
+  if (io.events !== void 0) w.record(T.EVENTS, () => w.u32(io.events));
+  const flags = F.DROP_CAPS | (plan.allowNewPrivs ? 0 : F.NO_NEW_PRIVS) | (plan.root.readonly ? F.ROOT_RDONLY : 0) | (plan.keyring ? F.KEYRING : 0) | (plan.loopback ? F.LOOPBACK_UP : 0);
+  const oci = plan.oci ? (plan.oci.detach ? F.DETACH : 0) | (plan.oci.exec ? F.EXEC : 0) : 0;
+  w.record(T.FLAGS, () => w.u32((flags | (options.hold ? F.HOLD : 0) | oci) >>> 0));
+  if (plan.oci) ociRecords(w, plan.oci);
+  if (io.seccomp) w.record(T.SECCOMP, () => w.bytes(io.seccomp));
+  const ll = io.landlock;
+  if (ll) {
+    w.record(T.LANDLOCK, () => {
+      w.u32(ll.abi);
+      w.u64(ll.fs);
+      w.u64(ll.net);
+      w.u64(ll.scoped);
+    });
+    for (const p of ll.paths) {
+      w.record(T.LL_PATH, () => {
+        w.u64(p.access);
+        w.str(p.path);
+      });
+    }
+    for (const p of ll.ports) {
+      w.record(T.LL_PORT, () => {
+        w.u64(p.access);
+        w.u64(p.port);
+      });
+    }
+  }
+  return w.finish();
+}
+function canSetgroups() {
+  if (Deno.uid() !== 0) return false;
+  try {
+    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
+  } catch {
+    return false;
+  }
+}
+var SPEC_VERSION, T, MF, F, M, SESSION, Writer;
+var init_spec = __esm({
+  "src/run/spec.ts"() {
+    init_idmap();
+    init_namespace();
+    init_rlimit();
+    init_abi();
+    SPEC_VERSION = SPEC.VERSION;
+    T = TAG;
+    MF = MOUNT_FLAG;
+    F = FLAG;
+    M = {
+      bind: MOUNT_KIND.BIND,
+      tmpfs: MOUNT_KIND.TMPFS,
+      proc: MOUNT_KIND.PROC,
+      dir: MOUNT_KIND.DIR,
+      file: MOUNT_KIND.FILE,
+      symlink: MOUNT_KIND.SYMLINK,
+      readonly: MOUNT_KIND.REBIND,
+      devpts: MOUNT_KIND.DEVPTS,
+      fs: MOUNT_KIND.FS,
+      mask: MOUNT_KIND.MASK,
+      write: MOUNT_KIND.FILE
+    };
+    SESSION = {
+      new: SESSION_MODE.NEW,
+      tty: SESSION_MODE.TTY
+    };
+    Writer = class {
+      #buf = new Uint8Array(4096);
+      #view = new DataView(this.#buf.buffer);
+      #len = 0;
+      #enc = new TextEncoder();
+      #room(n) {
+        if (this.#len + n <= this.#buf.length) return;
+        const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + n));
+        next.set(this.#buf.subarray(0, this.#len));
+        this.#buf = next;
+        this.#view = new DataView(next.buffer);
+      }
+      u16(v) {
+        this.#room(2);
+        this.#view.setUint16(this.#len, v, true);
+        this.#len += 2;
+      }
+      u32(v) {
+        this.#room(4);
+        this.#view.setUint32(this.#len, v, true);
+        this.#len += 4;
+      }
+      u64(v) {
+        this.#room(8);
+        this.#view.setBigUint64(this.#len, BigInt(v), true);
+        this.#len += 8;
+      }
+      bytes(b) {
+        this.u32(b.length);
+        this.#room(b.length);
+        this.#buf.set(b, this.#len);
+        this.#len += b.length;
+      }
+      str(s) {
+        if (s.includes("\0")) throw new RangeError(`string contains a NUL byte: ${JSON.stringify(s)}`);
+        const b = this.#enc.encode(s + "\0");
+        this.bytes(b);
+      }
+      /** Writes one record; `body` writes its payload. */
+      record(tag, body) {
+        this.u16(tag);
+        this.u16(0);
+        const at = this.#len;
+        this.u32(0);
+        body();
+        this.#view.setUint32(at, this.#len - at - 4, true);
+      }
+      finish() {
+        this.#view.setUint32(8, this.#len, true);
+        return this.#buf.slice(0, this.#len);
+      }
+      get length() {
+        return this.#len;
+      }
+    };
   }
 });
 
@@ -2547,26 +2872,6 @@ var init_paths = __esm({
   }
 });
 
-// src/plan/rlimit.ts
-function isRlimitName(name) {
-  return Object.hasOwn(RLIMITS, name);
-}
-var RLIMITS, RLIMIT_NAMES, MAX_RLIMIT;
-var init_rlimit = __esm({
-  "src/plan/rlimit.ts"() {
-    RLIMITS = {
-      as: 9,
-      core: 4,
-      cpu: 0,
-      fsize: 1,
-      nofile: 7,
-      nproc: 6
-    };
-    RLIMIT_NAMES = Object.keys(RLIMITS);
-    MAX_RLIMIT = Number.MAX_SAFE_INTEGER;
-  }
-});
-
 // src/native/safe_open.ts
 var MAX_CONFIG_BYTES;
 var init_safe_open = __esm({
@@ -3186,29 +3491,15 @@ function ociPlan(config, input, host) {
     mounts: ociMounts(config, input.bundle, host),
     uidMap: map(config.linux.uidMappings),
     gidMap: map(config.linux.gidMappings),
-    uid: p.uid,
-    gid: p.gid,
-    groups: input.setgroups ? p.additionalGids : null,
-    allowNewPrivs: !p.noNewPrivileges,
+    ...processPlan(p, env, input.setgroups, config.linux.seccomp),
     // Without one, a new uts namespace keeps the host's name, as runc leaves it.
     hostname: config.hostname || Deno.hostname(),
-    rlimits: processRlimits(p),
-    walltime: null,
-    env,
-    program: p.args[0],
-    argv: p.args,
-    searchPath: env.findLast(([k]) => k === "PATH")?.[1] ?? DEFAULT_SEARCH_PATH,
-    cwd: sandboxPath(p.cwd, "process.cwd"),
     loopback: created.includes("network"),
     keyring: !input.noNewKeyring,
-    landlock: null,
     network: {
       mode: created.includes("network") ? "none" : "host",
       options: []
     },
-    seccomp: config.linux.seccomp === null ? unconfinedProfile() : ociProfile(config.linux.seccomp, "linux.seccomp"),
-    // The container's cgroup is named by config.json and made by the runtime (src/oci/create.ts), not per run.
-    cgroup: null,
     oci: {
       startFifo: input.startFifo,
       detach: true,
@@ -3217,6 +3508,24 @@ function ociPlan(config, input, host) {
       oomScoreAdj: p.oomScoreAdj,
       umask: p.umask
     }
+  };
+}
+function processPlan(p, env, setgroups, seccomp) {
+  return {
+    uid: p.uid,
+    gid: p.gid,
+    groups: setgroups ? p.additionalGids : null,
+    allowNewPrivs: !p.noNewPrivileges,
+    rlimits: processRlimits(p),
+    walltime: null,
+    env,
+    program: p.args[0],
+    argv: p.args,
+    searchPath: env.findLast(([k]) => k === "PATH")?.[1] ?? DEFAULT_SEARCH_PATH,
+    cwd: sandboxPath(p.cwd, "process.cwd"),
+    landlock: null,
+    seccomp: seccomp === null ? unconfinedProfile() : ociProfile(seccomp, "linux.seccomp"),
+    cgroup: null
   };
 }
 var NAMESPACES;
@@ -3237,312 +3546,6 @@ var init_plan = __esm({
       uts: "uts",
       user: "user",
       cgroup: "cgroup"
-    };
-  }
-});
-
-// src/plan/idmap.ts
-function formatIdMap(entries) {
-  return entries.map((e) => `${e.container} ${e.host} ${e.count}
-`).join("");
-}
-var init_idmap = __esm({
-  "src/plan/idmap.ts"() {
-  }
-});
-
-// src/plan/namespace.ts
-function cloneFlags(namespaces2) {
-  let flags = 0;
-  for (const ns of namespaces2) flags |= NAMESPACE_FLAGS[ns];
-  return flags >>> 0;
-}
-var NAMESPACE_FLAGS, ALL_NAMESPACES;
-var init_namespace = __esm({
-  "src/plan/namespace.ts"() {
-    NAMESPACE_FLAGS = {
-      user: 268435456,
-      mount: 131072,
-      pid: 536870912,
-      ipc: 134217728,
-      uts: 67108864,
-      network: 1073741824,
-      cgroup: 33554432
-    };
-    ALL_NAMESPACES = Object.keys(NAMESPACE_FLAGS);
-  }
-});
-
-// src/run/spec.ts
-function exactFlags(f) {
-  return (f.readonly ? MF.RDONLY : 0) | (f.nosuid ? MF.NOSUID : 0) | (f.nodev ? MF.NODEV : 0) | (f.noexec ? MF.NOEXEC : 0);
-}
-function mountRecord(w, op) {
-  let flags = 0, mode = 0, size = 0, inodes = 0, src = "", data = new Uint8Array(0);
-  switch (op.kind) {
-    case "bind":
-      flags = (op.flags ? exactFlags(op.flags) : MF.NOSUID | (op.readonly ? MF.RDONLY : 0) | (op.dev ? 0 : MF.NODEV)) | (op.layer ? MF.LAYER : 0);
-      src = op.source;
-      break;
-    case "fs":
-      flags = exactFlags(op.flags);
-      src = op.fstype;
-      if (op.options) data = new TextEncoder().encode(op.options + "\0");
-      break;
-    case "mask":
-      flags = MF.RDONLY | MF.NOSUID | MF.NOEXEC;
-      src = "/dev/null";
-      break;
-    case "write":
-      flags = MF.EXISTING;
-      data = new TextEncoder().encode(op.contents);
-      break;
-    case "tmpfs":
-      flags = MF.NOSUID | MF.NODEV | (op.noexec ? MF.NOEXEC : 0);
-      mode = op.mode;
-      size = op.size;
-      inodes = op.inodes;
-      break;
-    case "proc":
-      flags = MF.NOSUID | MF.NODEV | MF.NOEXEC;
-      break;
-    case "devpts":
-      flags = MF.NOSUID | MF.NOEXEC;
-      break;
-    case "dir":
-      mode = op.mode;
-      break;
-    case "file":
-      mode = op.mode;
-      data = new TextEncoder().encode(op.contents);
-      break;
-    case "symlink":
-      src = op.original;
-      break;
-    case "readonly":
-      flags = MF.RDONLY | MF.NOSUID | MF.NODEV | (op.optional ? MF.OPTIONAL : 0);
-      break;
-  }
-  w.record(T.MOUNT, () => {
-    w.u32(M[op.kind]);
-    w.u32(flags);
-    w.u32(mode);
-    w.u64(size);
-    w.u64(inodes);
-    w.str(src);
-    w.str(op.target);
-    w.bytes(data);
-  });
-}
-function ociRecords(w, oci) {
-  if (oci.startFifo !== null) w.record(T.START, () => w.str(oci.startFifo));
-  for (const j of oci.join) {
-    w.record(T.JOIN_NS, () => {
-      w.u32(NAMESPACE_FLAGS[j.namespace]);
-      w.str(j.path);
-    });
-  }
-  const c = oci.capabilities;
-  w.record(T.CAPS, () => [
-    c.bounding,
-    c.effective,
-    c.permitted,
-    c.inheritable,
-    c.ambient
-  ].forEach((m) => w.u64(m)));
-  if (oci.oomScoreAdj !== null) w.record(T.OOM_SCORE, () => w.u32(oci.oomScoreAdj >>> 0));
-  if (oci.umask !== null) w.record(T.UMASK, () => w.u32(oci.umask));
-}
-function encodeSpec(plan, io, options = {}) {
-  const w = new Writer();
-  w.u32(SPEC.MAGIC);
-  w.u32(SPEC_VERSION);
-  w.u32(0);
-  w.record(T.NAMESPACES, () => w.u32(cloneFlags(plan.namespaces)));
-  if (!options.callerWritesMaps) {
-    w.record(T.UID_MAP, () => w.str(formatIdMap(plan.uidMap)));
-    w.record(T.GID_MAP, () => w.str(formatIdMap(plan.gidMap)));
-  }
-  w.record(T.HOSTNAME, () => w.str(plan.hostname));
-  for (const dir of io.cgroup?.parents ?? []) w.record(T.CGROUP, () => w.str(dir));
-  for (const dir of io.cgroupJoins ?? []) w.record(T.CGROUP_JOIN, () => w.str(dir));
-  for (const { index, file, value } of io.cgroup?.sets ?? []) {
-    w.record(T.CGROUP_SET, () => {
-      w.u32(index);
-      w.str(file);
-      w.str(value);
-    });
-  }
-  w.record(T.ROOT, () => {
-    const ro = plan.root.source !== null && plan.root.readonly && !plan.oci;
-    w.u32(plan.oci ? MF.NODEV : (ro ? plan.root.layer ? MF.LAYER : MF.RDONLY : 0) | MF.NOSUID | MF.NODEV);
-    w.str(plan.root.source ?? "");
-  });
-  for (const op of plan.mounts) mountRecord(w, op);
-  if (plan.allowNet) {
-    const net = plan.allowNet;
-    if (!io.netSocket) throw new RangeError("a plan with an allow list needs the proxy's socket (SpawnIo.netSocket)");
-    mountRecord(w, {
-      kind: "bind",
-      source: io.netSocket,
-      target: net.socket,
-      readonly: true
-    });
-    w.record(T.NET_RELAY, () => {
-      w.u32(net.port);
-      w.str(net.socket);
-    });
-  }
-  for (const l of plan.rlimits) {
-    if (l.soft !== void 0) {
-      w.record(T.RLIMIT, () => {
-        w.u32(RLIMITS[l.name]);
-        w.u64(l.soft);
-        w.u64(l.value);
-      });
-      continue;
-    }
-    const cpu = l.name === "cpu";
-    w.record(T.RLIMIT, () => {
-      w.u32(RLIMITS[l.name]);
-      w.u64(cpu ? l.value + 1 : l.value);
-      w.u64(cpu ? l.value + 2 : l.value);
-    });
-    if (cpu && l.value > 0 && l.value < 9e9) w.record(T.CPU_LIMIT, () => w.u64(BigInt(l.value) * 1000000000n));
-  }
-  for (const [k, v] of plan.env) w.record(T.ENV, () => w.str(`${k}=${v}`));
-  for (const a of plan.argv) w.record(T.ARG, () => w.str(a));
-  w.record(T.PROGRAM, () => {
-    w.str(plan.program);
-    w.str(plan.searchPath);
-  });
-  w.record(T.CWD, () => w.str(plan.cwd));
-  w.record(T.CREDS, () => {
-    w.u32(plan.uid);
-    w.u32(plan.gid);
-    w.u32(io.setgroups ? CRED.SETGROUPS : 0);
-  });
-  if (plan.groups?.length) {
-    if (!io.setgroups) throw new RangeError("supplementary groups need setgroups, which this spawn does not allow");
-    const groups = plan.groups;
-    w.record(T.GROUPS, () => {
-      w.u32(groups.length);
-      for (const g of groups) w.u32(g);
-    });
-  }
-  w.record(T.STDIO, () => io.stdio.forEach((fd) => w.u32(fd)));
-  w.record(T.SETSID, () => w.u32(SESSION[io.session]));
-  if (io.events !== void 0) w.record(T.EVENTS, () => w.u32(io.events));
-  const flags = F.DROP_CAPS | (plan.allowNewPrivs ? 0 : F.NO_NEW_PRIVS) | (plan.root.readonly ? F.ROOT_RDONLY : 0) | (plan.keyring ? F.KEYRING : 0) | (plan.loopback ? F.LOOPBACK_UP : 0);
-  const oci = plan.oci ? (plan.oci.detach ? F.DETACH : 0) | (plan.oci.exec ? F.EXEC : 0) : 0;
-  w.record(T.FLAGS, () => w.u32((flags | (options.hold ? F.HOLD : 0) | oci) >>> 0));
-  if (plan.oci) ociRecords(w, plan.oci);
-  if (io.seccomp) w.record(T.SECCOMP, () => w.bytes(io.seccomp));
-  const ll = io.landlock;
-  if (ll) {
-    w.record(T.LANDLOCK, () => {
-      w.u32(ll.abi);
-      w.u64(ll.fs);
-      w.u64(ll.net);
-      w.u64(ll.scoped);
-    });
-    for (const p of ll.paths) {
-      w.record(T.LL_PATH, () => {
-        w.u64(p.access);
-        w.str(p.path);
-      });
-    }
-    for (const p of ll.ports) {
-      w.record(T.LL_PORT, () => {
-        w.u64(p.access);
-        w.u64(p.port);
-      });
-    }
-  }
-  return w.finish();
-}
-var SPEC_VERSION, T, MF, F, M, SESSION, Writer;
-var init_spec = __esm({
-  "src/run/spec.ts"() {
-    init_idmap();
-    init_namespace();
-    init_rlimit();
-    init_abi();
-    SPEC_VERSION = SPEC.VERSION;
-    T = TAG;
-    MF = MOUNT_FLAG;
-    F = FLAG;
-    M = {
-      bind: MOUNT_KIND.BIND,
-      tmpfs: MOUNT_KIND.TMPFS,
-      proc: MOUNT_KIND.PROC,
-      dir: MOUNT_KIND.DIR,
-      file: MOUNT_KIND.FILE,
-      symlink: MOUNT_KIND.SYMLINK,
-      readonly: MOUNT_KIND.REBIND,
-      devpts: MOUNT_KIND.DEVPTS,
-      fs: MOUNT_KIND.FS,
-      mask: MOUNT_KIND.MASK,
-      write: MOUNT_KIND.FILE
-    };
-    SESSION = {
-      new: SESSION_MODE.NEW,
-      tty: SESSION_MODE.TTY
-    };
-    Writer = class {
-      #buf = new Uint8Array(4096);
-      #view = new DataView(this.#buf.buffer);
-      #len = 0;
-      #enc = new TextEncoder();
-      #room(n) {
-        if (this.#len + n <= this.#buf.length) return;
-        const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + n));
-        next.set(this.#buf.subarray(0, this.#len));
-        this.#buf = next;
-        this.#view = new DataView(next.buffer);
-      }
-      u16(v) {
-        this.#room(2);
-        this.#view.setUint16(this.#len, v, true);
-        this.#len += 2;
-      }
-      u32(v) {
-        this.#room(4);
-        this.#view.setUint32(this.#len, v, true);
-        this.#len += 4;
-      }
-      u64(v) {
-        this.#room(8);
-        this.#view.setBigUint64(this.#len, BigInt(v), true);
-        this.#len += 8;
-      }
-      bytes(b) {
-        this.u32(b.length);
-        this.#room(b.length);
-        this.#buf.set(b, this.#len);
-        this.#len += b.length;
-      }
-      str(s) {
-        if (s.includes("\0")) throw new RangeError(`string contains a NUL byte: ${JSON.stringify(s)}`);
-        const b = this.#enc.encode(s + "\0");
-        this.bytes(b);
-      }
-      /** Writes one record; `body` writes its payload. */
-      record(tag, body) {
-        this.u16(tag);
-        this.u16(0);
-        const at = this.#len;
-        this.u32(0);
-        body();
-        this.#view.setUint32(at, this.#len - at - 4, true);
-      }
-      finish() {
-        this.#view.setUint32(8, this.#len, true);
-        return this.#buf.slice(0, this.#len);
-      }
-      get length() {
-        return this.#len;
-      }
     };
   }
 });
@@ -3769,6 +3772,7 @@ var init_create = __esm({
   "src/oci/create.ts"() {
     init_ffi();
     init_ffi();
+    init_spec();
     init_profile();
     init_named();
     init_resources();
@@ -4115,28 +4119,14 @@ async function execProcess(root, id, o) {
     mounts: [],
     uidMap: [],
     gidMap: [],
-    uid: p.uid,
-    gid: p.gid,
-    groups: setgroups ? p.additionalGids : null,
-    allowNewPrivs: !p.noNewPrivileges,
+    ...processPlan(p, env, setgroups, config.linux.seccomp),
     hostname: "",
-    rlimits: processRlimits(p),
-    walltime: null,
-    env,
-    program: p.args[0],
-    argv: p.args,
-    searchPath: env.findLast(([k]) => k === "PATH")?.[1] ?? DEFAULT_SEARCH_PATH,
-    cwd: sandboxPath(p.cwd, "process.cwd"),
     loopback: false,
     keyring: false,
-    landlock: null,
     network: {
       mode: "host",
       options: []
     },
-    seccomp: config.linux.seccomp === null ? unconfinedProfile() : ociProfile(config.linux.seccomp, "linux.seccomp"),
-    // The container's cgroup is named by config.json and made by the runtime (src/oci/create.ts), not per run.
-    cgroup: null,
     oci: {
       startFifo: null,
       detach: o.detach,
@@ -4207,9 +4197,8 @@ var NS;
 var init_exec = __esm({
   "src/oci/exec.ts"() {
     init_ffi();
-    init_paths();
+    init_spec();
     init_profile();
-    init_oci();
     init_config();
     init_plan();
     init_state();

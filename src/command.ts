@@ -23,8 +23,8 @@ import type { ContainerSettings } from "./plan/types.ts";
 import { HakoniwaError, UsageError } from "./common/errors.ts";
 import { describeErrno, loadNative, loadNativeSync, type Native } from "./native/ffi.ts";
 import { buildPlan, currentHost, type Plan } from "./plan/plan.ts";
-import { canSetgroups, startSandboxSync } from "./run/runner.ts";
-import type { SpawnIo } from "./run/spec.ts";
+import { startSandboxSync } from "./run/runner.ts";
+import { canSetgroups, type SpawnIo } from "./run/spec.ts";
 import { explainSetupError, LIBRARY_REMEDIES } from "./run/setup_hint.ts";
 
 /**

@@ -7,14 +7,14 @@
  */
 import { describeErrno, loadNative } from "../native/ffi.ts";
 import { prepareInit } from "../native/ffi.ts";
-import type { SpawnIo } from "../run/spec.ts";
+import { canSetgroups, type SpawnIo } from "../run/spec.ts";
 import { compileProfile } from "../seccomp/profile.ts";
 import { makeNamedCgroup } from "../cgroup/named.ts";
 import { resourceFiles } from "./resources.ts";
 import { readConfig } from "./config.ts";
 import { ociPlan } from "./plan.ts";
 import type { OciHost } from "./mounts.ts";
-import { canSetgroups, ContainerDir, OciError, procStat } from "./state.ts";
+import { ContainerDir, OciError, procStat } from "./state.ts";
 import { cstr, spawnReady } from "./spawn.ts";
 
 /** What `create` is given. */

@@ -9,13 +9,11 @@
  */
 import { describeErrno, loadNative, prepareInit } from "../native/ffi.ts";
 import type { Plan } from "../plan/types.ts";
-import { DEFAULT_SEARCH_PATH, sandboxPath } from "../plan/paths.ts";
-import type { SpawnIo } from "../run/spec.ts";
-import { compileProfile, unconfinedProfile } from "../seccomp/profile.ts";
-import { ociProfile } from "../seccomp/oci.ts";
+import { canSetgroups, type SpawnIo } from "../run/spec.ts";
+import { compileProfile } from "../seccomp/profile.ts";
 import { type OciProcess, readConfig, readProcess } from "./config.ts";
-import { processCapabilities, processRlimits } from "./plan.ts";
-import { alive, canSetgroups, containerCgroup, ContainerDir, OciError } from "./state.ts";
+import { processCapabilities, processPlan } from "./plan.ts";
+import { alive, containerCgroup, ContainerDir, OciError } from "./state.ts";
 import { cstr, spawnReady } from "./spawn.ts";
 
 /** What `exec` is given. */
@@ -110,25 +108,11 @@ export async function execProcess(root: string, id: string, o: ExecOptions): Pro
     mounts: [],
     uidMap: [],
     gidMap: [],
-    uid: p.uid,
-    gid: p.gid,
-    groups: setgroups ? p.additionalGids : null,
-    allowNewPrivs: !p.noNewPrivileges,
+    ...processPlan(p, env, setgroups, config.linux.seccomp),
     hostname: "",
-    rlimits: processRlimits(p),
-    walltime: null,
-    env,
-    program: p.args[0],
-    argv: p.args,
-    searchPath: env.findLast(([k]) => k === "PATH")?.[1] ?? DEFAULT_SEARCH_PATH,
-    cwd: sandboxPath(p.cwd, "process.cwd"),
     loopback: false,
     keyring: false,
-    landlock: null,
     network: { mode: "host", options: [] },
-    seccomp: config.linux.seccomp === null ? unconfinedProfile() : ociProfile(config.linux.seccomp, "linux.seccomp"),
-    // The container's cgroup is named by config.json and made by the runtime (src/oci/create.ts), not per run.
-    cgroup: null,
     oci: {
       startFifo: null,
       detach: o.detach,

@@ -148,26 +148,12 @@ export function ociPlan(config: OciConfig, input: OciPlanInput, host: OciHost): 
     mounts: ociMounts(config, input.bundle, host),
     uidMap: map(config.linux.uidMappings),
     gidMap: map(config.linux.gidMappings),
-    uid: p.uid,
-    gid: p.gid,
-    groups: input.setgroups ? p.additionalGids : null,
-    allowNewPrivs: !p.noNewPrivileges,
+    ...processPlan(p, env, input.setgroups, config.linux.seccomp),
     // Without one, a new uts namespace keeps the host's name, as runc leaves it.
     hostname: config.hostname || Deno.hostname(),
-    rlimits: processRlimits(p),
-    walltime: null,
-    env,
-    program: p.args[0],
-    argv: p.args,
-    searchPath: env.findLast(([k]) => k === "PATH")?.[1] ?? DEFAULT_SEARCH_PATH,
-    cwd: sandboxPath(p.cwd, "process.cwd"),
     loopback: created.includes("network"),
     keyring: !input.noNewKeyring,
-    landlock: null,
     network: { mode: created.includes("network") ? "none" : "host", options: [] },
-    seccomp: config.linux.seccomp === null ? unconfinedProfile() : ociProfile(config.linux.seccomp, "linux.seccomp"),
-    // The container's cgroup is named by config.json and made by the runtime (src/oci/create.ts), not per run.
-    cgroup: null,
     oci: {
       startFifo: input.startFifo,
       detach: true,
@@ -176,5 +162,57 @@ export function ociPlan(config: OciConfig, input: OciPlanInput, host: OciHost): 
       oomScoreAdj: p.oomScoreAdj,
       umask: p.umask,
     },
+  };
+}
+
+/**
+ * The plan's fields of an OCI process (a container's, or an exec's), the same for both: its user, groups, limits,
+ * environment, program and seccomp profile. The container's cgroup is named by config.json and made by the runtime
+ * (src/oci/create.ts), not per run.
+ *
+ * @example
+ * ```ts ignore
+ * import { processPlan } from "./plan.ts";
+ * const fields = processPlan(config.process, [["PATH", "/bin"]], true, null);
+ * console.log(fields.searchPath); // "/bin"
+ * ```
+ */
+export function processPlan(
+  p: OciProcess,
+  env: [string, string][],
+  setgroups: boolean,
+  seccomp: string | null,
+): Pick<
+  Plan,
+  | "uid"
+  | "gid"
+  | "groups"
+  | "allowNewPrivs"
+  | "rlimits"
+  | "walltime"
+  | "env"
+  | "program"
+  | "argv"
+  | "searchPath"
+  | "cwd"
+  | "landlock"
+  | "seccomp"
+  | "cgroup"
+> {
+  return {
+    uid: p.uid,
+    gid: p.gid,
+    groups: setgroups ? p.additionalGids : null,
+    allowNewPrivs: !p.noNewPrivileges,
+    rlimits: processRlimits(p),
+    walltime: null,
+    env,
+    program: p.args[0],
+    argv: p.args,
+    searchPath: env.findLast(([k]) => k === "PATH")?.[1] ?? DEFAULT_SEARCH_PATH,
+    cwd: sandboxPath(p.cwd, "process.cwd"),
+    landlock: null,
+    seccomp: seccomp === null ? unconfinedProfile() : ociProfile(seccomp, "linux.seccomp"),
+    cgroup: null,
   };
 }

@@ -45,25 +45,6 @@ function inUserNamespace(): boolean {
   }
 }
 
-/**
- * Whether the container may set its groups: a caller that is root in a user namespace that allows setgroups (as
- * src/run/runner.ts canSetgroups, without loading the run stage).
- *
- * @example
- * ```ts
- * import { canSetgroups } from "./state.ts";
- * console.log(typeof canSetgroups()); // "boolean"
- * ```
- */
-export function canSetgroups(): boolean {
-  if (Deno.uid() !== 0) return false;
-  try {
-    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
-  } catch {
-    return false;
-  }
-}
-
 /** The runtime-spec state of a container, as `state` prints it. */
 export interface OciState {
   ociVersion: string;

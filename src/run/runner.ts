@@ -52,25 +52,6 @@ export interface RunningSandbox {
 /** How long the init program may take the sandbox down after a kill before it is killed itself. */
 const KILL_GRACE_MS = 5000;
 
-/**
- * Whether the sandbox may call setgroups: only for a privileged caller whose
- * own user namespace allows it.
- *
- * @example
- * ```ts
- * import { canSetgroups } from "./runner.ts";
- * console.log(canSetgroups());
- * ```
- */
-export function canSetgroups(): boolean {
-  if (Deno.uid() !== 0) return false;
-  try {
-    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
-  } catch {
-    return false;
-  }
-}
-
 function setupError(native: Native, slots: BigInt64Array, result: Uint8Array): SetupError {
   const step = SETUP_STEPS[Number(slots[2])] ?? "spec";
   const errno = Number(slots[3]);

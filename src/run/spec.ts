@@ -330,3 +330,22 @@ export function encodeSpec(
   }
   return w.finish();
 }
+
+/**
+ * Whether the sandbox may call setgroups: only for a privileged caller whose
+ * own user namespace allows it.
+ *
+ * @example
+ * ```ts
+ * import { canSetgroups } from "./spec.ts";
+ * console.log(canSetgroups());
+ * ```
+ */
+export function canSetgroups(): boolean {
+  if (Deno.uid() !== 0) return false;
+  try {
+    return Deno.readTextFileSync("/proc/self/setgroups").trim() === "allow";
+  } catch {
+    return false;
+  }
+}

@@ -4,7 +4,7 @@
  * profile and capabilities, and `run -d` then `stop`. podman keeps its storage in the test's own directory.
  */
 import assert from "node:assert/strict";
-import { IS_ROOT, SKIP_REASON, WHO } from "../helpers.ts";
+import { IS_ROOT, pathExists, SKIP_REASON, WHO } from "../helpers.ts";
 import { have, ociRootfs, run, RUNTIME } from "./oci_helpers.ts";
 
 const missing = have("podman") ? null : "podman is not installed (scripts/debian_deps.sh installs it)";
@@ -163,7 +163,7 @@ const podmanCgroup = (controller: string, id: string) => `/sys/fs/cgroup/${contr
 
 Deno.test(
   `podman run --memory, --cpus, --pids-limit: the container's cgroup keeps them, delete removes it [${WHO}]`,
-  { ...opts, ignore: opts.ignore || !IS_ROOT || !exists("/sys/fs/cgroup/memory/cgroup.procs") },
+  { ...opts, ignore: opts.ignore || !IS_ROOT || !pathExists("/sys/fs/cgroup/memory/cgroup.procs") },
   async () => {
     const name = `hk-limits-${Deno.pid}`;
     const limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
@@ -199,13 +199,13 @@ Deno.test(
     } finally {
       assert.equal((await podman(["rm", "-f", name])).code, 0);
     }
-    for (const c of ["memory", "cpu", "pids"]) assert.ok(!exists(podmanCgroup(c, id)), `${c}: removed with it`);
+    for (const c of ["memory", "cpu", "pids"]) assert.ok(!pathExists(podmanCgroup(c, id)), `${c}: removed with it`);
   },
 );
 
 Deno.test(
   `podman run --memory: past it the container is killed (137); --pids-limit refuses forks [${WHO}]`,
-  { ...opts, ignore: opts.ignore || !IS_ROOT || !exists("/sys/fs/cgroup/memory/cgroup.procs") },
+  { ...opts, ignore: opts.ignore || !IS_ROOT || !pathExists("/sys/fs/cgroup/memory/cgroup.procs") },
   async () => {
     // 100 MB held by the shell, against 32 MiB with no swap.
     const oom = await podmanRun(
@@ -224,12 +224,3 @@ Deno.test(
     assert.equal(free.stdout, "all forked\n", free.stderr);
   },
 );
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -10,5 +10,11 @@
  * @module
  */
 import { runOci } from "./src/oci/app.ts";
+import { serveDecider } from "./src/oci/decider.ts";
 
-if (import.meta.main) Deno.exit(await runOci(Deno.args));
+if (import.meta.main) {
+  // bin/hakoniwa-oci starts the decider of a root this way (native/oci_decide.c).
+  if (Deno.args[0] === "--decide-on" && Deno.args.length === 2) await serveDecider(Deno.args[1]);
+  else Deno.exit(await runOci(Deno.args));
+  Deno.exit(0);
+}

@@ -214,6 +214,23 @@ enum hk_step {
 #define HK_REC_COMMAND 4u
 #define HK_REC_READY 6u /* HK_F_DETACH: the command is set up and waits for the start fifo */
 #define HK_REC_PATH_MAX 1000
+
+/*
+ * The OCI runtime's decider (src/oci/decider.ts): a warm Deno that turns a `create` command line into a spec, which
+ * bin/hakoniwa-oci (native/oci_front.c) spawns itself, so that the container's init is the caller's child. Messages
+ * on its unix socket are [u32 length][u8 kind][payload]; the front end's request (HK_DECIDE_REQUEST) is
+ * "hakoniwa-oci-decide-VERSION\0cwd\0cgroup\0" then its argv, each NUL-terminated.
+ */
+#define HK_DECIDE_DONE 1         /* decider: u8 exit code, then the text for the caller's stderr */
+#define HK_DECIDE_SPAWN 2        /* decider: u8 terminal, u32 n, n bytes console socket path, then the spec */
+#define HK_DECIDE_READY 3        /* front end: i32 the init's pid (its command waits for start) */
+#define HK_DECIDE_RECORD 4       /* front end: the struct hk_record of a setup error */
+#define HK_DECIDE_SPAWN_FAILED 5 /* front end: hk_spawn's err buffer (HK_RESULT_SIZE bytes) */
+#define HK_DECIDE_LOST 6         /* front end: the report channel ended before the command was ready */
+#define HK_DECIDE_CONSOLE 7      /* front end: i32 errno of sending the terminal's master to the console socket */
+#define HK_DECIDE_REQUEST 8      /* front end: the request above */
+#define HK_DECIDE_PTY_FD 100     /* with a terminal, the spec's stdio: the front end puts the pty's slave there */
+#define HK_DECIDE_VERSION 1      /* in the hello: "hakoniwa-oci-decide-1" */
 struct hk_record {
   uint32_t kind;   /* HK_REC_* */
   uint32_t step;   /* enum hk_step, for errors */

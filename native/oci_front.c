@@ -3,8 +3,10 @@
  * sandbox). Podman calls a runtime at least four times per container and containerd more; start, state, kill,
  * delete and ps only read and signal what create recorded, so they are done here without starting Deno (src/oci/
  * lifecycle.ts is the same in TypeScript, and the state files are described in src/oci/state.ts). Everything else
- * (create, exec, features, help, anything unexpected) goes to Deno: oci.ts of the checkout this program lives in
- * (bundled as bin/hakoniwa-oci.js), with the same arguments. HAKONIWA_OCI_FRONT=0 sends everything there.
+ * (exec, features, help, anything unexpected) goes to Deno: oci.ts of the checkout this program lives in (bundled as
+ * bin/hakoniwa-oci.js), with the same arguments. `create` is decided by the decider, a warm Deno of the root's
+ * (native/oci_decide.c, src/oci/decider.ts), and spawned here; without one listening, in Deno as the rest, and one is
+ * started for the next. HAKONIWA_OCI_FRONT=0 sends everything to Deno; HAKONIWA_OCI_DECIDER=0 keeps create there.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -22,15 +24,20 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "oci_decide.h"
 
 static char **saved_argv;
 static const char *log_file, *log_format = "text";
+static int debug; /* --debug: say how create went (the decider's) in the log */
 
-/* Hand the whole command line to Deno (oci.ts beside bin/, under the deno of node_modules, or one on PATH). */
-static void to_deno(void) __attribute__((noreturn));
-static void to_deno(void) {
-  static char self[PATH_MAX], script[PATH_MAX + 32], deno[PATH_MAX + 32], denodir[PATH_MAX + 16];
+/* Where oci.ts is (bin/hakoniwa-oci.js, oci.ts bundled, beside this program) and the deno that runs it (the one of
+ * node_modules, HAKONIWA_OCI_DENO, or one on PATH). */
+static char script[PATH_MAX + 32];
+static const char *deno_program(void) {
+  static char self[PATH_MAX], deno[PATH_MAX + 32], denodir[PATH_MAX + 16];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) n = 0;
   self[n] = 0;
@@ -43,25 +50,55 @@ static void to_deno(void) {
   if (access(script, R_OK) < 0) snprintf(script, sizeof(script), "%s/oci.ts", self);
   const char *env_deno = getenv("HAKONIWA_OCI_DENO");
   snprintf(deno, sizeof(deno), "%s/node_modules/deno/deno", self);
-  const char *prog = env_deno && *env_deno ? env_deno : access(deno, X_OK) == 0 ? deno : "deno";
   /* Deno keeps its caches in DENO_DIR, else under HOME: a shim started without either gets one of its own. */
   if (!getenv("DENO_DIR") && !getenv("HOME") && !getenv("XDG_CACHE_HOME")) {
     snprintf(denodir, sizeof(denodir), "%s/.deno", self);
     setenv("DENO_DIR", denodir, 1);
   }
-  int argc = 0;
-  while (saved_argv[argc]) argc++;
-  char **args = calloc((size_t)argc + 10, sizeof(char *));
+  return env_deno && *env_deno ? env_deno : access(deno, X_OK) == 0 ? deno : "deno";
+}
+
+/* Runs oci.ts with args (NULL-terminated) after its own flags. */
+static void exec_deno(char **extra) __attribute__((noreturn));
+static void exec_deno(char **extra) {
+  const char *prog = deno_program();
+  int n = 0;
+  while (extra[n]) n++;
+  char **args = calloc((size_t)n + 10, sizeof(char *));
   if (!args) _exit(1);
   int i = 0;
   args[i++] = (char *)prog, args[i++] = "run", args[i++] = "--allow-all", args[i++] = "--no-check";
   /* No config or lock file: the runtime's graph names no package (6 ms of a cold create here). */
   args[i++] = "--quiet", args[i++] = "--no-config", args[i++] = "--no-lock", args[i++] = script;
-  for (int j = 1; j < argc; j++) args[i++] = saved_argv[j];
+  for (int j = 0; j < n; j++) args[i++] = extra[j];
   args[i] = NULL;
   execvp(prog, args);
   fprintf(stderr, "hakoniwa-oci: cannot run %s: %s\n", prog, strerror(errno));
   _exit(1);
+}
+
+/* Hand the whole command line to Deno. */
+static void to_deno(void) __attribute__((noreturn));
+static void to_deno(void) { exec_deno(saved_argv + 1); }
+
+static void debug_line(const char *what, const char *path);
+
+/* Starts the decider (src/oci/decider.ts) listening on socket, in the background and on its own (a new session,
+ * no stdio: the caller's pipes stay the container's), for the creates after this one. */
+static void start_decider(const char *socket) {
+  if (debug) debug_line("create: runs in Deno; started the decider at ", socket);
+  pid_t pid = fork();
+  if (pid != 0) {
+    if (pid > 0) waitpid(pid, NULL, 0);
+    return;
+  }
+  setsid();
+  if (fork() != 0) _exit(0);
+  int null_fd = open("/dev/null", O_RDWR);
+  for (int i = 0; i < 3; i++) dup2(null_fd, i);
+  syscall(SYS_close_range, 3, ~0u, 0);
+  char *args[] = {"--decide-on", (char *)socket, NULL};
+  exec_deno(args);
 }
 
 /* One log line as src/oci/log.ts writes it. */
@@ -92,6 +129,12 @@ static void log_line(const char *level, const char *msg) {
   if (write(fd, line, strlen(line)) < 0) {
   }
   if (log_file) close(fd);
+}
+
+static void debug_line(const char *what, const char *path) {
+  char msg[PATH_MAX + 128];
+  snprintf(msg, sizeof(msg), "%s%s", what, path);
+  log_line("debug", msg);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -344,6 +387,17 @@ static int cmd_delete(struct container *c, int force) {
   return remove_dir(c);
 }
 
+/* The state root: --root's, else runc's default (src/oci/state.ts's defaultRoot); NULL when there is none. */
+static const char *root_dir(const char *root) {
+  static char default_root[PATH_MAX];
+  if (root) return root;
+  const char *xdg = getenv("XDG_RUNTIME_DIR");
+  if (getuid() == 0 && !in_user_namespace()) return "/run/hakoniwa-oci";
+  if (!xdg) return NULL;
+  snprintf(default_root, sizeof(default_root), "%s/hakoniwa-oci", xdg);
+  return default_root;
+}
+
 static int cmd_ps(struct container *c, const char *format) {
   static long pids[65536];
   size_t n = container_pids(c, pids, sizeof(pids) / sizeof(pids[0]));
@@ -381,7 +435,8 @@ int main(int argc, char **argv) {
     else if ((v = flag_value(argv, argc, &i, "log"))) log_file = v;
     else if ((v = flag_value(argv, argc, &i, "log-format"))) log_format = v;
     else if ((v = flag_value(argv, argc, &i, "rootless")) || (v = flag_value(argv, argc, &i, "criu"))) {
-    } else if (!is_flag(argv[i], "systemd-cgroup") && !is_flag(argv[i], "debug")) to_deno();
+    } else if (is_flag(argv[i], "debug")) debug = 1;
+    else if (!is_flag(argv[i], "systemd-cgroup")) to_deno();
   }
   if (i >= argc || (strcmp(log_format, "text") && strcmp(log_format, "json"))) to_deno();
   const char *cmd = argv[i++];
@@ -389,10 +444,20 @@ int main(int argc, char **argv) {
   const char *format = NULL;
   const char *operands[2] = {NULL, NULL};
   int n_operands = 0;
-  if (strcmp(cmd, "start") && strcmp(cmd, "state") && strcmp(cmd, "kill") && strcmp(cmd, "delete") && strcmp(cmd, "ps"))
-    to_deno(); /* create, exec, features, --version, help and anything else */
   const char *front = getenv("HAKONIWA_OCI_FRONT");
   if (front && !strcmp(front, "0")) to_deno(); /* everything in Deno (the tests run both ways) */
+  if (!strcmp(cmd, "create")) {
+    /* Decided by the warm Deno of this root, spawned here; the first one runs in a Deno of its own. */
+    if (!(root = root_dir(root))) return fail("XDG_RUNTIME_DIR is not set: give --root");
+    deno_program();
+    char socket[PATH_MAX];
+    int rc = oci_decide_create(root, script, argv + 1, start_decider, socket, sizeof(socket));
+    if (rc >= 0 && debug) debug_line("create: decided by the decider at ", socket);
+    if (rc >= 0) return rc;
+    to_deno();
+  }
+  if (strcmp(cmd, "start") && strcmp(cmd, "state") && strcmp(cmd, "kill") && strcmp(cmd, "delete") && strcmp(cmd, "ps"))
+    to_deno(); /* exec, features, --version, help and anything else */
   for (; i < argc; i++) {
     if (argv[i][0] != '-' || !argv[i][1]) {
       if (n_operands == 2) to_deno();
@@ -404,13 +469,7 @@ int main(int argc, char **argv) {
     else to_deno(); /* a flag this program does not know: Deno says what is wrong with it */
   }
   if (n_operands < 1 || (n_operands == 2 && strcmp(cmd, "kill"))) to_deno();
-  static char default_root[PATH_MAX];
-  if (!root) {
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    if (getuid() == 0 && !in_user_namespace()) root = "/run/hakoniwa-oci";
-    else if (!xdg) return fail("XDG_RUNTIME_DIR is not set: give --root");
-    else snprintf(default_root, sizeof(default_root), "%s/hakoniwa-oci", xdg), root = default_root;
-  }
+  if (!(root = root_dir(root))) return fail("XDG_RUNTIME_DIR is not set: give --root");
   if (!strcmp(cmd, "kill") && parse_signal(operands[1] ? operands[1] : "SIGTERM") < 0)
     return fail("invalid signal \"%s\"", operands[1]);
   struct container c;

@@ -70,12 +70,15 @@ static void spawn_child(struct spawn_args *a) {
   /* First above every target, so that placing one never clobbers another's source. */
   for (int i = 0; i < HK_FD_FIRST_FREE; i++)
     if (a->fds[i] >= 0 && (moved[i] = (int)syscall(SYS_fcntl, a->fds[i], F_DUPFD_CLOEXEC, 16)) < 0) goto fail;
+  /* The image's fd too: a caller with few fds open (the OCI front end) may have it below HK_FD_FIRST_FREE. */
+  int image = (int)syscall(SYS_fcntl, a->image_fd, F_DUPFD_CLOEXEC, 16);
+  if (image < 0) goto fail;
   for (int i = 0; i < HK_FD_FIRST_FREE; i++)
     if (a->fds[i] >= 0 && syscall(SYS_dup3, moved[i], i, 0) < 0) goto fail;
   /* Every other fd of ours closes at exec (the image fd too, once the kernel has it open). */
   if (syscall(SYS_close_range, HK_FD_FIRST_FREE, ~0U, CLOSE_RANGE_CLOEXEC) < 0) goto fail;
   a->step = HK_S_INIT;
-  syscall(SYS_execveat, a->image_fd, "", a->argv, envp, AT_EMPTY_PATH);
+  syscall(SYS_execveat, image, "", a->argv, envp, AT_EMPTY_PATH);
 fail:
   a->err = errno ? errno : EINVAL;
   syscall(SYS_exit, 127);
@@ -342,12 +345,4 @@ int64_t hk_write_capped(int32_t fd, const uint8_t *buf, size_t len, int64_t limi
 int32_t hk_open_null(void) {
   int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   return fd < 0 ? -errno : fd;
-}
-
-int32_t hk_strerror(int32_t errnum, uint8_t *buf, size_t len) {
-  const char *name = strerrorname_np(errnum);
-  char text[256];
-  const char *desc = strerror_r(errnum, text, sizeof(text));
-  snprintf((char *)buf, len, "%s\t%s", name ? name : "", desc ? desc : "");
-  return 0;
 }

@@ -134,6 +134,7 @@ function abiModule(header: string): Generated {
     WANT: "WANT",
     OPEN: "OPEN_FLAG",
     O: "OPEN_SLOT",
+    DECIDE: "DECIDE",
   };
   let js = "";
   let dts = "// The one list of the C ABI's numbers for TypeScript; the header is the source of truth.\n";

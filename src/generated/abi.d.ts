@@ -65,6 +65,19 @@ export declare const RECORD: {
   readonly READY: 6;
   readonly PATH_MAX: 1000;
 };
+/** HK_DECIDE_* of native/hakoniwa.h. */
+export declare const DECIDE: {
+  readonly DONE: 1;
+  readonly SPAWN: 2;
+  readonly READY: 3;
+  readonly RECORD: 4;
+  readonly SPAWN_FAILED: 5;
+  readonly LOST: 6;
+  readonly CONSOLE: 7;
+  readonly REQUEST: 8;
+  readonly PTY_FD: 100;
+  readonly VERSION: 1;
+};
 /** HK_WANT_* of native/hakoniwa.h. */
 export declare const WANT: {
   readonly READ: 1;

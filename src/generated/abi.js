@@ -55,6 +55,18 @@ export const RECORD = {
   READY: 6,
   PATH_MAX: 1000,
 };
+export const DECIDE = {
+  DONE: 1,
+  SPAWN: 2,
+  READY: 3,
+  RECORD: 4,
+  SPAWN_FAILED: 5,
+  LOST: 6,
+  CONSOLE: 7,
+  REQUEST: 8,
+  PTY_FD: 100,
+  VERSION: 1,
+};
 export const WANT = {
   READ: 1,
   WRITE: 2,

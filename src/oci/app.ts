@@ -10,6 +10,20 @@ import { openLog } from "./log.ts";
 import { defaultRoot, OciError } from "./state.ts";
 
 import { OCI_RUNTIME_VERSION } from "./version.ts";
+import type { Spawner } from "./create.ts";
+
+/**
+ * What a caller other than this process's own command line brings (the decider, src/oci/decider.ts): where its
+ * errors go, who spawns, and its cgroup.
+ */
+export interface OciCaller {
+  /** Its stderr. */
+  stderr: (bytes: Uint8Array) => void;
+  /** Spawns a container's init in the caller. */
+  spawner: Spawner;
+  /** The caller's /proc/self/cgroup. */
+  cgroup: string;
+}
 
 /** Flags of one command: name -> whether it takes a value. */
 type FlagTable = Record<string, boolean>;
@@ -107,17 +121,18 @@ function print(text: string) {
 }
 
 /**
- * Runs the runtime with `argv` (without the program name) and returns the exit code (0, or 1 on error, as runc).
+ * Runs the runtime with `argv` (without the program name) and returns the exit code (0, or 1 on error, as runc);
+ * `caller` when the command line is a decider's caller's (its create only).
  *
  * @example
  * ```ts ignore
  * Deno.exit(await runOci(["--root", "/run/x", "state", "c1"]));
  * ```
  */
-export async function runOci(argv: string[]): Promise<number> {
+export async function runOci(argv: string[], caller?: OciCaller): Promise<number> {
   const global = parseFlags(argv, { ...GLOBAL, version: false, help: false }, { v: "version", h: "help" }, true);
   const format = one(global, "log-format") ?? "text";
-  const log = openLog(one(global, "log"), format === "json" ? "json" : "text", yes(global, "debug"));
+  const log = openLog(one(global, "log"), format === "json" ? "json" : "text", yes(global, "debug"), caller?.stderr);
   try {
     if (format !== "text" && format !== "json") throw new OciError(`--log-format ${format}: expected text or json`);
     if (yes(global, "version")) {
@@ -154,6 +169,8 @@ export async function runOci(argv: string[]): Promise<number> {
           consoleSocket: one(p, "console-socket"),
           noNewKeyring: yes(p, "no-new-keyring"),
           warn,
+          spawner: caller?.spawner,
+          callerCgroup: caller?.cgroup,
         });
         return 0;
       }

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { describeErrno, loadNative } from "../native/ffi.ts";
-import { prepareInit } from "../native/ffi.ts";
+import { describeErrno, loadNative, type Native, prepareInit } from "../native/ffi.ts";
+import type { Plan } from "../plan/types.ts";
 import { canSetgroups, type SpawnIo } from "../run/spec.ts";
 import { compileProfile } from "../seccomp/profile.ts";
-import { makeNamedCgroup } from "../cgroup/named.ts";
+import { currentNamedCgroupHost, makeNamedCgroup } from "../cgroup/named.ts";
 import { resourceFiles } from "./resources.ts";
 import { readConfig } from "./config.ts";
 import { ociPlan } from "./plan.ts";
@@ -26,6 +26,56 @@ export interface CreateOptions {
   consoleSocket: string | null;
   noNewKeyring: boolean;
   warn: (message: string) => void;
+  /** Who starts the container's init (default: this process, {@link localSpawner}). */
+  spawner?: Spawner;
+  /** The caller's /proc/self/cgroup, where it is not this process (the decider's callers, src/oci/decider.ts). */
+  callerCgroup?: string;
+}
+
+/**
+ * Starts a container's init from its plan and gives its pid once the command waits for `start`; with a console
+ * socket, the command's stdio is a new terminal whose master goes over that socket.
+ *
+ * @example
+ * ```ts ignore
+ * const pid = await localSpawner(native).spawn(plan, io, null);
+ * ```
+ */
+export interface Spawner {
+  /** Spawns; throws what the setup reported. */
+  spawn(plan: Plan, io: SpawnIo, consoleSocket: string | null): Promise<number>;
+}
+
+/**
+ * The init started by this process through the native core: it becomes this process's child, and the caller's once
+ * this process exits.
+ *
+ * @example
+ * ```ts ignore
+ * const pid = await localSpawner(await loadNative()).spawn(plan, io, null);
+ * ```
+ */
+export function localSpawner(native: Native): Spawner {
+  return {
+    async spawn(plan, io, consoleSocket) {
+      const fds = new Int32Array([-1, -1]);
+      try {
+        if (consoleSocket) {
+          const r = native.hk_pty_open(fds);
+          if (r < 0) throw new OciError(`cannot open a pseudo-terminal: ${describeErrno(native, -r).join(": ")}`);
+          io = { ...io, stdio: [fds[1], fds[1], fds[1]], session: "tty" };
+        }
+        const pid = await spawnReady(native, plan, io);
+        if (consoleSocket) {
+          const r = native.hk_send_fd(cstr(consoleSocket), fds[0]);
+          if (r < 0) throw new OciError(`--console-socket ${consoleSocket}: ${describeErrno(native, -r).join(": ")}`);
+        }
+        return pid;
+      } finally {
+        for (const fd of fds) if (fd >= 0) native.hk_close(fd);
+      }
+    },
+  };
 }
 
 /** The host as the OCI plan sees it. */
@@ -84,7 +134,6 @@ export async function createContainer(o: CreateOptions): Promise<void> {
   const native = await loadNative();
   prepareInit(native);
   const dir = ContainerDir.create(o.root, o.id);
-  const closers: number[] = [];
   let initPid = 0;
   try {
     const rc = native.hk_mkfifo(cstr(dir.fifo), 0o600);
@@ -96,30 +145,22 @@ export async function createContainer(o: CreateOptions): Promise<void> {
       ociHost(o.warn),
     );
     let io: SpawnIo = { stdio: [0, 1, 2], session: "new", setgroups };
-    let master = -1;
-    if (config.process.terminal) {
-      const fds = new Int32Array(2);
-      const r = native.hk_pty_open(fds);
-      if (r < 0) throw new OciError(`cannot open a pseudo-terminal: ${describeErrno(native, -r).join(": ")}`);
-      [master] = fds;
-      closers.push(fds[0], fds[1]);
-      io = { ...io, stdio: [fds[1], fds[1], fds[1]], session: "tty" };
-    }
     const limits = resourceFiles(config.linux.resources);
     if (config.linux.cgroupsPath !== null || limits.length) {
       // runc's default for a container with limits and no path: its id beneath the caller's cgroup.
-      const dirs = makeNamedCgroup(config.linux.cgroupsPath ?? o.id, limits);
+      const host = currentNamedCgroupHost();
+      const dirs = makeNamedCgroup(config.linux.cgroupsPath ?? o.id, limits, {
+        ...host,
+        cgroup: o.callerCgroup ?? host.cgroup,
+      });
       dir.writeCgroup(dirs);
       io = { ...io, cgroupJoins: dirs };
     }
     io = { ...io, seccomp: compileProfile(plan.seccomp!) };
-    initPid = await spawnReady(native, plan, io);
+    const spawner = o.spawner ?? localSpawner(native);
+    initPid = await spawner.spawn(plan, io, config.process.terminal ? o.consoleSocket : null);
     const stat = procStat(initPid);
     if (!stat) throw new OciError("the container's init ended before it was ready");
-    if (master >= 0) {
-      const r = native.hk_send_fd(cstr(o.consoleSocket!), master);
-      if (r < 0) throw new OciError(`--console-socket ${o.consoleSocket}: ${describeErrno(native, -r).join(": ")}`);
-    }
     dir.writeState({
       ociVersion: config.ociVersion,
       id: o.id,
@@ -145,7 +186,5 @@ export async function createContainer(o: CreateOptions): Promise<void> {
     }
     dir.remove();
     throw e;
-  } finally {
-    for (const fd of closers) native.hk_close(fd);
   }
 }

@@ -13,7 +13,8 @@ export interface OciLog {
 }
 
 /**
- * A log writing to `file` (appending; stderr when null) in `format`; debug lines only with `debug` (`--debug`).
+ * A log writing to `file` (appending; `stderr` when null: this process's, or a caller's of the decider) in `format`;
+ * debug lines only with `debug` (`--debug`).
  *
  * @example
  * ```ts
@@ -23,7 +24,12 @@ export interface OciLog {
  * console.log(JSON.parse(Deno.readTextFileSync(path)).msg); // "boom"
  * ```
  */
-export function openLog(file: string | null, format: "text" | "json", debug = false): OciLog {
+export function openLog(
+  file: string | null,
+  format: "text" | "json",
+  debug = false,
+  stderr: (bytes: Uint8Array) => void = (bytes) => Deno.stderr.writeSync(bytes),
+): OciLog {
   return {
     write(level, msg) {
       // What is not applied as asked is said at debug level (with --debug): without --log, stderr is the container's.
@@ -35,7 +41,7 @@ export function openLog(file: string | null, format: "text" | "json", debug = fa
       const bytes = new TextEncoder().encode(line);
       try {
         if (file) Deno.writeFileSync(file, bytes, { append: true, create: true });
-        else Deno.stderr.writeSync(bytes);
+        else stderr(bytes);
       } catch { /* nowhere to say it */ }
     },
   };

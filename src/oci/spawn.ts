@@ -6,12 +6,14 @@
  */
 import { describeErrno, type Native } from "../native/ffi.ts";
 import { SETUP_STEPS, SetupError } from "../common/errors.ts";
-import { RECORD } from "../generated/abi.js";
+import { RECORD, RESULT_SLOT } from "../generated/abi.js";
 import { encodeSpec, type SpawnIo } from "../run/spec.ts";
 import type { Plan } from "../plan/types.ts";
 import { OciError } from "./state.ts";
 
-const RECORD_SIZE = 48 + 1000; // struct hk_record
+const RECORD_SIZE = 48 + RECORD.PATH_MAX; // struct hk_record
+/** hk_spawn's err buffer: the result slots, then the path (HK_RESULT_SIZE). */
+const SLOTS_SIZE = RESULT_SLOT.SLOTS * 8;
 
 /**
  * A string as a NUL-terminated buffer for the native core.
@@ -43,14 +45,43 @@ async function awaitReady(native: Native, fd: number): Promise<number> {
     const kind = view.getUint32(0, true);
     if (kind === RECORD.INIT) initPid = view.getInt32(12, true);
     else if (kind === RECORD.READY) return initPid;
-    else if (kind === RECORD.ERROR) {
-      const step = SETUP_STEPS[view.getUint32(4, true)] ?? "spec";
-      const errno = view.getInt32(8, true);
-      const path = pathOf(rec.subarray(48));
-      const [code, text] = errno ? describeErrno(native, errno) : ["", ""];
-      throw new SetupError(step, errno, code, text, path);
-    }
+    else if (kind === RECORD.ERROR) throw recordError(native, rec);
   }
+}
+
+/**
+ * The error a setup error record (struct hk_record, HK_REC_ERROR) reports.
+ *
+ * @example
+ * ```ts ignore
+ * throw recordError(native, record);
+ * ```
+ */
+export function recordError(native: Native, rec: Uint8Array): SetupError {
+  const view = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+  const step = SETUP_STEPS[view.getUint32(4, true)] ?? "spec";
+  const errno = view.getInt32(8, true);
+  const [code, text] = errno ? describeErrno(native, errno) : ["", ""];
+  return new SetupError(step, errno, code, text, pathOf(rec.subarray(48)));
+}
+
+/**
+ * The error hk_spawn's err buffer (HK_RESULT_SIZE bytes) reports.
+ *
+ * @example
+ * ```ts ignore
+ * throw spawnError(native, err);
+ * ```
+ */
+export function spawnError(native: Native, err: Uint8Array): SetupError {
+  const slots = new BigInt64Array(err.slice(0, SLOTS_SIZE).buffer);
+  const errno = Number(slots[RESULT_SLOT.ERRNO]);
+  return new SetupError(
+    SETUP_STEPS[Number(slots[RESULT_SLOT.STEP])] ?? "spec",
+    errno,
+    ...describeErrno(native, errno),
+    pathOf(err.subarray(SLOTS_SIZE)),
+  );
 }
 
 /**
@@ -71,17 +102,8 @@ export async function spawnReady(
 ): Promise<number> {
   const spec = encodeSpec(plan, io);
   const out = new BigInt64Array(5);
-  const err = new Uint8Array(88 + 1000);
-  if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) {
-    const slots = new BigInt64Array(err.buffer, 0, 11);
-    const errno = Number(slots[3]);
-    throw new SetupError(
-      SETUP_STEPS[Number(slots[2])] ?? "spec",
-      errno,
-      ...describeErrno(native, errno),
-      pathOf(err.subarray(88)),
-    );
-  }
+  const err = new Uint8Array(SLOTS_SIZE + RECORD.PATH_MAX);
+  if (native.hk_spawn(spec, BigInt(spec.length), out, err) !== 0) throw spawnError(native, err);
   const [, pidfd, reportFd] = Array.from(out, Number);
   let pid = 0;
   try {

@@ -113,6 +113,15 @@ export function hostMounts(): string {
   return Deno.readTextFileSync("/proc/self/mountinfo");
 }
 
+/**
+ * The mounts of the host's mount table now that `before` (a {@link hostMounts}) did not have: what a sandbox would
+ * have leaked. Mounts that went away meanwhile are another process's business (a container engine's cleanup).
+ */
+export function mountsAdded(before: string): string[] {
+  const had = new Set(before.split("\n"));
+  return hostMounts().split("\n").filter((line) => line && !had.has(line));
+}
+
 /** Waits until `cond` holds or `ms` pass; returns whether it held. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
   const end = Date.now() + ms;

@@ -630,7 +630,8 @@ c9.chart = "neutral";
 
 // ---------------------------------------------------------------- 10. OCI runtime
 // podman calls the runtime at least four times per container: create, start, (kill,) delete. bin/hakoniwa-oci does
-// start and delete in C (native/oci_front.c) and create in Deno (oci.ts bundled as bin/hakoniwa-oci.js).
+// start and delete in C (native/oci_front.c), and create through the root's warm decider (src/oci/decider.ts), which
+// decides while the front end spawns; "create in Deno" runs every create in a Deno of its own (a root's first create).
 const ociRuns = quick ? 10 : 40;
 summarize(
   "10",

@@ -4475,8 +4475,10 @@ async function runOci(argv, caller) {
     v: "version",
     h: "help"
   }, true);
+  const at = (path) => !caller || path.startsWith("/") ? path : `${caller.cwd}/${path}`;
+  const atOr = (path) => path === null ? null : at(path);
   const format = one(global, "log-format") ?? "text";
-  const log = openLog(one(global, "log"), format === "json" ? "json" : "text", yes(global, "debug"), caller?.stderr);
+  const log = openLog(atOr(one(global, "log")), format === "json" ? "json" : "text", yes(global, "debug"), caller?.stderr);
   try {
     if (format !== "text" && format !== "json") throw new OciError(`--log-format ${format}: expected text or json`);
     if (yes(global, "version")) {
@@ -4498,7 +4500,7 @@ commands: ${Object.keys(COMMANDS).join(", ")}
     if (p.operands.length < spec.operands[0] || p.operands.length > spec.operands[1]) {
       throw new OciError(`${command}: expected ${spec.operands[0] === 1 ? "a container id" : "no operand"}`);
     }
-    const root = one(global, "root") ?? defaultRoot();
+    const root = atOr(one(global, "root")) ?? defaultRoot();
     const id = p.operands[0];
     const warn = (m) => log.write("debug", m);
     switch (command) {
@@ -4508,9 +4510,9 @@ commands: ${Object.keys(COMMANDS).join(", ")}
         await createContainer2({
           root,
           id,
-          bundle: one(p, "bundle") ?? ".",
-          pidFile: one(p, "pid-file"),
-          consoleSocket: one(p, "console-socket"),
+          bundle: at(one(p, "bundle") ?? "."),
+          pidFile: atOr(one(p, "pid-file")),
+          consoleSocket: atOr(one(p, "console-socket")),
           noNewKeyring: yes(p, "no-new-keyring"),
           warn,
           spawner: caller?.spawner,
@@ -4674,16 +4676,12 @@ async function serve(native, conn) {
     stderr.push(encoder.encode(`hakoniwa-oci: the decider speaks ${HELLO}, not ${hello}
 `));
   } else {
-    Deno.chdir(cwd);
-    try {
-      code = await runOci(argv, {
-        stderr: (bytes) => void stderr.push(bytes.slice()),
-        spawner: frontEndSpawner(native, conn),
-        cgroup
-      });
-    } finally {
-      Deno.chdir("/");
-    }
+    code = await runOci(argv, {
+      stderr: (bytes) => void stderr.push(bytes.slice()),
+      spawner: frontEndSpawner(native, conn),
+      cgroup,
+      cwd
+    });
   }
   await writeMessage(conn, DECIDE.DONE, new Uint8Array([
     code
@@ -4720,21 +4718,26 @@ async function serveDecider(socket) {
       });
     }
   }
+  let inFlight = 0;
   let idle = setTimeout(() => listener.close(), idleMs);
+  const done = async (conn) => {
+    try {
+      await serve(native, conn);
+    } catch (e) {
+      if (!(e instanceof HakoniwaError) && !(e instanceof Deno.errors.BrokenPipe)) console.error(e);
+    } finally {
+      try {
+        conn.close();
+      } catch {
+      }
+      if (--inFlight === 0) idle = setTimeout(() => listener.close(), idleMs);
+    }
+  };
   try {
     for await (const conn of listener) {
       clearTimeout(idle);
-      try {
-        await serve(native, conn);
-      } catch (e) {
-        if (!(e instanceof HakoniwaError) && !(e instanceof Deno.errors.BrokenPipe)) console.error(e);
-      } finally {
-        try {
-          conn.close();
-        } catch {
-        }
-      }
-      idle = setTimeout(() => listener.close(), idleMs);
+      inFlight++;
+      done(conn);
     }
   } finally {
     clearTimeout(idle);

@@ -23,6 +23,8 @@ export interface OciCaller {
   spawner: Spawner;
   /** The caller's /proc/self/cgroup. */
   cgroup: string;
+  /** The caller's working directory, where its relative paths are. */
+  cwd: string;
 }
 
 /** Flags of one command: name -> whether it takes a value. */
@@ -131,8 +133,16 @@ function print(text: string) {
  */
 export async function runOci(argv: string[], caller?: OciCaller): Promise<number> {
   const global = parseFlags(argv, { ...GLOBAL, version: false, help: false }, { v: "version", h: "help" }, true);
+  // A path on the command line is the caller's: relative to its working directory, not this process's.
+  const at = (path: string) => !caller || path.startsWith("/") ? path : `${caller.cwd}/${path}`;
+  const atOr = (path: string | null) => path === null ? null : at(path);
   const format = one(global, "log-format") ?? "text";
-  const log = openLog(one(global, "log"), format === "json" ? "json" : "text", yes(global, "debug"), caller?.stderr);
+  const log = openLog(
+    atOr(one(global, "log")),
+    format === "json" ? "json" : "text",
+    yes(global, "debug"),
+    caller?.stderr,
+  );
   try {
     if (format !== "text" && format !== "json") throw new OciError(`--log-format ${format}: expected text or json`);
     if (yes(global, "version")) {
@@ -154,7 +164,7 @@ export async function runOci(argv: string[], caller?: OciCaller): Promise<number
     if (p.operands.length < spec.operands[0] || p.operands.length > spec.operands[1]) {
       throw new OciError(`${command}: expected ${spec.operands[0] === 1 ? "a container id" : "no operand"}`);
     }
-    const root = one(global, "root") ?? defaultRoot();
+    const root = atOr(one(global, "root")) ?? defaultRoot();
     const id = p.operands[0];
     const warn = (m: string) => log.write("debug", m);
     switch (command) {
@@ -164,9 +174,9 @@ export async function runOci(argv: string[], caller?: OciCaller): Promise<number
         await createContainer({
           root,
           id,
-          bundle: one(p, "bundle") ?? ".",
-          pidFile: one(p, "pid-file"),
-          consoleSocket: one(p, "console-socket"),
+          bundle: at(one(p, "bundle") ?? "."),
+          pidFile: atOr(one(p, "pid-file")),
+          consoleSocket: atOr(one(p, "console-socket")),
           noNewKeyring: yes(p, "no-new-keyring"),
           warn,
           spawner: caller?.spawner,

@@ -8,8 +8,10 @@
  * command is ready, sends a terminal's master to the console socket, and says how it went; the decider records the
  * state (or removes what it made) and gives the exit code and the text for the caller's stderr.
  *
- * One command at a time (a `create` changes this process's working directory); the decider exits after
- * {@link IDLE_MS} without one. The first `create` of a root starts it and runs in a Deno of its own meanwhile.
+ * Commands are served side by side (a container whose setup hangs holds only its own caller); the caller's relative
+ * paths are taken from its working directory, never this process's (which is /). The decider exits after
+ * {@link IDLE_MS} without a command in flight. The first `create` of a root starts it and runs in a Deno of its own
+ * meanwhile.
  *
  * @module
  */
@@ -119,16 +121,12 @@ async function serve(native: Native, conn: Deno.Conn): Promise<void> {
   if (hello !== HELLO || cwd === undefined || cgroup === undefined) {
     stderr.push(encoder.encode(`hakoniwa-oci: the decider speaks ${HELLO}, not ${hello}\n`));
   } else {
-    Deno.chdir(cwd);
-    try {
-      code = await runOci(argv, {
-        stderr: (bytes) => void stderr.push(bytes.slice()),
-        spawner: frontEndSpawner(native, conn),
-        cgroup,
-      });
-    } finally {
-      Deno.chdir("/"); // between commands, no directory of a caller's is kept busy
-    }
+    code = await runOci(argv, {
+      stderr: (bytes) => void stderr.push(bytes.slice()),
+      spawner: frontEndSpawner(native, conn),
+      cgroup,
+      cwd,
+    });
   }
   await writeMessage(conn, DECIDE.DONE, new Uint8Array([code]), ...stderr);
 }
@@ -162,21 +160,26 @@ export async function serveDecider(socket: string): Promise<void> {
       listener = Deno.listen({ transport: "unix", path: socket });
     }
   }
+  let inFlight = 0;
   let idle = setTimeout(() => listener.close(), idleMs);
+  const done = async (conn: Deno.Conn) => {
+    try {
+      await serve(native, conn);
+    } catch (e) {
+      // A front end that went away, or a message out of turn: that command fails, the decider goes on.
+      if (!(e instanceof HakoniwaError) && !(e instanceof Deno.errors.BrokenPipe)) console.error(e);
+    } finally {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      if (--inFlight === 0) idle = setTimeout(() => listener.close(), idleMs);
+    }
+  };
   try {
     for await (const conn of listener) {
       clearTimeout(idle);
-      try {
-        await serve(native, conn);
-      } catch (e) {
-        // A front end that went away, or a message out of turn: that command fails, the decider goes on.
-        if (!(e instanceof HakoniwaError) && !(e instanceof Deno.errors.BrokenPipe)) console.error(e);
-      } finally {
-        try {
-          conn.close();
-        } catch { /* closed */ }
-      }
-      idle = setTimeout(() => listener.close(), idleMs);
+      inFlight++;
+      done(conn);
     }
   } finally {
     clearTimeout(idle);

@@ -4,6 +4,7 @@
  * runs only at start, errors in the caller's log); HAKONIWA_OCI_DECIDER=0 keeps create in Deno; it leaves when idle.
  */
 import assert from "node:assert/strict";
+import { relative } from "node:path";
 import { SKIP_REASON, WHO } from "../helpers.ts";
 import { minimalConfig, oci, ociRootfs, writeConfig } from "./oci_helpers.ts";
 
@@ -59,8 +60,9 @@ Deno.test(
       const decider = processesNaming(socket);
       assert.equal(decider.length, 1);
 
-      // Decided there, spawned here: the same state, pid file and lifecycle.
-      const created = await o(["create", "--bundle", dir, "--pid-file", "pid", "c2"]);
+      // Decided there, spawned here: the same state, pid file and lifecycle; the bundle and the pid file named
+      // relative to the caller's working directory (the test's), not the decider's.
+      const created = await o(["create", "--bundle", relative(Deno.cwd(), dir), "--pid-file", "pid", "c2"]);
       assert.equal(created.code, 0, created.stderr);
       assert.equal(lastLine().msg, `create: decided by the decider at ${socket}`);
       const s = JSON.parse((await o(["state", "c2"])).stdout);
@@ -83,6 +85,19 @@ Deno.test(
       });
       assert.equal((await o(["delete", "--force", "c2"])).code, 0);
       assert.equal((await o(["delete", "--force", "c1"])).code, 0);
+
+      // Side by side: 8 creates at once, each its own container.
+      const ids = [...Array(8).keys()].map((i) => `p${i}`);
+      const many = await Promise.all(ids.map((id) => o(["create", "--bundle", dir, id])));
+      assert.deepEqual(many.map((r) => r.code), ids.map(() => 0), many.map((r) => r.stderr).join(""));
+      const pids = new Set<number>();
+      for (const id of ids) {
+        const st = JSON.parse((await o(["state", id])).stdout);
+        assert.equal(st.status, "created");
+        pids.add(st.pid);
+      }
+      assert.equal(pids.size, 8);
+      for (const id of ids) assert.equal((await o(["delete", "--force", id])).code, 0);
 
       // Errors come back as the caller's: in its --log, exit 1, nothing left behind.
       const bad = minimalConfig(["/bin/true"]);

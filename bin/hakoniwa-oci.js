@@ -4696,27 +4696,31 @@ async function serveDecider(socket) {
     recursive: true,
     mode: 448
   });
+  try {
+    (await Deno.connect({
+      transport: "unix",
+      path: socket
+    })).close();
+    return;
+  } catch {
+  }
+  const dir = socket.slice(0, socket.lastIndexOf("/"));
+  const fresh = Deno.makeTempDirSync({
+    dir,
+    prefix: ".decider-"
+  });
   let listener;
   try {
     listener = Deno.listen({
       transport: "unix",
-      path: socket
+      path: `${fresh}/s`
     });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
-    try {
-      (await Deno.connect({
-        transport: "unix",
-        path: socket
-      })).close();
-      return;
-    } catch {
-      Deno.removeSync(socket);
-      listener = Deno.listen({
-        transport: "unix",
-        path: socket
-      });
-    }
+    Deno.chmodSync(`${fresh}/s`, 384);
+    Deno.renameSync(`${fresh}/s`, socket);
+  } finally {
+    Deno.removeSync(fresh, {
+      recursive: true
+    });
   }
   let inFlight = 0;
   let idle = setTimeout(() => listener.close(), idleMs);

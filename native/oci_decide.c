@@ -74,12 +74,17 @@ static int socket_path(char *out, size_t cap, const char *root, const char *scri
   return n > 0 && (size_t)n < cap && (size_t)n < sizeof(((struct sockaddr_un *)0)->sun_path) ? 0 : -1;
 }
 
+/* A connection to the decider at path; only to one of this user's: the decider decides what this process spawns,
+ * so a socket another user put there (in a root directory others may write) is never trusted. */
 static int connect_to(const char *path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un a = {.sun_family = AF_UNIX};
   size_t len = strlen(path); /* shorter than sun_path: socket_path checked */
   memcpy(a.sun_path, path, len < sizeof(a.sun_path) ? len : sizeof(a.sun_path) - 1);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+  struct ucred peer;
+  socklen_t peer_len = sizeof(peer);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) < 0 || peer.uid != geteuid()) {
     if (fd >= 0) close(fd);
     return -1;
   }

@@ -132,7 +132,7 @@ async function serve(native: Native, conn: Deno.Conn): Promise<void> {
 }
 
 /**
- * Listens on `socket` and serves front ends until {@link IDLE_MS} pass without one. Another decider already
+ * Listens on `socket` (0600) and serves front ends until {@link IDLE_MS} pass without one. Another decider already
  * listening there is left alone (this one exits); a socket file nobody listens on is replaced.
  *
  * @example
@@ -147,18 +147,21 @@ export async function serveDecider(socket: string): Promise<void> {
   Deno.chdir("/");
   // The root may not exist yet: the first create, which started this decider, makes it meanwhile (0700 too).
   Deno.mkdirSync(socket.slice(0, socket.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+  try {
+    (await Deno.connect({ transport: "unix", path: socket })).close();
+    return; // another decider serves
+  } catch { /* none: a socket file left there is replaced */ }
+  // Bound in a directory of its own and made the owner's alone (0600) before it takes the name: at no moment can
+  // another user connect (the front end checks the listener's uid too: native/oci_decide.c).
+  const dir = socket.slice(0, socket.lastIndexOf("/"));
+  const fresh = Deno.makeTempDirSync({ dir, prefix: ".decider-" });
   let listener: Deno.Listener;
   try {
-    listener = Deno.listen({ transport: "unix", path: socket });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
-    try {
-      (await Deno.connect({ transport: "unix", path: socket })).close();
-      return; // another decider serves
-    } catch {
-      Deno.removeSync(socket);
-      listener = Deno.listen({ transport: "unix", path: socket });
-    }
+    listener = Deno.listen({ transport: "unix", path: `${fresh}/s` });
+    Deno.chmodSync(`${fresh}/s`, 0o600);
+    Deno.renameSync(`${fresh}/s`, socket);
+  } finally {
+    Deno.removeSync(fresh, { recursive: true });
   }
   let inFlight = 0;
   let idle = setTimeout(() => listener.close(), idleMs);

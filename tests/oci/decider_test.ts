@@ -127,3 +127,67 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  `the decider: a socket of another user's at its name is never trusted; its own is the owner's alone [${WHO}]`,
+  { ...opts, ignore: opts.ignore || Deno.uid() !== 0 },
+  async () => {
+    const { dir } = ociRootfs();
+    writeConfig(dir, minimalConfig(["/bin/true"]));
+    const state = `${dir}/state`, log = `${dir}/log`;
+    const o = (args: string[]) =>
+      oci(state, ["--log", log, "--debug", ...args], { env: { HAKONIWA_OCI_DECIDER_IDLE_MS: "60000" } });
+    let squatter: Deno.ChildProcess | null = null;
+    try {
+      assert.equal((await o(["create", "--bundle", dir, "c1"])).code, 0);
+      const socket = /started the decider at (\S+)"/.exec(Deno.readTextFileSync(log))![1];
+      await until("the decider's socket", () => sockets(state).length === 1);
+      assert.equal(Deno.statSync(socket).mode! & 0o777, 0o600);
+      for (const pid of processesNaming(socket)) Deno.kill(pid, "SIGKILL");
+      // A root directory others may write (the caller's choice), and another user listening at the decider's name.
+      Deno.chmodSync(state, 0o777);
+      Deno.removeSync(socket);
+      squatter = new Deno.Command("setpriv", {
+        args: [
+          "--reuid",
+          "65534",
+          "--regid",
+          "65534",
+          "--clear-groups",
+          "/usr/bin/python3",
+          "-c",
+          [
+            "import socket, sys, time",
+            "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)",
+            "import os; os.chmod(sys.argv[1], 0o777)",
+            "while True:",
+            "  c, _ = s.accept()",
+            "  try: c.sendall(b'\\x05\\x00\\x00\\x00\\x01\\x00hi')",
+            "  except OSError: pass",
+          ].join("\n"),
+          socket,
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      await until("the other user's socket", () => sockets(state).length === 1);
+      const before = Deno.readTextFileSync(log).length;
+      const r = await o(["create", "--bundle", dir, "c2"]);
+      assert.equal(r.code, 0, r.stderr);
+      const said = Deno.readTextFileSync(log).slice(before);
+      assert.doesNotMatch(said, /decided by the decider/);
+      assert.match(said, /create: runs in Deno/);
+      assert.equal(JSON.parse((await o(["state", "c2"])).stdout).status, "created");
+      // It was there all along, listening: refused for its uid, not for want of a listener.
+      assert.ok(Deno.statSync(`/proc/${squatter.pid}`).isDirectory);
+      assert.equal(sockets(state).length, 1);
+      for (const id of ["c1", "c2"]) assert.equal((await o(["delete", "--force", id])).code, 0);
+    } finally {
+      try {
+        squatter?.kill("SIGKILL");
+      } catch { /* ended */ }
+      await squatter?.status;
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);

@@ -26,6 +26,17 @@ const sockets = (root: string) => {
   }
 };
 
+/** Ends every container of the root (a failed test leaves none waiting for a start). */
+async function deleteAll(state: string) {
+  let entries: Deno.DirEntry[] = [];
+  try {
+    entries = [...Deno.readDirSync(state)];
+  } catch { /* no root: nothing made */ }
+  for (const e of entries) {
+    if (e.isDirectory && !e.name.startsWith(".")) await oci(state, ["delete", "--force", e.name]);
+  }
+}
+
 /** The processes whose command line names `text`. */
 function processesNaming(text: string): number[] {
   const found: number[] = [];
@@ -123,6 +134,7 @@ Deno.test(
       // Idle: it removes its socket and exits.
       await until("the decider to leave", () => sockets(state).length === 0 && processesNaming(socket).length === 0);
     } finally {
+      await deleteAll(state);
       Deno.removeSync(dir, { recursive: true });
     }
   },
@@ -187,6 +199,7 @@ Deno.test(
         squatter?.kill("SIGKILL");
       } catch { /* ended */ }
       await squatter?.status;
+      await deleteAll(state);
       Deno.removeSync(dir, { recursive: true });
     }
   },

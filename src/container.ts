@@ -11,8 +11,9 @@ export type { ContainerMount, ContainerSettings } from "./plan/types.ts";
 import { fileErrorText, UsageError } from "./common/errors.ts";
 export { DEFAULT_TMPFS_SIZE, MAX_TMPFS_SIZE, tmpfsInodes } from "./plan/plan.ts";
 import { ALL_NAMESPACES, type Namespace } from "./plan/namespace.ts";
-import { MAX_TMPFS_SIZE, parseSize, REQUIRED_NAMESPACES } from "./plan/plan.ts";
-import { isRlimitName, MAX_RLIMIT, type RlimitName } from "./plan/rlimit.ts";
+import { MAX_TMPFS_SIZE, REQUIRED_NAMESPACES } from "./plan/plan.ts";
+import { isRlimitName, type RlimitName } from "./plan/rlimit.ts";
+import { checkCount, checkMode, checkSize, checkSource } from "./plan/settings_checks.ts";
 import {
   emptyLandlock,
   type LandlockResource,
@@ -27,43 +28,6 @@ import { defaultProfile, type SeccompProfile } from "./seccomp/profile.ts";
 import { checkGroups } from "./plan/groups.ts";
 import { autoIdMaps } from "./plan/idmap_helper.ts";
 import { resolveUser, userFilesOf } from "./plan/user.ts";
-
-/** A size in bytes: a whole number, or text with a K, M or G suffix (1024-based), at least `min`. */
-function checkSize(what: string, v: number | string, min = 0): number {
-  const n = typeof v === "string" ? parseSize(v) : v;
-  if (n === null || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(
-      `${what}: expected a size of at least ${min} bytes (e.g. 64M), got ${JSON.stringify(v)}`,
-      what,
-    );
-  }
-  return n;
-}
-
-function checkCount(what: string, v: number, min = 0, max = MAX_RLIMIT): number {
-  if (!Number.isSafeInteger(v) || v < min || v > max) {
-    throw new UsageError(`${what}: expected a whole number from ${min} to ${max}, got ${v}`, what);
-  }
-  return v;
-}
-
-/** Permission bits without set-uid and set-gid: the sandbox never makes set-id files. */
-function checkMode(what: string, mode: number): number {
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0o1777) {
-    throw new UsageError(
-      `${what}: expected permission bits from 0 to 0o1777 (no set-uid or set-gid), got 0o${mode.toString(8)}`,
-      what,
-    );
-  }
-  return mode;
-}
-
-/** A bind's host source must be absolute: a relative one would depend on the caller's working directory. */
-function checkSource(method: string, source: string): void {
-  if (typeof source !== "string" || !source.startsWith("/")) {
-    throw new UsageError(`${method}: the source must be an absolute host path, got ${JSON.stringify(source)}`, method);
-  }
-}
 
 /**
  * The directories of a host tree that {@link Container.rootfs} (and the CLI's `--rootfs DIR`) binds: the system's

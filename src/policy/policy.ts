@@ -12,10 +12,10 @@
 import { fileErrorText, PolicyError, type PolicyLocation, UsageError } from "../common/errors.ts";
 import { type IdMapEntry, MAX_ID } from "../plan/idmap.ts";
 import { type KeyPath, parsePolicyToml, PolicyCursor, typeName } from "./check.ts";
+import { dirMode, idMaps, size, tmpfsSize } from "./values.ts";
 import { MAX_RLIMIT, RLIMIT_NAMES, type RlimitName } from "../plan/rlimit.ts";
 import { loadTemplateEngine, renderTemplate, TemplateEngineNotLoaded, TemplateError } from "./template.ts";
 import { readHostText, readHostTextSync } from "../native/safe_open.ts";
-import { MAX_TMPFS_SIZE, parseSize } from "../plan/plan.ts";
 import { type LandlockSettings, parseLandlockPolicy } from "../plan/landlock.ts";
 import { type NetworkSettings, parseNetworkPolicy } from "../net/network.ts";
 import { ALLOW_NET_SECTION } from "../net/allow.ts";
@@ -241,47 +241,6 @@ type Layer = Partial<Omit<Policy, "file" | "filesRead" | "sections">> & {
   mountAt: Map<string, () => PolicyLocation>;
   include: { path: string; at: KeyPath }[];
 };
-
-function idMaps(c: PolicyCursor, key: string, v: unknown): IdMapEntry[] | undefined {
-  if (v === undefined) return undefined;
-  return c.array([key], v, "an array of tables").map((e, i) => {
-    const t = c.table([key, i], e, ["container", "host", "count"]);
-    const container = c.int([key, i, "container"], t.container, 0, MAX_ID);
-    const host = c.int([key, i, "host"], t.host, 0, MAX_ID);
-    const count = t.count === undefined ? 1 : c.int([key, i, "count"], t.count, 1, MAX_ID);
-    if (container + count - 1 > MAX_ID || host + count - 1 > MAX_ID) {
-      c.fail([key, i, "count"], `the range passes the largest id ${MAX_ID}`);
-    }
-    return { container, host, count };
-  });
-}
-
-/** Permission bits of a directory: set-uid and set-gid are refused, the sandbox never makes set-id files. */
-function dirMode(c: PolicyCursor, path: KeyPath, v: unknown): number {
-  const mode = c.int(path, v, 0, 0o7777);
-  if (mode & 0o6000) c.fail(path, `set-uid and set-gid bits are not allowed, got 0o${mode.toString(8)}`);
-  return mode;
-}
-
-/** A tmpfs size: an integer of bytes, or a string with a K, M or G suffix. */
-/** A size: bytes, or a string with K, M or G. */
-function size(c: PolicyCursor, path: KeyPath, v: unknown, min = 1, max = MAX_TMPFS_SIZE): number {
-  if (typeof v === "string") {
-    const n = parseSize(v);
-    if (n === null || n < min || n > max) {
-      c.fail(
-        path,
-        `expected a size from ${min} bytes to ${max} (bytes, or a string with K, M, G), got ${JSON.stringify(v)}`,
-      );
-    }
-    return n;
-  }
-  return c.int(path, v, min, max);
-}
-
-function tmpfsSize(c: PolicyCursor, path: KeyPath, v: unknown): number {
-  return size(c, path, v);
-}
 
 function notADirectory(path: string): boolean {
   try {

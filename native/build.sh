@@ -19,7 +19,7 @@ if ! command -v "${MUSL_CC:-musl-gcc}" >/dev/null 2>&1; then
 fi
 ${MUSL_CC:-musl-gcc} $flags -Os -static -ffunction-sections -fdata-sections -isystem "$out/kernel-include" -Wl,--build-id=sha1 -Wl,-z,noexecstack \
   -Wl,-z,noseparate-code -Wl,--gc-sections -s \
-  -o "$out/hakoniwa-init.tmp" "$here/monitor.c" "$here/cgroup.c" "$here/child.c" "$here/mounts.c" "$here/exec.c" \
+  -o "$out/hakoniwa-init.tmp" "$here/monitor.c" "$here/cgroup.c" "$here/cgroup_tree.c" "$here/child.c" "$here/mounts.c" "$here/exec.c" \
   "$here/restrict.c" "$here/relay.c" "$here/fail.c" "$here/spec.c"
 mv "$out/hakoniwa-init.tmp" "$out/hakoniwa-init"
 
@@ -27,12 +27,12 @@ ${CC:-cc} $flags -O2 -fPIC -shared -fvisibility=hidden -Wa,-I,"$out" -Wl,--build
   -Wl,-z,noseparate-code -s \
   -o "$out/libhakoniwa.so.tmp" "$here/spawn.c" "$here/init_image.c" "$here/init_image.S" "$here/landlock.c" \
   "$here/seccomp_host.c" "$here/pty.c" "$here/reactor.c" "$here/host_read.c" "$here/safe_open.c" "$here/fail.c" "$here/spec.c" \
-  "$here/errno_text.c"
+  "$here/errno_text.c" "$here/cgroup_tree.c"
 mv "$out/libhakoniwa.so.tmp" "$out/libhakoniwa.so"
 
 # bin/hakoniwa-oci, the OCI runtime's front end (static, like hakoniwa-init; it spawns what the decider decides, so it
 # carries hakoniwa-init too): scripts/generate.ts copies it there.
 ${MUSL_CC:-musl-gcc} $flags -Os -static -ffunction-sections -fdata-sections -isystem "$out/kernel-include" -Wl,--build-id=sha1 -Wl,-z,noexecstack \
   -Wa,-I,"$out" -Wl,--gc-sections -s -o "$out/hakoniwa-oci.tmp" "$here/oci_front.c" "$here/oci_decide.c" "$here/spawn.c" \
-  "$here/init_image.c" "$here/init_image.S" "$here/pty.c" "$here/fail.c" "$here/spec.c"
+  "$here/init_image.c" "$here/init_image.S" "$here/pty.c" "$here/fail.c" "$here/spec.c" "$here/cgroup_tree.c"
 mv "$out/hakoniwa-oci.tmp" "$out/hakoniwa-oci"

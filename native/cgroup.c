@@ -65,8 +65,6 @@ static int64_t stat_value(const char *dir, const char *file, const char *key) {
   return strtoll(p, NULL, 10);
 }
 
-static void remove_tree(const char *dir, int depth);
-
 /* The cgroups of monitors that are gone (SIGKILLed before they could remove theirs): hakoniwa-N with no process N. */
 static void sweep(const char *parent) {
   DIR *d = opendir(parent);
@@ -79,7 +77,7 @@ static void sweep(const char *parent) {
     long n = strtol(e->d_name + 9, &end, 10);
     if (*end || n <= 0 || kill((pid_t)n, 0) == 0 || errno != ESRCH) continue;
     join(path, parent, e->d_name, NULL);
-    remove_tree(path, 0);
+    hk_cgroup_remove_tree(path);
   }
   closedir(d);
 }
@@ -158,25 +156,7 @@ void hk_cgroup_usage(const struct hk_spec *s, struct hk_record *rec) {
   rec->maxrss_kb = peak >= 0 ? peak / 1024 : -1;
 }
 
-/* Removes dir and every cgroup beneath it, deepest first; a cgroup whose last task is still being released is
- * busy for a moment: each rmdir is tried for up to 100 ms. */
-static void remove_tree(const char *dir, int depth) {
-  if (depth > 32) return;
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    char path[PATH_CAP];
-    while ((e = readdir(d))) {
-      if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      join(path, dir, e->d_name, NULL);
-      remove_tree(path, depth + 1);
-    }
-    closedir(d);
-  }
-  for (int i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++) nanosleep(&(struct timespec){0, 1000000}, NULL);
-}
-
 void hk_cgroup_remove(const struct hk_spec *s) {
   for (size_t i = 0; i < s->n_cgroups; i++)
-    if (s->cgroups[i].made_ok) remove_tree(s->cgroups[i].made, 0);
+    if (s->cgroups[i].made_ok) hk_cgroup_remove_tree(s->cgroups[i].made);
 }

@@ -361,6 +361,8 @@ HK_EXPORT int32_t hk_set_nonblock(int32_t fd);
 HK_EXPORT int64_t hk_read_text(const char *path, uint8_t *buf, size_t cap);
 /* The owner uid of path (no link followed), or -errno. */
 HK_EXPORT int64_t hk_owner(const char *path);
+/* Remove the cgroup dir and every cgroup beneath it (native/cgroup_tree.c). 0 (dir gone) or -errno. */
+HK_EXPORT int32_t hk_cgroup_remove_tree(const char *dir);
 /*
  * hk_write to a regular file that stops at limit bytes (limit < 0: none), as RLIMIT_FSIZE stops a write there:
  * the bytes up to limit (counted from the file's offset, its size with O_APPEND) are written, and a write that

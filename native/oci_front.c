@@ -23,10 +23,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core.h"
 #include "oci_decide.h"
 
 static char **saved_argv;
@@ -343,25 +344,12 @@ static int cmd_kill(struct container *c, const char *sig_text, int all) {
   return rc;
 }
 
-/* A cgroup and any made beneath it, deepest first; one whose last process is being released is busy a moment. */
-static void remove_cgroup(const char *dir, int depth) {
-  DIR *d = depth < 32 ? opendir(dir) : NULL;
-  struct dirent *e;
-  char sub[PATH_MAX];
-  while (d && (e = readdir(d)))
-    if (e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-        snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) < (int)sizeof(sub))
-      remove_cgroup(sub, depth + 1);
-  if (d) closedir(d);
-  for (int i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++) nanosleep(&(struct timespec){0, 1000000}, NULL);
-}
-
 static int remove_dir(struct container *c) {
   char path[PATH_MAX + 16], cg[16 * PATH_MAX];
   snprintf(path, sizeof(path), "%s/cgroup", c->dir);
   /* The container's cgroup: a directory per hierarchy, a line each. */
   if (read_small(path, cg, sizeof(cg)) > 0)
-    for (char *line = strtok(cg, "\n"); line; line = strtok(NULL, "\n")) remove_cgroup(line, 0);
+    for (char *line = strtok(cg, "\n"); line; line = strtok(NULL, "\n")) hk_cgroup_remove_tree(line);
   DIR *d = opendir(c->dir);
   struct dirent *e;
   while (d && (e = readdir(d)))

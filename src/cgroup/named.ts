@@ -6,6 +6,7 @@
  * @module
  */
 import { SetupError } from "../common/errors.ts";
+import { loadNativeSync } from "../native/ffi.ts";
 import { cgroupDir, type CgroupHost, currentCgroupHost, hierarchies, type Hierarchy } from "./cgroup.ts";
 
 /**
@@ -41,6 +42,8 @@ export interface NamedCgroupHost extends CgroupHost {
   mkdir(path: string): void;
   /** Writes text into an existing file (a cgroup file). */
   write(path: string, text: string): void;
+  /** Removes a cgroup made here (what was made before a failure). */
+  remove(dir: string): void;
 }
 
 /**
@@ -58,6 +61,9 @@ export function currentNamedCgroupHost(): NamedCgroupHost {
     },
     write(path, text) {
       Deno.writeTextFileSync(path, text, { create: false });
+    },
+    remove(dir) {
+      removeNamedCgroup([dir]);
     },
   };
 }
@@ -95,9 +101,10 @@ export function makeNamedCgroup(
       const dir = cgroupDir(h, host.cgroup, path);
       if (dir === null || made.includes(dir)) continue;
       const want = files.filter((f) => keeps(h, f.controller));
-      if (!makeDirs(h, dir, host)) {
-        if (want.length && h.controllers !== null) throw fail(`${dir} cannot be made by uid ${host.uid}`);
-        continue; // not the caller's: a hierarchy without limits is joined only where it can be
+      const why = makeDirs(h, dir, host);
+      if (why !== null) {
+        if (want.length && h.controllers !== null) throw fail(why);
+        continue; // a hierarchy without limits is joined only where it can be
       }
       made.push(dir);
       for (const f of want) {
@@ -116,32 +123,34 @@ export function makeNamedCgroup(
     }
     return made;
   } catch (e) {
-    removeNamedCgroup(made);
+    for (const dir of made) host.remove(dir);
     throw e;
   }
 }
 
-/** Makes dir and its missing parents beneath the hierarchy's mount; false when the caller may not. */
-function makeDirs(h: Hierarchy, dir: string, host: NamedCgroupHost): boolean {
+/** Makes dir and its missing parents beneath the hierarchy's mount; null, or why it could not. */
+function makeDirs(h: Hierarchy, dir: string, host: NamedCgroupHost): string | null {
   const parts = dir.slice(h.mount.length).split("/").filter(Boolean);
+  const message = (e: unknown) => e instanceof Error ? e.message : String(e);
   let at = h.mount;
   for (const part of parts) {
     const parent = at;
     at = `${at}/${part}`;
     if (host.owner(at) !== null) continue;
-    if (host.uid !== 0 && host.owner(parent) !== host.uid) return false;
+    if (host.uid !== 0 && host.owner(parent) !== host.uid) return `${dir} cannot be made by uid ${host.uid}`;
     try {
       host.mkdir(at);
-    } catch {
-      return false;
-    }
-    // A new v1 cpuset cgroup has no CPUs and no memory nodes; a v2 one gets its parent's controllers enabled.
-    if (h.controllers?.includes("cpuset")) {
-      for (const file of ["cpuset.cpus", "cpuset.mems"]) {
-        const value = host.read(`${parent}/${file}`)?.trim();
-        if (value) host.write(`${at}/${file}`, value);
+      // A new v1 cpuset cgroup has no CPUs and no memory nodes until given its parent's.
+      if (h.controllers?.includes("cpuset")) {
+        for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+          const value = host.read(`${parent}/${file}`)?.trim();
+          if (value) host.write(`${at}/${file}`, value);
+        }
       }
+    } catch (e) {
+      return `${at}: ${message(e)}`;
     }
+    // A new v2 cgroup gets its parent's controllers enabled.
     if (h.controllers === null) {
       const enabled = (host.read(`${parent}/cgroup.controllers`) ?? "").split(/\s+/).filter(Boolean);
       for (const c of enabled) {
@@ -151,12 +160,12 @@ function makeDirs(h: Hierarchy, dir: string, host: NamedCgroupHost): boolean {
       }
     }
   }
-  return host.uid === 0 || host.owner(dir) === host.uid;
+  return host.uid === 0 || host.owner(dir) === host.uid ? null : `${dir} is not uid ${host.uid}'s`;
 }
 
 /**
- * Removes the directories {@link makeNamedCgroup} made, and any cgroup the container made beneath them (deepest
- * first); a cgroup whose last process is still being released is tried again for up to 100 ms.
+ * Removes the directories {@link makeNamedCgroup} made, and any cgroup the container made beneath them, as the
+ * monitor and the OCI front end do (hk_cgroup_remove_tree, native/cgroup_tree.c).
  *
  * @example
  * ```ts ignore
@@ -165,20 +174,6 @@ function makeDirs(h: Hierarchy, dir: string, host: NamedCgroupHost): boolean {
  * ```
  */
 export function removeNamedCgroup(dirs: string[]): void {
-  const remove = (dir: string, depth: number) => {
-    if (depth > 32) return;
-    try {
-      for (const e of Deno.readDirSync(dir)) if (e.isDirectory) remove(`${dir}/${e.name}`, depth + 1);
-    } catch { /* gone */ }
-    for (let i = 0; i < 100; i++) {
-      try {
-        Deno.removeSync(dir);
-        return;
-      } catch (e) {
-        if (!(e instanceof Deno.errors.Busy)) return; // gone, or not ours to remove
-      }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // a millisecond
-    }
-  };
-  for (const dir of dirs) remove(dir, 0);
+  const native = loadNativeSync();
+  for (const dir of dirs) native.hk_cgroup_remove_tree(new TextEncoder().encode(`${dir}\0`));
 }

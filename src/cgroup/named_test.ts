@@ -3,7 +3,7 @@ import { type ControllerFiles, makeNamedCgroup, type NamedCgroupHost } from "./n
 
 /** A host with these mounts and files; directories made and files written are recorded. */
 function fakeHost(uid: number, mountinfo: string[], files: Record<string, string>, dirs: Record<string, number>) {
-  const made: string[] = [], written: string[] = [];
+  const made: string[] = [], written: string[] = [], removed: string[] = [];
   const host: NamedCgroupHost = {
     uid,
     mountinfo: mountinfo.map((m, i) => `${30 + i} 25 0:${40 + i} ${m}`).join("\n"),
@@ -18,8 +18,11 @@ function fakeHost(uid: number, mountinfo: string[], files: Record<string, string
       written.push(`${p}=${text}`);
       files[p] = text;
     },
+    remove(p) {
+      removed.push(p);
+    },
   };
-  return { host, made, written };
+  return { host, made, written, removed };
 }
 
 const HYBRID = [
@@ -86,5 +89,34 @@ Deno.test("unprivileged: hierarchies not delegated are skipped, a limit there is
   assert.throws(
     () => makeNamedCgroup("/svc/c4", [MEMORY], host),
     /the container's cgroup \/svc\/c4: \/sys\/fs\/cgroup\/memory\/svc\/c4 cannot be made by uid 1000/,
+  );
+});
+
+Deno.test("a limit the kernel refuses names the file and value, and what was made is removed again", () => {
+  const { host, removed } = fakeHost(0, HYBRID, {}, { ...ROOTS });
+  const write = host.write;
+  host.write = (p, text) => {
+    if (p.endsWith("/pids.max")) throw new Error("Invalid argument (os error 22)");
+    write(p, text);
+  };
+  assert.throws(
+    () => makeNamedCgroup("/pod/c5", [PIDS], host),
+    /the container's cgroup \/pod\/c5: \/sys\/fs\/cgroup\/pids\/pod\/c5\/pids\.max = 16: Invalid argument/,
+  );
+  assert.deepEqual(removed, [
+    "/sys/fs/cgroup/memory/pod/c5",
+    "/sys/fs/cgroup/cpu,cpuacct/pod/c5",
+    "/sys/fs/cgroup/pids/pod/c5",
+  ]);
+});
+
+Deno.test("a cgroup directory that cannot be made is named with the reason", () => {
+  const { host } = fakeHost(0, HYBRID, {}, { ...ROOTS });
+  host.mkdir = (p) => {
+    throw new Error(`Read-only file system (os error 30): mkdir '${p}'`);
+  };
+  assert.throws(
+    () => makeNamedCgroup("/pod/c6", [MEMORY], host),
+    /the container's cgroup \/pod\/c6: \/sys\/fs\/cgroup\/memory\/pod: Read-only file system/,
   );
 });

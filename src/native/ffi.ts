@@ -64,6 +64,8 @@ export const SYMBOLS = {
   hk_read_text: { parameters: ["buffer", "buffer", "usize"], result: "i64" },
   /** int64_t hk_owner(const char *path) */
   hk_owner: { parameters: ["buffer"], result: "i64" },
+  /** int32_t hk_cgroup_remove_tree(const char *dir) */
+  hk_cgroup_remove_tree: { parameters: ["buffer"], result: "i32" },
   /** int32_t hk_reactor_open(int32_t *out) */
   hk_reactor_open: { parameters: ["buffer"], result: "i32" },
   /** int32_t hk_reactor_arm(int32_t ep, int32_t fd, uint32_t what, uint64_t token) */

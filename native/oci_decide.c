@@ -23,10 +23,6 @@
 
 #define MESSAGE_MAX (1u << 20)
 
-static int write_all(int fd, const void *buf, size_t len) {
-  return hk_write_all(fd, buf, len);
-}
-
 static int read_exact(int fd, void *buf, size_t len) {
   for (size_t got = 0; got < len;) {
     ssize_t n = read(fd, (char *)buf + got, len - got);
@@ -37,10 +33,9 @@ static int read_exact(int fd, void *buf, size_t len) {
   return 0;
 }
 
-static int send_message(int fd, uint8_t kind, const void *a, size_t a_len, const void *b, size_t b_len) {
-  uint32_t len = (uint32_t)(1 + a_len + b_len);
-  return write_all(fd, &len, 4) < 0 || write_all(fd, &kind, 1) < 0 || (a_len && write_all(fd, a, a_len) < 0) ||
-                 (b_len && write_all(fd, b, b_len) < 0)
+static int send_message(int fd, uint8_t kind, const void *body, size_t len) {
+  uint32_t n = (uint32_t)(1 + len);
+  return hk_write_all(fd, &n, 4) < 0 || hk_write_all(fd, &kind, 1) < 0 || (len && hk_write_all(fd, body, len) < 0)
              ? -1
              : 0;
 }
@@ -117,7 +112,7 @@ static int send_request(int fd, const char *root, char **args) {
     memcpy(buf + at, *a, l);
     at += l;
   }
-  return send_message(fd, HK_DECIDE_REQUEST, buf, at, NULL, 0);
+  return send_message(fd, HK_DECIDE_REQUEST, buf, at);
 }
 
 /* Spawns the spec and tells the decider how it went. */
@@ -145,14 +140,14 @@ static int spawn_and_report(int fd, const uint8_t *body, size_t len) {
       slots[HK_R_STATE] = 3, slots[HK_R_STEP] = HK_S_PIPE, slots[HK_R_ERRNO] = rc < 0 ? -rc : errno;
       snprintf((char *)err + HK_R_SLOTS * 8, HK_REC_PATH_MAX, "a pseudo-terminal for the console socket");
       free(spec);
-      return send_message(fd, HK_DECIDE_SPAWN_FAILED, err, sizeof(err), NULL, 0);
+      return send_message(fd, HK_DECIDE_SPAWN_FAILED, err, sizeof(err));
     }
   }
   int64_t out[5] = {0};
   uint8_t err[HK_RESULT_SIZE] = {0};
   int rc;
   if (hk_spawn(spec, spec_len, out, err) != 0) {
-    rc = send_message(fd, HK_DECIDE_SPAWN_FAILED, err, sizeof(err), NULL, 0);
+    rc = send_message(fd, HK_DECIDE_SPAWN_FAILED, err, sizeof(err));
   } else {
     struct hk_record rec;
     int32_t init_pid = 0, ready = 0;
@@ -167,13 +162,13 @@ static int spawn_and_report(int fd, const uint8_t *body, size_t len) {
     close((int)out[2]);
     hk_wait((int32_t)out[1]); /* detached, the monitor exits once it released the init */
     close((int)out[1]);
-    if (!ready && rec.kind == HK_REC_ERROR) rc = send_message(fd, HK_DECIDE_RECORD, &rec, sizeof(rec), NULL, 0);
-    else if (!ready) rc = send_message(fd, HK_DECIDE_LOST, NULL, 0, NULL, 0);
+    if (!ready && rec.kind == HK_REC_ERROR) rc = send_message(fd, HK_DECIDE_RECORD, &rec, sizeof(rec));
+    else if (!ready) rc = send_message(fd, HK_DECIDE_LOST, NULL, 0);
     else if (terminal && (rc = hk_send_fd(console, pty[0])) < 0) {
       int32_t e = -rc;
-      rc = send_message(fd, HK_DECIDE_CONSOLE, &e, 4, NULL, 0);
+      rc = send_message(fd, HK_DECIDE_CONSOLE, &e, 4);
     } else {
-      rc = send_message(fd, HK_DECIDE_READY, &init_pid, 4, NULL, 0);
+      rc = send_message(fd, HK_DECIDE_READY, &init_pid, 4);
     }
   }
   if (terminal) close(pty[0]), close(pty[1]), close(HK_DECIDE_PTY_FD);
@@ -213,9 +208,8 @@ int oci_decide_create(const char *root, const char *script, char **args, void (*
     if (kind != HK_DECIDE_SPAWN || spawn_and_report(fd, m + 1, len - 1) < 0) {
       free(m);
       close(fd);
-      static const char msg[] = "hakoniwa-oci: the decider went away during create\n";
-      if (write(2, msg, sizeof(msg) - 1) < 0) {
-      }
+      dprintf(2, "hakoniwa-oci: the decider at %s went away during create (%s)\n", path,
+              kind < 0 ? "no answer" : "a message out of turn");
       return 1;
     }
     free(m);

@@ -14,8 +14,8 @@ import { resourceFiles } from "./resources.ts";
 import { readConfig } from "./config.ts";
 import { ociPlan } from "./plan.ts";
 import type { OciHost } from "./mounts.ts";
-import { ContainerDir, OciError, procStat } from "./state.ts";
-import { cstr, spawnReady } from "./spawn.ts";
+import { ContainerDir, OciError, procStat, writePidFile } from "./state.ts";
+import { cstr, spawnWithConsole } from "./spawn.ts";
 
 /** What `create` is given. */
 export interface CreateOptions {
@@ -56,26 +56,7 @@ export interface Spawner {
  * ```
  */
 export function localSpawner(native: Native): Spawner {
-  return {
-    async spawn(plan, io, consoleSocket) {
-      const fds = new Int32Array([-1, -1]);
-      try {
-        if (consoleSocket) {
-          const r = native.hk_pty_open(fds);
-          if (r < 0) throw new OciError(`cannot open a pseudo-terminal: ${describeErrno(native, -r).join(": ")}`);
-          io = { ...io, stdio: [fds[1], fds[1], fds[1]], session: "tty" };
-        }
-        const pid = await spawnReady(native, plan, io);
-        if (consoleSocket) {
-          const r = native.hk_send_fd(cstr(consoleSocket), fds[0]);
-          if (r < 0) throw new OciError(`--console-socket ${consoleSocket}: ${describeErrno(native, -r).join(": ")}`);
-        }
-        return pid;
-      } finally {
-        for (const fd of fds) if (fd >= 0) native.hk_close(fd);
-      }
-    },
-  };
+  return { spawn: (plan, io, consoleSocket) => spawnWithConsole(native, plan, io, consoleSocket) };
 }
 
 /** The host as the OCI plan sees it. */
@@ -172,11 +153,7 @@ export async function createContainer(o: CreateOptions): Promise<void> {
       owner: "",
       annotations: config.annotations,
     }, { pid: initPid, startTime: stat.startTime });
-    if (o.pidFile) {
-      const tmp = `${o.pidFile}.${Deno.pid}.tmp`;
-      Deno.writeTextFileSync(tmp, String(initPid));
-      Deno.renameSync(tmp, o.pidFile);
-    }
+    if (o.pidFile) writePidFile(o.pidFile, initPid);
     dir.close();
   } catch (e) {
     if (initPid > 0) {

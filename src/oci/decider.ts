@@ -17,11 +17,11 @@
  */
 import { HakoniwaError } from "../common/errors.ts";
 import { DECIDE } from "../generated/abi.js";
-import { loadNative, type Native } from "../native/ffi.ts";
+import { describeErrno, loadNative, type Native } from "../native/ffi.ts";
 import { encodeSpec } from "../run/spec.ts";
 import { runOci } from "./app.ts";
 import type { Spawner } from "./create.ts";
-import { recordError, spawnError } from "./spawn.ts";
+import { NO_REPORT, recordError, spawnError } from "./spawn.ts";
 import { OciError } from "./state.ts";
 
 /** How long the decider waits for a command before it exits (HAKONIWA_OCI_DECIDER_IDLE_MS changes it). */
@@ -96,15 +96,14 @@ function frontEndSpawner(native: Native, conn: Deno.Conn): Spawner {
           throw recordError(native, reply.body);
         case DECIDE.SPAWN_FAILED:
           throw spawnError(native, reply.body);
-        case DECIDE.CONSOLE: {
-          const errno = view.getInt32(0, true);
-          const buf = new Uint8Array(512);
-          native.hk_strerror(errno, buf, BigInt(buf.length));
-          const text = new TextDecoder().decode(buf.subarray(0, buf.indexOf(0))).replace("\t", ": ");
-          throw new OciError(`--console-socket ${consoleSocket}: ${text}`);
-        }
+        case DECIDE.CONSOLE: // as create's own spawner says it
+          throw new OciError(
+            `--console-socket ${consoleSocket}: ${describeErrno(native, view.getInt32(0, true)).join(": ")}`,
+          );
+        case DECIDE.LOST:
+          throw new OciError(NO_REPORT);
       }
-      throw new OciError("the container's init ended before it was ready (no report)");
+      throw new OciError(`decider: the front end answered with a message of kind ${reply.kind}`);
     },
   };
 }
@@ -113,6 +112,9 @@ function frontEndSpawner(native: Native, conn: Deno.Conn): Spawner {
 async function serve(native: Native, conn: Deno.Conn): Promise<void> {
   const request = await readMessage(conn);
   if (!request) return;
+  if (request.kind !== DECIDE.REQUEST) {
+    throw new OciError(`decider: a message of kind ${request.kind} before a request`);
+  }
   const fields = new TextDecoder().decode(request.body).split("\0");
   fields.pop(); // after the last NUL
   const [hello, cwd, cgroup, ...argv] = fields;

@@ -7,14 +7,14 @@
  *
  * @module
  */
-import { describeErrno, loadNative, prepareInit } from "../native/ffi.ts";
+import { loadNative, prepareInit } from "../native/ffi.ts";
 import type { Plan } from "../plan/types.ts";
 import { canSetgroups, type SpawnIo } from "../run/spec.ts";
 import { compileProfile } from "../seccomp/profile.ts";
 import { type OciProcess, readConfig, readProcess } from "./config.ts";
 import { processCapabilities, processPlan } from "./plan.ts";
-import { alive, containerCgroup, ContainerDir, OciError } from "./state.ts";
-import { cstr, spawnReady } from "./spawn.ts";
+import { alive, containerCgroup, ContainerDir, OciError, writePidFile } from "./state.ts";
+import { spawnWithConsole } from "./spawn.ts";
 
 /** What `exec` is given. */
 export interface ExecOptions {
@@ -127,31 +127,17 @@ export async function execProcess(root: string, id: string, o: ExecOptions): Pro
   prepareInit(native);
   let io: SpawnIo = { stdio: [0, 1, 2], session: "new", setgroups, seccomp: compileProfile(plan.seccomp!) };
   io = { ...io, cgroupJoins: containerCgroup(`${root}/${id}`) };
-  const fds = new Int32Array([-1, -1]);
-  try {
-    if (p.terminal) {
-      const r = native.hk_pty_open(fds);
-      if (r < 0) throw new OciError(`cannot open a pseudo-terminal: ${describeErrno(native, -r).join(": ")}`);
-      io = { ...io, stdio: [fds[1], fds[1], fds[1]], session: "tty" };
-    }
-    if (!alive(init)) throw new OciError("container not running");
-    let status: Promise<number> | undefined;
-    const pid = await spawnReady(native, plan, io, o.detach ? undefined : (s) => status = s);
-    if (p.terminal) {
-      const r = native.hk_send_fd(cstr(o.consoleSocket!), fds[0]);
-      if (r < 0) throw new OciError(`--console-socket ${o.consoleSocket}: ${describeErrno(native, -r).join(": ")}`);
-    }
-    if (o.pidFile) {
-      const tmp = `${o.pidFile}.${Deno.pid}.tmp`;
-      Deno.writeTextFileSync(tmp, String(pid));
-      Deno.renameSync(tmp, o.pidFile);
-    }
-    if (!status) return 0;
-    for (const fd of fds) if (fd >= 0) native.hk_close(fd);
-    fds.fill(-1);
-    const st = await status;
-    return st & 0x7f ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
-  } finally {
-    for (const fd of fds) if (fd >= 0) native.hk_close(fd);
-  }
+  if (!alive(init)) throw new OciError("container not running");
+  let status: Promise<number> | undefined;
+  const pid = await spawnWithConsole(
+    native,
+    plan,
+    io,
+    p.terminal ? o.consoleSocket : null,
+    o.detach ? undefined : (s) => status = s,
+  );
+  if (o.pidFile) writePidFile(o.pidFile, pid);
+  if (!status) return 0;
+  const st = await status;
+  return st & 0x7f ? 128 + (st & 0x7f) : (st >> 8) & 0xff;
 }

@@ -12,6 +12,9 @@ import type { Plan } from "../plan/types.ts";
 import { OciError } from "./state.ts";
 
 const RECORD_SIZE = 48 + RECORD.PATH_MAX; // struct hk_record
+
+/** What a setup that ended without saying why (no error record, no ready one) is reported as. */
+export const NO_REPORT = "the container's init ended before it was ready (no report)";
 /** hk_spawn's err buffer: the result slots, then the path (HK_RESULT_SIZE). */
 const SLOTS_SIZE = RESULT_SLOT.SLOTS * 8;
 
@@ -39,7 +42,7 @@ async function awaitReady(native: Native, fd: number): Promise<number> {
     let got = 0;
     while (got < RECORD_SIZE) {
       const n = Number(await native.hk_read(fd, rec.subarray(got), BigInt(RECORD_SIZE - got)));
-      if (n <= 0) throw new OciError("the container's init ended before it was ready (no report)");
+      if (n <= 0) throw new OciError(NO_REPORT);
       got += n;
     }
     const kind = view.getUint32(0, true);
@@ -125,4 +128,38 @@ export async function spawnReady(
     );
   }
   return pid;
+}
+
+/**
+ * {@link spawnReady} with the command's stdio on a new terminal when `consoleSocket` is given: its master goes over
+ * that socket (runc's form) once the command is ready, and neither end stays open here.
+ *
+ * @example
+ * ```ts ignore
+ * const pid = await spawnWithConsole(native, plan, io, "/run/console.sock");
+ * ```
+ */
+export async function spawnWithConsole(
+  native: Native,
+  plan: Plan,
+  io: SpawnIo,
+  consoleSocket: string | null,
+  wait?: (status: Promise<number>) => void,
+): Promise<number> {
+  const fds = new Int32Array([-1, -1]);
+  try {
+    if (consoleSocket) {
+      const r = native.hk_pty_open(fds);
+      if (r < 0) throw new OciError(`cannot open a pseudo-terminal: ${describeErrno(native, -r).join(": ")}`);
+      io = { ...io, stdio: [fds[1], fds[1], fds[1]], session: "tty" };
+    }
+    const pid = await spawnReady(native, plan, io, wait);
+    if (consoleSocket) {
+      const r = native.hk_send_fd(cstr(consoleSocket), fds[0]);
+      if (r < 0) throw new OciError(`--console-socket ${consoleSocket}: ${describeErrno(native, -r).join(": ")}`);
+    }
+    return pid;
+  } finally {
+    for (const fd of fds) if (fd >= 0) native.hk_close(fd);
+  }
 }

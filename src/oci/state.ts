@@ -211,3 +211,18 @@ export function containerCgroup(dir: string): string[] {
     return [];
   }
 }
+
+/**
+ * Writes a pid file as its reader expects one: whole or not at all (a new file renamed onto the path).
+ *
+ * @example
+ * ```ts ignore
+ * import { writePidFile } from "./state.ts";
+ * writePidFile("/run/c1.pid", 1234);
+ * ```
+ */
+export function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  Deno.writeTextFileSync(tmp, String(pid));
+  Deno.renameSync(tmp, path);
+}

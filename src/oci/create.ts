@@ -10,7 +10,7 @@ import type { Plan } from "../plan/types.ts";
 import { canSetgroups, type SpawnIo } from "../run/spec.ts";
 import { compileProfile } from "../seccomp/profile.ts";
 import { currentNamedCgroupHost, makeNamedCgroup } from "../cgroup/named.ts";
-import { resourceFiles } from "./resources.ts";
+import { cgroupfsPath, resourceFiles } from "./resources.ts";
 import { readConfig } from "./config.ts";
 import { ociPlan } from "./plan.ts";
 import type { OciHost } from "./mounts.ts";
@@ -130,7 +130,7 @@ export async function createContainer(o: CreateOptions): Promise<void> {
     if (config.linux.cgroupsPath !== null || limits.length) {
       // runc's default for a container with limits and no path: its id beneath the caller's cgroup.
       const host = currentNamedCgroupHost();
-      const dirs = makeNamedCgroup(config.linux.cgroupsPath ?? o.id, limits, {
+      const dirs = makeNamedCgroup(cgroupfsPath(config.linux.cgroupsPath ?? o.id), limits, {
         ...host,
         cgroup: o.callerCgroup ?? host.cgroup,
       });

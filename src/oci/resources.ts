@@ -5,7 +5,7 @@
  * @module
  */
 import type { ControllerFiles } from "../cgroup/named.ts";
-import type { OciResources } from "./config.ts";
+import { OciConfigError, type OciResources } from "./config.ts";
 
 /**
  * The cgroup writes of `r`, in the order they must happen (memory before memory+swap on v1).
@@ -65,4 +65,35 @@ export function resourceFiles(r: OciResources): ControllerFiles[] {
     out.push({ controller: "pids", v1: [["pids.max", String(r.pids)]], v2: [["pids.max", String(r.pids)]] });
   }
   return out;
+}
+
+/**
+ * A cgroupsPath in systemd's form (`slice:prefix:name`, as callers give it with `--systemd-cgroup`) as the cgroup
+ * path systemd would make, by runc's rules: the slice expanded through its parents (`a-b.slice` is
+ * `/a.slice/a-b.slice`; none is `system.slice`), then the unit `prefix-name.scope` (or the slice `name`). A path
+ * without a colon is returned as it is; a malformed one is an OciConfigError naming `linux.cgroupsPath`.
+ *
+ * @example
+ * ```ts
+ * import { cgroupfsPath } from "./resources.ts";
+ * console.log(cgroupfsPath("kubepods-besteffort.slice:cri-containerd:abc"));
+ * // "/kubepods.slice/kubepods-besteffort.slice/cri-containerd-abc.scope"
+ * ```
+ */
+export function cgroupfsPath(path: string): string {
+  if (!path.includes(":")) return path;
+  const parts = path.split(":");
+  const bad = (why: string) => new OciConfigError("linux.cgroupsPath", `${JSON.stringify(path)}: ${why}`);
+  if (parts.length !== 3 || !parts[2]) throw bad("expected slice:prefix:name");
+  const [slice, prefix, name] = parts;
+  const expand = (s: string) => {
+    if (s === "-.slice") return "";
+    if (!s.endsWith(".slice") || s.includes("/") || s.slice(0, -6).split("-").some((p) => !p)) {
+      throw bad(`${JSON.stringify(s)} is not a slice name`);
+    }
+    const words = s.slice(0, -6).split("-");
+    return words.map((_, i) => `/${words.slice(0, i + 1).join("-")}.slice`).join("");
+  };
+  const unit = name.endsWith(".slice") ? expand(name).split("/").at(-1)! : `${prefix ? `${prefix}-` : ""}${name}.scope`;
+  return `${expand(slice || "system.slice")}/${unit}`;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readConfig } from "./config.ts";
-import { resourceFiles } from "./resources.ts";
+import { cgroupfsPath, resourceFiles } from "./resources.ts";
 
 const withResources = (resources: unknown) =>
   readConfig(JSON.stringify({
@@ -42,4 +42,22 @@ Deno.test("unlimited values (-1, pids 0) write nothing", () => {
   );
   assert.deepEqual(files, []);
   assert.deepEqual(resourceFiles(withResources(undefined)), []);
+});
+
+Deno.test("a systemd-form cgroupsPath is the path systemd would make, as runc expands it", () => {
+  assert.equal(cgroupfsPath("/libpod_parent/libpod-abc"), "/libpod_parent/libpod-abc");
+  assert.equal(cgroupfsPath("system.slice:docker:abc"), "/system.slice/docker-abc.scope");
+  assert.equal(
+    cgroupfsPath("kubepods-burstable-pod1.slice:cri-containerd:abc"),
+    "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-abc.scope",
+  );
+  assert.equal(cgroupfsPath(":crio:abc"), "/system.slice/crio-abc.scope");
+  assert.equal(cgroupfsPath("-.slice::abc"), "/abc.scope");
+  assert.equal(cgroupfsPath("machine.slice::web.slice"), "/machine.slice/web.slice");
+  assert.throws(
+    () => cgroupfsPath("system.slice:abc"),
+    /linux\.cgroupsPath: "system\.slice:abc": expected slice:prefix:name/,
+  );
+  assert.throws(() => cgroupfsPath("a--b.slice:p:n"), /linux\.cgroupsPath: .*"a--b\.slice" is not a slice name/);
+  assert.throws(() => cgroupfsPath("not-a-slice:p:n"), /is not a slice name/);
 });
